@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` and `make test`. Both set up everything they
+# need on a fresh machine (virtualenv, Python packages, Neo4j jars) and are idempotent.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.linksyn-installed
+
+.PHONY: demo test setup test-deps check clean-data
+
+demo: setup
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn demo
+
+test: setup test-deps
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+# Debian packages the tests use: docker-compose validates docker-compose.yml (no engine needed)
+test-deps:
+	@command -v docker-compose >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null) \
+	      || echo "linksyn: could not install docker-compose; its test will be skipped"; \
+	  else echo "linksyn: docker-compose missing (apt-get install docker-compose); its test will be skipped"; fi; }
+
+# llama-cpp-python compiles from source once (about 6 minutes on 2 cores); pip caches the
+# wheel, so later set-ups on the same machine take seconds.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "linksyn: $(PYTHON) not found: install Python 3.11"; exit 2; }
+	@command -v java >/dev/null || { echo "linksyn: java not found: install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless)"; exit 2; }
+	@command -v mvn >/dev/null || { echo "linksyn: mvn not found: install Maven (Debian: apt-get install maven)"; exit 2; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+# definitions load and validate, as CI runs them
+check: setup
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/dagster definitions validate -w workspace.yaml
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/dg check defs
+
+clean-data:
+	rm -rf data

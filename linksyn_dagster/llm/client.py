@@ -1,0 +1,355 @@
+"""The one way LinkSyn calls a model: litellm over HTTP, bounded concurrency, retries with
+backoff, schema validation with a repair turn, a durable result per item, and a failure
+record for every item that could not be done. Nothing here knows about Dagster."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+from pydantic import BaseModel, ValidationError
+
+from linksyn_dagster.llm.store import ResultStore, StoredFailure, StoredResult, now
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # offline: never fetch the price list
+import litellm  # noqa: E402
+
+litellm.suppress_debug_info = True
+litellm.telemetry = False
+
+StructuredOutput = Literal["json_object_schema", "json_schema", "json_object", "none"]
+
+_THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
+_RETRYABLE = (
+    litellm.RateLimitError,
+    litellm.Timeout,
+    litellm.APIConnectionError,
+    litellm.InternalServerError,
+    litellm.ServiceUnavailableError,
+    litellm.BadGatewayError,
+)
+_FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError)
+
+
+class LLMConfigurationError(RuntimeError):
+    """The endpoint refuses us as a whole (bad key, unknown model): no item can succeed."""
+
+
+class InvalidReply(ValueError):
+    """The model answered, but not with JSON valid against the schema. ``not_json`` (empty or
+    cut-off content) is worth a plain retry; a schema violation is worth a repair turn."""
+
+    def __init__(self, message: str, not_json: bool):
+        super().__init__(message)
+        self.not_json = not_json
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    item_id: str
+    messages: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class LLMOutcome:
+    item_id: str
+    request_key: str
+    result: StoredResult | None
+    failure: StoredFailure | None
+    from_cache: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+
+@dataclass
+class _Attempt:
+    content: str
+    reasoning: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    cost_usd: float
+
+
+def request_key(model: str, prompt_version: str, messages: Sequence[dict[str, str]], schema: dict) -> str:
+    body = json.dumps({"messages": list(messages), "schema": schema}, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(f"{model}\0{prompt_version}\0{body}".encode()).hexdigest()
+    return digest[:32]
+
+
+def split_reasoning(content: str | None, reasoning: str | None) -> tuple[str, str | None]:
+    """Separate an R1-style ``<think>`` block from the answer; keep provider reasoning."""
+    content = content or ""
+    thoughts = [m.strip() for m in _THINK.findall(content)]
+    if thoughts:
+        content = _THINK.sub("", content).strip()
+    parts = [p for p in [reasoning, *thoughts] if p]
+    return content, ("\n\n".join(parts) if parts else None)
+
+
+def parse_reply(content: str, schema_model: type[BaseModel]) -> BaseModel:
+    text = content.strip()
+    if text.startswith("```"):
+        text = re.sub(r"^```[a-zA-Z]*\s*|\s*```$", "", text)
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        start, end = text.find("{"), text.rfind("}")
+        if start < 0 or end <= start:
+            raise InvalidReply(f"reply is not JSON: {content[:120]!r}", not_json=True) from None
+        try:
+            data = json.loads(text[start:end + 1])
+        except json.JSONDecodeError as exc:
+            raise InvalidReply(f"reply is not valid JSON ({exc.msg}): {content[:120]!r}", not_json=True) from None
+    try:
+        return schema_model.model_validate(data)
+    except ValidationError as exc:
+        errors = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise InvalidReply(f"reply does not match the schema: {errors}", not_json=False) from None
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if not headers:
+        return None
+    value = headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class LLMClient:
+    def __init__(
+        self,
+        model: str,
+        store: ResultStore,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        temperature: float = 0.7,
+        max_tokens: int = 1024,
+        timeout_s: float = 120.0,
+        max_retries: int = 3,
+        max_repairs: int = 1,
+        concurrency: int = 4,
+        structured_output: StructuredOutput = "json_object_schema",
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
+        logger: logging.Logger | None = None,
+        progress_every_s: float = 10.0,
+    ):
+        self.model = model
+        self.store = store
+        self._api_base = api_base
+        self._api_key = api_key
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.max_repairs = max_repairs
+        self.concurrency = max(1, concurrency)
+        self.structured_output = structured_output
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.log = logger or logging.getLogger("linksyn.llm")
+        self.progress_every_s = progress_every_s
+
+    def __repr__(self) -> str:  # never show the key
+        return f"LLMClient(model={self.model!r}, api_base={self._api_base!r})"
+
+    # -- public -------------------------------------------------------------------------
+
+    def run(self, stage: str, prompt_version: str, requests: Sequence[LLMRequest],
+            schema_model: type[BaseModel]) -> list[LLMOutcome]:
+        """Answer every request: from the store when already paid for, else from the model.
+        Returns one outcome per request, in order; failed items carry a failure record."""
+        return asyncio.run(self.arun(stage, prompt_version, requests, schema_model))
+
+    async def arun(self, stage: str, prompt_version: str, requests: Sequence[LLMRequest],
+                   schema_model: type[BaseModel]) -> list[LLMOutcome]:
+        schema = schema_model.model_json_schema()
+        keys = [request_key(self.model, prompt_version, r.messages, schema) for r in requests]
+        cached = self.store.get_many(keys)
+        outcomes: list[LLMOutcome | None] = [
+            LLMOutcome(r.item_id, k, cached[k], None, True) if k in cached else None
+            for r, k in zip(requests, keys)
+        ]
+        todo = [i for i, o in enumerate(outcomes) if o is None]
+        progress = _Progress(stage, len(todo), len(requests) - len(todo), self.log, self.progress_every_s)
+        semaphore = asyncio.Semaphore(self.concurrency)
+
+        async def one(index: int) -> None:
+            async with semaphore:
+                outcome = await self._answer(stage, prompt_version, requests[index], keys[index],
+                                             schema_model, schema)
+            outcomes[index] = outcome
+            progress.tick(outcome.ok)
+
+        tasks = [asyncio.create_task(one(i)) for i in todo]
+        try:
+            await asyncio.gather(*tasks)
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        progress.finish()
+        return [o for o in outcomes if o is not None]
+
+    # -- one item -----------------------------------------------------------------------
+
+    async def _answer(self, stage: str, prompt_version: str, request: LLMRequest, key: str,
+                      schema_model: type[BaseModel], schema: dict) -> LLMOutcome:
+        messages = list(request.messages)
+        totals = _Attempt("", None, 0, 0, 0, 0.0)
+        attempts, repairs = 0, 0
+        started = time.monotonic()
+        last_error: BaseException | None = None
+        while True:
+            attempts += 1
+            try:
+                attempt = await self._complete(messages, schema_model, schema)
+            except _FATAL as exc:
+                raise LLMConfigurationError(f"{self.model}: {type(exc).__name__}: {_short(exc)}") from None
+            except _RETRYABLE as exc:
+                last_error = exc
+                if attempts > self.max_retries + repairs:
+                    break
+                await asyncio.sleep(self._backoff(attempts - repairs, _retry_after(exc)))
+                continue
+            except litellm.BadRequestError as exc:
+                last_error = exc
+                break
+            totals.prompt_tokens += attempt.prompt_tokens
+            totals.completion_tokens += attempt.completion_tokens
+            totals.reasoning_tokens += attempt.reasoning_tokens
+            totals.cost_usd += attempt.cost_usd
+            try:
+                parsed = parse_reply(attempt.content, schema_model)
+            except InvalidReply as exc:
+                last_error = exc
+                if exc.not_json:  # empty or cut off: ask the same again
+                    if attempts > self.max_retries + repairs:
+                        break
+                    await asyncio.sleep(self._backoff(attempts - repairs, None))
+                    continue
+                if repairs >= self.max_repairs:
+                    break
+                repairs += 1
+                # a repair turn: show the model its own reply and what was wrong with it
+                messages = [*request.messages,
+                            {"role": "assistant", "content": attempt.content[:4000]},
+                            {"role": "user", "content": f"That reply was invalid: {exc}. "
+                             "Reply again with one JSON object only, matching the schema exactly."}]
+                continue
+            result = StoredResult(
+                request_key=key, stage=stage, item_id=request.item_id, model=self.model,
+                prompt_version=prompt_version, content=attempt.content, reasoning=attempt.reasoning,
+                parsed_json=parsed.model_dump_json(), prompt_tokens=totals.prompt_tokens,
+                completion_tokens=totals.completion_tokens, reasoning_tokens=totals.reasoning_tokens,
+                cost_usd=totals.cost_usd, latency_s=time.monotonic() - started, attempts=attempts,
+                created_at=now(),
+            )
+            self.store.put_result(result)  # durable before anyone else sees it
+            return LLMOutcome(request.item_id, key, result, None, False)
+        failure = StoredFailure(
+            request_key=key, stage=stage, item_id=request.item_id, model=self.model,
+            prompt_version=prompt_version, error_class=type(last_error).__name__,
+            message=_short(last_error), attempts=attempts, created_at=now(),
+        )
+        self.store.put_failure(failure)
+        return LLMOutcome(request.item_id, key, None, failure, False)
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.backoff_max_s)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # jitter spreads a 429 storm out
+
+    def _response_format(self, schema_model: type[BaseModel], schema: dict) -> Any:
+        if self.structured_output == "json_object_schema":
+            return {"type": "json_object", "schema": schema}
+        if self.structured_output == "json_schema":
+            return schema_model
+        if self.structured_output == "json_object":
+            return {"type": "json_object"}
+        return None
+
+    async def _complete(self, messages: list[dict[str, str]], schema_model: type[BaseModel],
+                        schema: dict) -> _Attempt:
+        kwargs: dict[str, Any] = dict(
+            model=self.model, messages=messages, temperature=self.temperature,
+            max_tokens=self.max_tokens, timeout=self.timeout_s, max_retries=0, num_retries=0,
+        )
+        if self._api_base:
+            kwargs["api_base"] = self._api_base
+        if self._api_key:
+            kwargs["api_key"] = self._api_key
+        response_format = self._response_format(schema_model, schema)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
+        response = await litellm.acompletion(**kwargs)
+        message = response.choices[0].message
+        content, reasoning = split_reasoning(message.content,
+                                             getattr(message, "reasoning_content", None))
+        usage = getattr(response, "usage", None)
+        details = getattr(usage, "completion_tokens_details", None)
+        try:
+            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
+        except Exception:  # models without a price (local ones) cost nothing we can know
+            cost = 0.0
+        return _Attempt(
+            content=content, reasoning=reasoning,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            reasoning_tokens=int(getattr(details, "reasoning_tokens", 0) or 0),
+            cost_usd=cost,
+        )
+
+
+def _short(exc: BaseException | None) -> str:
+    text = " ".join(str(exc).split()) if exc is not None else "unknown error"
+    return text[:500]
+
+
+class _Progress:
+    """Logs done/total, rate, ETA and failures at a steady cadence."""
+
+    def __init__(self, stage: str, total: int, cached: int, log: logging.Logger, every_s: float):
+        self.stage, self.total, self.cached, self.log, self.every_s = stage, total, cached, log, every_s
+        self.done = self.failed = 0
+        self.started = self.last = time.monotonic()
+        if total or cached:
+            log.info(f"{stage}: {total} call(s) to make, {cached} answered from the result store")
+
+    def tick(self, ok: bool) -> None:
+        self.done += 1
+        self.failed += 0 if ok else 1
+        if time.monotonic() - self.last >= self.every_s:
+            self.last = time.monotonic()
+            self.log.info(self.line())
+
+    def line(self) -> str:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+        return (f"{self.stage}: {self.done}/{self.total} done, {rate:.2f}/s, "
+                f"ETA {eta:.0f}s, {self.failed} failed")
+
+    def finish(self) -> None:
+        if self.total:
+            self.log.info(self.line())
+
+

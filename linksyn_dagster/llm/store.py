@@ -1,0 +1,163 @@
+"""Durable store of every LLM result that was paid for, and of every item that failed.
+
+SQLite in WAL mode: each result is committed the moment it arrives, several processes (one
+Dagster run per discipline partition) can write at once (writers queue on a busy timeout
+instead of failing), and a killed process loses at most the calls it had in flight. Results
+are keyed by (model, prompt version, request content hash), so a re-run pays only for what
+is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS llm_results (
+    request_key TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    content TEXT NOT NULL,
+    reasoning TEXT,
+    parsed_json TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    reasoning_tokens INTEGER NOT NULL,
+    cost_usd REAL NOT NULL,
+    latency_s REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS llm_failures (
+    request_key TEXT PRIMARY KEY,
+    stage TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    model TEXT NOT NULL,
+    prompt_version TEXT NOT NULL,
+    error_class TEXT NOT NULL,
+    message TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    request_key: str
+    stage: str
+    item_id: str
+    model: str
+    prompt_version: str
+    content: str
+    reasoning: str | None
+    parsed_json: str
+    prompt_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    cost_usd: float
+    latency_s: float
+    attempts: int
+    created_at: float
+
+    @property
+    def parsed(self) -> dict:
+        return json.loads(self.parsed_json)
+
+
+@dataclass(frozen=True)
+class StoredFailure:
+    request_key: str
+    stage: str
+    item_id: str
+    model: str
+    prompt_version: str
+    error_class: str
+    message: str
+    attempts: int
+    created_at: float
+
+
+class ResultStore:
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredResult]:
+        keys = list(keys)
+        found: dict[str, StoredResult] = {}
+        conn = self._connect()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = conn.execute(f"SELECT * FROM llm_results WHERE request_key IN ({marks})", chunk)
+            for row in rows:
+                result = StoredResult(*row)
+                found[result.request_key] = result
+        return found
+
+    def put_result(self, result: StoredResult) -> None:
+        conn = self._connect()
+        values = asdict(result)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(
+                f"INSERT OR REPLACE INTO llm_results ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                list(values.values()),
+            )
+            conn.execute("DELETE FROM llm_failures WHERE request_key = ?", (result.request_key,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def put_failure(self, failure: StoredFailure) -> None:
+        values = asdict(failure)
+        self._connect().execute(
+            f"INSERT OR REPLACE INTO llm_failures ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            list(values.values()),
+        )
+
+    def failures(self, stage: str | None = None) -> list[StoredFailure]:
+        query, args = "SELECT * FROM llm_failures", ()
+        if stage is not None:
+            query, args = query + " WHERE stage = ?", (stage,)
+        return [StoredFailure(*row) for row in self._connect().execute(query + " ORDER BY created_at", args)]
+
+    def usage_by_stage(self) -> dict[str, dict[str, float]]:
+        """Calls, tokens and cost of every stored result, per stage."""
+        rows = self._connect().execute(
+            "SELECT stage, count(*), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens), "
+            "sum(cost_usd) FROM llm_results GROUP BY stage ORDER BY stage")
+        return {stage: {"calls": calls, "prompt_tokens": p, "completion_tokens": c, "reasoning_tokens": r,
+                        "cost_usd": float(cost)}
+                for stage, calls, p, c, r, cost in rows}
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,34 @@
+"""The SQL and Cypher the code runs, kept as files under the repository's ``sql/`` folder
+(``sql/duckdb/<name>.sql``, ``sql/cypher/<name>.cypher``) so they can be read, diffed and
+pasted into a console on their own."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+@cache
+def _read(kind: str, name: str, suffix: str) -> str:
+    path = SQL_DIR / kind / f"{name}{suffix}"
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise KeyError(f"no query file {path}") from None
+
+
+def cypher(name: str) -> str:
+    return _read("cypher", name, ".cypher")
+
+
+def sql(name: str) -> str:
+    return _read("duckdb", name, ".sql")
+
+
+def split_statements(script: str) -> list[str]:
+    """The statements of a multi-statement file (``;``-separated, ``--``/``//`` comment lines
+    dropped)."""
+    lines = [line for line in script.splitlines() if not line.lstrip().startswith(("//", "--"))]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -1,0 +1,122 @@
+"""Neo4j as a Dagster resource.
+
+Without ``LINKSYN_NEO4J__URI`` the resource starts (or reuses) the local Neo4j Community
+server the project runs itself. Every query is a parameterized Cypher file from
+``sql/cypher``; KP names and seed text travel as parameters, never as query text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterable, Iterator, Sequence
+
+import dagster as dg
+from neo4j import Driver, GraphDatabase, Session
+from neo4j.exceptions import AuthError, ServiceUnavailable
+from pydantic import PrivateAttr
+
+from linksyn_dagster.queries import cypher, split_statements
+from linksyn_dagster.settings import LinkSynSettings, load_settings
+
+
+class GraphUnavailable(RuntimeError):
+    pass
+
+
+class Neo4jResource(dg.ConfigurableResource):
+    """The KP graph store (Neo4j). Connection settings come from LINKSYN_NEO4J__* at run time."""
+
+    _settings: LinkSynSettings = PrivateAttr()
+    _driver: Driver | None = PrivateAttr(default=None)
+    _uri: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._driver is not None:
+            self._driver.close()
+            self._driver = None
+
+    @property
+    def uri(self) -> str:
+        self._connect()
+        return self._uri
+
+    @property
+    def database(self) -> str:
+        return self._settings.neo4j.database
+
+    def _connect(self) -> Driver:
+        if self._driver is not None:
+            return self._driver
+        self._driver, self._uri = connect(self._settings)
+        return self._driver
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._connect().session(database=self.database) as session:
+            yield session
+
+    def run(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one Cypher file (``sql/cypher/<name>.cypher``) in a write transaction."""
+        query = cypher(name)
+        with self.session() as session:
+            return session.execute_write(lambda tx: [r.data() for r in tx.run(query, **params)])
+
+    def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        query = cypher(name)
+        with self.session() as session:
+            return session.execute_read(lambda tx: [r.data() for r in tx.run(query, **params)])
+
+    def run_script(self, name: str, **params: Any) -> None:
+        """Run a multi-statement Cypher file, one auto-commit statement at a time (needed for
+        schema changes and ``CALL {...} IN TRANSACTIONS``)."""
+        with self.session() as session:
+            for statement in split_statements(cypher(name)):
+                session.run(statement, **params).consume()
+
+    def run_batched(self, name: str, rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
+                    batch_size: int | None = None, **params: Any) -> int:
+        """UNWIND ``rows`` through a Cypher file in batches, one transaction per batch."""
+        size = batch_size or self._settings.neo4j.batch_size
+        query = cypher(name)
+        written = 0
+        batch: list[dict[str, Any]] = []
+        with self.session() as session:
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= size:
+                    session.execute_write(lambda tx, b=batch: tx.run(query, rows=b, **params).consume())
+                    written += len(batch)
+                    batch = []
+            if batch:
+                session.execute_write(lambda tx, b=batch: tx.run(query, rows=b, **params).consume())
+                written += len(batch)
+        return written
+
+
+def connect(settings: LinkSynSettings) -> tuple[Driver, str]:
+    """A verified driver for the configured server, or the local one (started if needed)."""
+    if settings.neo4j.uri:
+        uri = settings.neo4j.uri
+        password = settings.neo4j.password.get_secret_value() if settings.neo4j.password else ""
+    else:
+        from linksyn_dagster.services.neo4j_server import LocalNeo4j
+
+        local = LocalNeo4j.from_settings(settings)
+        local.ensure_running()
+        uri, password = local.uri, local.password
+    driver = GraphDatabase.driver(uri, auth=(settings.neo4j.user, password))
+    try:
+        driver.verify_connectivity()
+    except AuthError:
+        driver.close()
+        raise GraphUnavailable(
+            f"Neo4j at {uri} refused the credentials of user {settings.neo4j.user!r} "
+            "(check LINKSYN_NEO4J__USER / LINKSYN_NEO4J__PASSWORD)"
+        ) from None
+    except (ServiceUnavailable, OSError) as exc:
+        driver.close()
+        raise GraphUnavailable(f"Neo4j is not reachable at {uri}: {type(exc).__name__}") from None
+    return driver, uri

@@ -1,0 +1,60 @@
+"""The language model as a Dagster resource.
+
+Without ``LINKSYN_LLM__MODEL`` the resource starts (or reuses) the small local model served
+by llama.cpp on loopback, so the pipeline runs offline. With a model id, the same code path
+talks to any litellm provider or self-hosted OpenAI-compatible endpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dagster as dg
+from pydantic import PrivateAttr
+
+from linksyn_dagster.llm.client import LLMClient
+from linksyn_dagster.llm.store import ResultStore
+from linksyn_dagster.settings import LinkSynSettings, load_settings
+
+
+class LLMResource(dg.ConfigurableResource):
+    """The model every LLM stage calls. Configured by LINKSYN_LLM__* at run time."""
+
+    _settings: LinkSynSettings = PrivateAttr()
+    _store: ResultStore | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        self._settings = load_settings()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._store is not None:
+            self._store.close()
+
+    @property
+    def store(self) -> ResultStore:
+        if self._store is None:
+            self._store = ResultStore(self._settings.llm_cache_path)
+        return self._store
+
+    def client(self, logger: logging.Logger | None = None) -> LLMClient:
+        return build_client(self._settings, self.store, logger)
+
+
+def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.Logger | None = None) -> LLMClient:
+    llm = settings.llm
+    if llm.model:
+        model, api_base = llm.model, llm.api_base
+        structured = llm.structured_output
+    else:
+        from linksyn_dagster.services.llm_server import LocalLLMServer
+
+        server = LocalLLMServer.from_settings(settings)
+        server.ensure_running()
+        model, api_base = server.litellm_model, server.api_base
+        structured = "json_object_schema"  # llama.cpp: JSON schema turned into a grammar
+    api_key = llm.api_key.get_secret_value() if llm.api_key else ("none" if api_base else None)
+    return LLMClient(
+        model, store, api_base=api_base, api_key=api_key, temperature=llm.temperature,
+        max_tokens=llm.max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
+        concurrency=llm.concurrency, structured_output=structured, logger=logger,
+    )

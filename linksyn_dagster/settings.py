@@ -1,0 +1,140 @@
+"""The one configuration model of LinkSyn.
+
+Every setting comes from the environment (prefix ``LINKSYN_``, nested with ``__``, e.g.
+``LINKSYN_NEO4J__URI``) or an optional ``.env`` file in the working directory. Secrets are
+``SecretStr`` so they print as ``**********`` in logs, reprs and Dagster metadata.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Neo4jSettings(BaseModel):
+    """The graph store. Without ``uri`` the project runs a local Neo4j Community server."""
+
+    uri: str | None = Field(None, description="Bolt URI of an existing server; unset = local server started by LinkSyn")
+    user: str = Field("neo4j", description="Neo4j user")
+    password: SecretStr | None = Field(
+        None, description="Neo4j password; unset with a local server = generated and stored under the data dir (0600)"
+    )
+    database: str = Field("neo4j", description="Neo4j database name")
+    version: str = Field("5.26.30", description="Neo4j Community version the local server runs (from Maven Central)")
+    bolt_port: int = Field(7687, description="Bolt port of the local server (127.0.0.1)")
+    http_port: int = Field(7474, description="HTTP port of the local server (Neo4j Browser, Query API)")
+    heap: str = Field("512m", description="JVM heap of the local server")
+    pagecache: str = Field("256m", description="page cache of the local server")
+    batch_size: int = Field(5000, description="rows per UNWIND batch when loading the graph")
+
+
+class LLMSettings(BaseModel):
+    """The language model. Without ``model`` a small local model is served on loopback."""
+
+    model: str | None = Field(
+        None, description="litellm model id (e.g. deepseek/deepseek-reasoner); unset = local SmolLM2-135M via llama.cpp"
+    )
+    api_base: str | None = Field(None, description="base URL of an OpenAI-compatible endpoint (vLLM, llama.cpp, ...)")
+    api_key: SecretStr | None = Field(None, description="API key for the model provider")
+    local_port: int = Field(8088, description="port of the local llama.cpp server (127.0.0.1)")
+    local_threads: int = Field(2, description="CPU threads of the local llama.cpp server")
+    temperature: float = Field(0.7, description="sampling temperature")
+    max_tokens: int = Field(1024, description="completion token cap per call")
+    timeout_s: float = Field(120.0, description="seconds before one call times out")
+    max_retries: int = Field(3, description="retries of a failed call (429, 5xx, timeouts, invalid JSON)")
+    concurrency: int = Field(4, description="calls in flight at once per endpoint")
+    structured_output: Literal["json_object_schema", "json_schema", "json_object", "none"] = Field(
+        "json_object_schema",
+        description="how the JSON schema is sent: json_object+schema (llama.cpp, vLLM), json_schema "
+        "(OpenAI-style strict), json_object (JSON mode only), none (schema in the prompt only)",
+    )
+
+
+class SeedSettings(BaseModel):
+    source_dir: Path | None = Field(
+        None, description="directory of seed files (MMLU/CMMLU CSV, JSONL, Parquet); unset = bundled demo seeds"
+    )
+    max_field_chars: int = Field(20000, description="longest question/choice/answer accepted; longer rows are rejected")
+
+
+class WalkSettings(BaseModel):
+    """Value-function walk: P(i→j) ∝ w_ij^β · V(j), V(j) = pop(j)^α · 1/(1+visits_j)^γ."""
+
+    alpha: float = Field(0.5, description="weight of popularity (normalized log frequency) in V")
+    beta: float = Field(1.0, description="exponent on co-occurrence weight")
+    gamma: float = Field(1.0, description="decay of V with past visits (coverage term)")
+    min_length: int = Field(3, description="shortest path in KPs")
+    max_length: int = Field(5, description="longest path in KPs")
+    paths_total: int = Field(24, description="paths per kp_paths run, split over disciplines by the target distribution")
+    target_distribution: dict[str, float] = Field(
+        default_factory=dict,
+        description="discipline -> share of paths (JSON); empty = uniform over disciplines that have KPs",
+    )
+    random_seed: int = Field(20260801, description="seed of the walk's random generator")
+
+
+class SynthesisSettings(BaseModel):
+    max_seeds_per_path: int = Field(4, description="seeds pulled along a path into one prompt (strongest links first)")
+    enhance_disciplines: list[str] = Field(
+        default_factory=lambda: ["mathematics", "physics"],
+        description="disciplines that get the high-difficulty rewrite pass (JSON list)",
+    )
+    target_difficulty: int = Field(4, description="difficulty level (1-5) the rewrite pass aims for")
+    difficulty_mix: dict[str, float] = Field(
+        default_factory=lambda: {"1": 0.1, "2": 0.2, "3": 0.3, "4": 0.25, "5": 0.15},
+        description="target share of each difficulty level in the release (JSON), reported against",
+    )
+
+
+class LinkSynSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="LINKSYN_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    data_dir: Path = Field(Path("./data"), description="where DuckDB, caches, local servers' state and releases live")
+    neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    seeds: SeedSettings = Field(default_factory=SeedSettings)
+    walk: WalkSettings = Field(default_factory=WalkSettings)
+    synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def duckdb_path(self) -> Path:
+        return self.data_dir / "linksyn.duckdb"
+
+    @cached_property
+    def llm_cache_path(self) -> Path:
+        return self.data_dir / "llm_cache.sqlite"
+
+    @cached_property
+    def release_dir(self) -> Path:
+        return self.data_dir / "release"
+
+    @cached_property
+    def neo4j_home(self) -> Path:
+        return self.data_dir / "neo4j"
+
+    @cached_property
+    def llm_server_dir(self) -> Path:
+        return self.data_dir / "llm_server"
+
+    @cached_property
+    def dagster_home(self) -> Path:
+        return self.data_dir / "dagster_home"
+
+
+def load_settings() -> LinkSynSettings:
+    return LinkSynSettings()

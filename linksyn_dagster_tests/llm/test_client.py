@@ -1,0 +1,149 @@
+"""The LLM client against the scripted OpenAI-compatible server, over real HTTP."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field
+
+from linksyn_dagster.llm.client import (
+    InvalidReply, LLMClient, LLMConfigurationError, LLMRequest, parse_reply, split_reasoning,
+)
+from linksyn_dagster.llm.store import ResultStore
+from linksyn_dagster.testing.scripted_llm import Fault
+
+
+class Pair(BaseModel):
+    left: str = Field(max_length=60)
+    right: str = Field(max_length=60)
+    score: int = Field(ge=1, le=5)
+
+
+def _client(server, tmp_path, **kwargs) -> LLMClient:
+    store = ResultStore(tmp_path / "results.sqlite")
+    options = dict(api_base=server.api_base, api_key="test-key", max_retries=3, concurrency=8,
+                   backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
+    options.update(kwargs)
+    return LLMClient(server.litellm_model, store, **options)
+
+
+def _requests(n: int) -> list[LLMRequest]:
+    return [LLMRequest(f"item-{i}", [{"role": "user", "content": f"pair words photosynthesis chlorophyll {i}"}])
+            for i in range(n)]
+
+
+def test_results_are_durable_and_never_paid_twice(llm_server, tmp_path):
+    client = _client(llm_server, tmp_path)
+    first = client.run("stage", "p@v1", _requests(12), Pair)
+    assert all(o.ok and not o.from_cache for o in first)
+    assert llm_server.stats()["successes"] == 12
+
+    again = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(12), Pair)  # a fresh process would
+    assert all(o.ok and o.from_cache for o in again)
+    assert llm_server.stats()["successes"] == 12
+    assert [o.result.parsed for o in again] == [o.result.parsed for o in first]
+
+    other_prompt = client.run("stage", "p@v2", _requests(2), Pair)  # a new prompt version re-asks
+    assert not any(o.from_cache for o in other_prompt)
+    assert llm_server.stats()["successes"] == 14
+
+
+@pytest.mark.parametrize("kind", ["429", "429_no_retry_after", "500", "503", "reset", "empty",
+                                  "truncated_json"])
+def test_each_fault_is_retried_to_success(llm_server, tmp_path, kind):
+    llm_server.configure(rules=[(r"photosynthesis", Fault(kind, times=1))], retry_after_s=0.05)
+    outcomes = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(3), Pair)
+    assert all(o.ok for o in outcomes), [o.failure for o in outcomes]
+    stats = llm_server.stats()
+    assert stats["faults"][kind] >= 3
+    assert stats["max_successes_per_request"] == 1
+
+
+def test_schema_violations_are_repaired(llm_server, tmp_path):
+    llm_server.configure(rules=[(r"That reply was invalid", lambda body: {"left": "a", "right": "b", "score": 3}),
+                                (r"photosynthesis", Fault("invalid_schema_json", times=1))])
+    outcomes = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(3), Pair)
+    assert all(o.ok and o.result.attempts == 2 for o in outcomes)
+    assert llm_server.stats()["faults"]["invalid_schema_json"] == 3
+
+
+def test_timeouts_are_retried(llm_server, tmp_path):
+    llm_server.configure(rules=[(r"photosynthesis", Fault("timeout", times=1))], timeout_hold_s=3.0)
+    outcomes = _client(llm_server, tmp_path, timeout_s=0.5).run("stage", "p@v1", _requests(2), Pair)
+    assert all(o.ok for o in outcomes)
+    assert llm_server.stats()["faults"]["timeout"] == 2
+
+
+def test_items_that_keep_failing_land_in_failures(llm_server, tmp_path):
+    llm_server.configure(rules=[(r"chlorophyll 1\b", Fault("500"))])
+    client = _client(llm_server, tmp_path, max_retries=2)
+    outcomes = client.run("stage", "p@v1", _requests(3), Pair)
+    failed = [o for o in outcomes if not o.ok]
+    assert [o.item_id for o in failed] == ["item-1"]
+    record = failed[0].failure
+    assert record.error_class == "InternalServerError" and record.attempts == 3
+    assert [f.item_id for f in client.store.failures("stage")] == ["item-1"]
+
+    llm_server.configure(rules=[])  # the endpoint recovers: a re-run fills the gap and clears the record
+    outcomes = client.run("stage", "p@v1", _requests(3), Pair)
+    assert all(o.ok for o in outcomes)
+    assert client.store.failures("stage") == []
+
+
+def test_replies_that_stay_non_json_fail_after_the_retries(llm_server, tmp_path):
+    llm_server.configure(rules=[(r"photosynthesis", "not json at all")])
+    outcome = _client(llm_server, tmp_path, max_retries=2).run("stage", "p@v1", _requests(1), Pair)[0]
+    assert not outcome.ok
+    assert outcome.failure.error_class == "InvalidReply" and outcome.failure.attempts == 3
+    assert llm_server.stats()["requests"] == 3
+
+
+def test_unrepairable_replies_fail_with_reason(llm_server, tmp_path):
+    llm_server.configure(rules=[(r".", "{\"left\": 1}")])
+    outcome = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(1), Pair)[0]
+    assert not outcome.ok and outcome.failure.error_class == "InvalidReply"
+    assert "schema" in outcome.failure.message
+
+
+def test_reasoning_is_kept_apart_and_counted(llm_server, tmp_path):
+    llm_server.configure(reasoning="both")
+    result = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(1), Pair)[0].result
+    assert result.reasoning and "<think>" not in result.content
+    Pair.model_validate_json(result.parsed_json)
+    assert result.prompt_tokens > 0 and result.completion_tokens > 0
+
+
+def test_concurrency_limit_is_respected(llm_server, tmp_path):
+    llm_server.configure(latency_s=0.2)
+    _client(llm_server, tmp_path, concurrency=4).run("stage", "p@v1", _requests(16), Pair)
+    assert llm_server.stats()["peak_in_flight"] == 4
+
+
+def test_an_endpoint_that_refuses_everything_stops_the_stage(llm_server, tmp_path):
+    client = _client(llm_server, tmp_path, api_base=llm_server.base_url + "/does-not-exist/v1")
+    with pytest.raises(LLMConfigurationError, match="NotFoundError"):
+        client.run("stage", "p@v1", _requests(1), Pair)
+    assert client.store.failures() == []  # not an item's fault: nothing recorded per item
+
+
+def test_api_key_never_in_repr(llm_server, tmp_path):
+    client = _client(llm_server, tmp_path, api_key="sk-very-secret")
+    assert "sk-very-secret" not in repr(client)
+
+
+@pytest.mark.parametrize("content,reasoning,answer,trace", [
+    ("<think>step 1</think>{\"a\": 1}", None, "{\"a\": 1}", "step 1"),
+    ("{\"a\": 1}", "provider trace", "{\"a\": 1}", "provider trace"),
+    ("plain", None, "plain", None),
+    ("<think>unfinished", None, "", "unfinished"),
+])
+def test_split_reasoning(content, reasoning, answer, trace):
+    assert split_reasoning(content, reasoning) == (answer, trace)
+
+
+def test_parse_reply_accepts_fenced_and_embedded_json():
+    assert parse_reply("```json\n{\"left\":\"x\",\"right\":\"y\",\"score\":2}\n```", Pair).score == 2
+    assert parse_reply("Sure! {\"left\":\"x\",\"right\":\"y\",\"score\":5} hope it helps", Pair).score == 5
+    with pytest.raises(InvalidReply, match="not JSON"):
+        parse_reply("no braces here", Pair)
+    with pytest.raises(InvalidReply, match="score"):
+        parse_reply("{\"left\":\"x\",\"right\":\"y\",\"score\":9}", Pair)

@@ -1,0 +1,1 @@
+SELECT * FROM linkqa_dataset ORDER BY discipline, qa_id

@@ -1,0 +1,45 @@
+-- Side tables the assets keep beside their outputs (asset outputs themselves are created by
+-- the DuckDB IO manager). Idempotent: run before every write.
+
+-- Seed rows that could not be loaded, with where and why (replaced on every seed_qa run).
+CREATE TABLE IF NOT EXISTS seed_rejects (
+    source_file VARCHAR NOT NULL,
+    source_line BIGINT,
+    field VARCHAR,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR
+);
+
+-- Every item an LLM stage could not complete, per stage and partition (nothing is dropped
+-- silently; the durable copy lives in the LLM result store).
+CREATE TABLE IF NOT EXISTS llm_failures (
+    stage VARCHAR NOT NULL,
+    partition_key VARCHAR NOT NULL,
+    item_id VARCHAR NOT NULL,
+    request_key VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    prompt_version VARCHAR NOT NULL,
+    error_class VARCHAR NOT NULL,
+    message VARCHAR NOT NULL,
+    attempts INTEGER NOT NULL
+);
+
+-- Which canonical KPs each seed holds (written by knowledge_points).
+CREATE TABLE IF NOT EXISTS seed_kp_links (
+    seed_id VARCHAR NOT NULL,
+    kp_id VARCHAR NOT NULL
+);
+
+-- KP co-occurrence edges: weight = number of seeds holding both (written by knowledge_points).
+CREATE TABLE IF NOT EXISTS kp_cooccurrence (
+    kp_a VARCHAR NOT NULL,
+    kp_b VARCHAR NOT NULL,
+    weight BIGINT NOT NULL
+);
+
+-- Items left out of the release and why (written by linkqa_dataset).
+CREATE TABLE IF NOT EXISTS dataset_drops (
+    qa_id VARCHAR NOT NULL,
+    duplicate_of VARCHAR,
+    reason VARCHAR NOT NULL
+);
