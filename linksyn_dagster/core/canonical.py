@@ -1,0 +1,619 @@
+"""Knowledge-point canonicalization: many surface forms of one KP become one canonical KP.
+
+Three layers, applied in order:
+
+1. ``canonical_key`` — a pure string normalization (Unicode NFKC, casefold, punctuation and
+   quotes stripped, whitespace collapsed, leading English article dropped, English plurals
+   singularized; CJK text only gets width/space/punctuation normalization).
+2. an alias table — whole-key synonyms ("dna" -> "deoxyribonucleic acid"), built in and
+   extendable by the caller.
+3. near-duplicate merging (``near_duplicate_groups``) — conservative rules, each found by
+   blocking (hash grouping), never by comparing all pairs:
+
+   * R2 *compact*: keys equal once spaces are removed ("x ray" / "xray"), compact form of at
+     least 4 characters.
+   * R3 *token set*: same multiset of content tokens once a few function words ("of", "the",
+     "and", ...) are dropped, with at least 2 content tokens ("conservation of energy" /
+     "energy conservation").
+   * R4 *single edit*: the keys differ by exactly one character edit inside one alphabetic
+     token that is at least 8 characters long in both keys, and the two keys share a
+     discipline. Edits that usually change meaning are refused: anything at the first
+     character (prefixes: "asymmetric"/"symmetric"), substitutions in the last four
+     characters (chemical suffixes: -ane/-ene, -ite/-ate, -ol/-al, nucleotide/nucleoside),
+     insertions in the last two characters other than a trailing "s", and a short list of
+     known real-word pairs (absorption/adsorption). Candidates come from a deletion
+     neighbourhood (every one-character deletion of every long token), grouped by hash, so
+     the cost is O(n·L log n) for n keys of length L.
+
+   Merges are transitive (single linkage). The representative of a merged group is its
+   shortest key, then the lexicographically smallest, so a KP id only changes when a
+   shorter variant joins its group, not whenever counts shift.
+
+``canonicalize_kps`` ties it together over the per-seed extraction rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import polars as pl
+
+__all__ = [
+    "DEFAULT_ALIASES",
+    "build_alias_map",
+    "canonical_key",
+    "canonicalize_kps",
+    "kp_id_for",
+    "near_duplicate_groups",
+    "resolve_alias",
+    "singularize",
+    "surface_form",
+]
+
+# --------------------------------------------------------------------------------------------
+# string normalization
+# --------------------------------------------------------------------------------------------
+
+# Punctuation (Unicode category P*) becomes a space. Built once over the BMP: punctuation
+# outside it is historic-script only. '#' and '%' are kept because they carry meaning in
+# KP names ("c#", "5% solution"); '&' is spelled out so "acids & bases" == "acids and bases".
+_KEEP_PUNCT = frozenset("#%")
+_PUNCT_TABLE: dict[int, str] = {
+    cp: " "
+    for cp in range(0x10000)
+    if unicodedata.category(chr(cp)).startswith("P") and chr(cp) not in _KEEP_PUNCT
+}
+# Quote-like symbols (categories Sk/Sm) that people use as apostrophes or separators.
+for _ch in "`´|":
+    _PUNCT_TABLE[ord(_ch)] = " "
+_PUNCT_TABLE[ord("&")] = " and "
+
+_APOSTROPHES = "'’ʼ‘`´"
+# possessive 's is dropped ("newton's law" == "newton law"), other apostrophes vanish
+# without splitting the word ("don't" -> "dont").
+_POSSESSIVE_RE = re.compile(rf"(?<=\w)[{_APOSTROPHES}]s\b")
+_APOSTROPHE_RE = re.compile(rf"[{_APOSTROPHES}]")
+# a decimal point between digits is part of a number ("7.4"), protected from the table
+_DECIMAL_RE = re.compile(r"(?<=\d)\.(?=\d)")
+_DECIMAL_MARK = "\uE000"  # private-use placeholder, not punctuation
+# Han ideographs and kana: written without spaces, so spaces between them are noise.
+# Hangul is excluded on purpose — Korean separates words with spaces.
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_SPACE_RE = re.compile(rf"(?<=[{_CJK}]) +(?=[{_CJK}])")
+
+_ARTICLES = frozenset({"a", "an", "the"})
+# "a priori" is a term, not an article plus a noun
+_ARTICLE_TERMS = frozenset({"priori", "posteriori", "fortiori", "cappella"})
+
+
+def surface_form(name: str) -> str:
+    """The display form of a KP name: NFKC (full-width -> ASCII) and collapsed whitespace;
+    case and punctuation are kept."""
+    return " ".join(unicodedata.normalize("NFKC", name).split())
+
+
+def canonical_key(name: str) -> str:
+    """The canonical matching key of a KP name (see module docstring). Empty when the name
+    has no word characters."""
+    text = unicodedata.normalize("NFKC", name).casefold()
+    text = _POSSESSIVE_RE.sub("", text)
+    text = _APOSTROPHE_RE.sub("", text)
+    text = _DECIMAL_RE.sub(_DECIMAL_MARK, text)
+    text = text.translate(_PUNCT_TABLE).replace(_DECIMAL_MARK, ".")
+    text = " ".join(text.split())
+    text = _CJK_SPACE_RE.sub("", text)
+    if not text:
+        return ""
+    tokens = text.split(" ")
+    if len(tokens) > 1 and tokens[0] in _ARTICLES and tokens[1] not in _ARTICLE_TERMS:
+        tokens = tokens[1:]
+    return " ".join(singularize(tok) for tok in tokens)
+
+
+# --------------------------------------------------------------------------------------------
+# singularization
+# --------------------------------------------------------------------------------------------
+
+# Words that end in "s" but are not plurals (or whose plural form is the usual name).
+_INVARIANT = frozenset(
+    """
+    news series species means aids diabetes rabies scabies caries herpes measles mumps rickets
+    shingles headquarters crossroads barracks gallows whereabouts innings odds thanks clothes
+    scissors trousers pants goods savings earnings proceeds surroundings outskirts premises
+    remains riches humanities always perhaps towards afterwards sometimes besides nowadays
+    whereas unless this does goes hers ours yours theirs chaos cosmos ethos pathos logos kudos
+    asbestos rhinoceros christmas texas kansas arkansas paris athens wales brussels netherlands
+    philippines bahamas maldives mars pythagoras archimedes socrates euripides sophocles
+    pericles hercules achilles xerxes descartes bayes hermes ares
+    """.split()
+)
+# Singular nouns ending in "s" whose plural adds "es" (gas/gases, virus/viruses).
+_S_SINGULARS = frozenset(
+    """
+    gas bias atlas canvas alias lens iris pancreas bus virus campus status bonus census fetus
+    sinus consensus focus octopus walrus apparatus cactus calculus syllabus surplus chorus
+    thesaurus uterus rhombus abacus isthmus plexus nexus hiatus impetus prospectus corpus
+    stimulus radius nucleus fungus genus locus onus torus humerus esophagus oesophagus
+    """.split()
+)
+_IRREGULAR: dict[str, str] = {
+    # Germanic
+    "children": "child", "men": "man", "women": "woman", "feet": "foot", "teeth": "tooth",
+    "mice": "mouse", "geese": "goose", "lice": "louse", "oxen": "ox",
+    # -f/-fe -> -ves
+    "leaves": "leaf", "wolves": "wolf", "halves": "half", "knives": "knife", "lives": "life",
+    "wives": "wife", "midwives": "midwife", "shelves": "shelf", "calves": "calf",
+    "loaves": "loaf", "thieves": "thief", "scarves": "scarf", "hooves": "hoof",
+    "selves": "self", "elves": "elf", "sheaves": "sheaf", "wharves": "wharf",
+    # Latin / Greek
+    "bacteria": "bacterium", "criteria": "criterion", "phenomena": "phenomenon",
+    "strata": "stratum", "curricula": "curriculum", "spectra": "spectrum",
+    "maxima": "maximum", "minima": "minimum", "optima": "optimum", "quanta": "quantum",
+    "mitochondria": "mitochondrion", "ganglia": "ganglion", "automata": "automaton",
+    "stomata": "stoma", "genera": "genus", "corpora": "corpus",
+    "larvae": "larva", "vertebrae": "vertebra", "antennae": "antenna", "formulae": "formula",
+    "nebulae": "nebula", "supernovae": "supernova",
+    "fungi": "fungus", "nuclei": "nucleus", "radii": "radius", "stimuli": "stimulus",
+    "alumni": "alumnus", "cacti": "cactus", "foci": "focus", "loci": "locus",
+    "bacilli": "bacillus", "octopi": "octopus", "syllabi": "syllabus", "termini": "terminus",
+    "matrices": "matrix", "vertices": "vertex", "indices": "index", "appendices": "appendix",
+    "apices": "apex", "cortices": "cortex", "helices": "helix", "simplices": "simplex",
+    "vortices": "vortex",
+    "axes": "axis", "diagnoses": "diagnosis", "prognoses": "prognosis",
+    "neuroses": "neurosis", "psychoses": "psychosis", "metamorphoses": "metamorphosis",
+    "symbioses": "symbiosis", "thromboses": "thrombosis", "crises": "crisis",
+    "quizzes": "quiz",
+}
+# -ies plurals of -ie nouns (not -y)
+_IES_TO_IE = frozenset(
+    "calories movies cookies zombies prairies rookies brownies genies smoothies neckties "
+    "hippies aunties goalies hoodies selfies".split()
+)
+# -ches/-xes/-oes plurals that only add "s"
+_ADD_S_ONLY = frozenset(
+    "caches headaches aches niches avalanches moustaches mustaches psyches cliches quiches "
+    "creches shoes canoes oboes toes floes aloes sloes throes foes hoes horseshoes tiptoes "
+    "mistletoes snowshoes".split()
+)
+
+
+def singularize(word: str) -> str:
+    """English singular of one lower-case token; anything not plainly an ASCII word (CJK,
+    numbers, formulas) and words shorter than 4 letters are returned unchanged."""
+    irregular = _IRREGULAR.get(word)
+    if irregular is not None:
+        return irregular
+    if len(word) < 4 or not word.endswith("s") or not (word.isascii() and word.isalpha()):
+        return word
+    if word in _INVARIANT or word in _S_SINGULARS:
+        return word
+    # -ss (class, process), -us (status, various), -is (analysis), -ics (physics)
+    if word.endswith(("ss", "us", "is", "ics")):
+        return word
+    if word in _ADD_S_ONLY:
+        return word[:-1]
+    if word.endswith("ies"):
+        if len(word) <= 4 or word in _IES_TO_IE:  # ties, pies, calories
+            return word[:-1]
+        return word[:-3] + "y"  # theories
+    if word.endswith("yses") or word.endswith("theses"):
+        return word[:-2] + "is"  # analyses, hypotheses
+    if word.endswith("sses"):
+        return word[:-2]  # processes
+    if word.endswith("ses"):
+        stem = word[:-2]
+        return stem if stem in _S_SINGULARS else word[:-1]  # gases / phases
+    if word.endswith(("xes", "ches", "shes", "zzes", "oes")):
+        return word[:-2]  # boxes, branches, dishes, buzzes, potatoes
+    return word[:-1]
+
+
+# --------------------------------------------------------------------------------------------
+# ids and aliases
+# --------------------------------------------------------------------------------------------
+
+
+def kp_id_for(key: str) -> str:
+    """Stable short id of a canonical key: ``kp_`` + 64-bit BLAKE2b hex."""
+    return "kp_" + hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+
+
+# Whole-phrase synonyms, surface forms on both sides (keys are computed from them). Kept
+# small on purpose: only abbreviations and names that are unambiguous in a QA corpus.
+DEFAULT_ALIASES: dict[str, str] = {
+    "DNA": "deoxyribonucleic acid",
+    "RNA": "ribonucleic acid",
+    "mRNA": "messenger RNA",
+    "ATP": "adenosine triphosphate",
+    "PCR": "polymerase chain reaction",
+    "HIV": "human immunodeficiency virus",
+    "AIDS": "acquired immunodeficiency syndrome",
+    "CO2": "carbon dioxide",
+    "H2O": "water",
+    "NaCl": "sodium chloride",
+    "GDP": "gross domestic product",
+    "GNP": "gross national product",
+    "CPI": "consumer price index",
+    "EMF": "electromotive force",
+    "AI": "artificial intelligence",
+    "CPU": "central processing unit",
+    "GCD": "greatest common divisor",
+    "HCF": "greatest common divisor",
+    "highest common factor": "greatest common divisor",
+    "LCM": "least common multiple",
+    "ODE": "ordinary differential equation",
+    "PDE": "partial differential equation",
+    "Pythagoras' theorem": "Pythagorean theorem",
+    "Pythagoras theorem": "Pythagorean theorem",
+    "Newton's second law": "Newton's second law of motion",
+    "Newton's first law": "Newton's first law of motion",
+    "Newton's third law": "Newton's third law of motion",
+    "F=ma": "Newton's second law of motion",
+    "WWII": "World War II",
+    "WW2": "World War II",
+    "Second World War": "World War II",
+    "WWI": "World War I",
+    "WW1": "World War I",
+    "First World War": "World War I",
+    "1st law of thermodynamics": "first law of thermodynamics",
+    "2nd law of thermodynamics": "second law of thermodynamics",
+    "脱氧核糖核酸": "deoxyribonucleic acid",
+    "国内生产总值": "gross domestic product",
+}
+
+
+def build_alias_map(aliases: Mapping[str, str]) -> dict[str, str]:
+    """Alias surface forms -> key-to-key map, chains resolved ("ww2" -> "world war ii").
+    Raises ValueError on a cycle or an alias whose key is empty."""
+    raw: dict[str, str] = {}
+    for alias, target in aliases.items():
+        a_key, t_key = canonical_key(alias), canonical_key(target)
+        if not a_key or not t_key:
+            raise ValueError(f"alias {alias!r} -> {target!r} has an empty canonical key")
+        if a_key != t_key:
+            raw[a_key] = t_key
+    resolved: dict[str, str] = {}
+    for start in raw:
+        seen = {start}
+        cur = raw[start]
+        while cur in raw:
+            if cur in seen:
+                raise ValueError(f"alias cycle through {start!r}")
+            seen.add(cur)
+            cur = raw[cur]
+        resolved[start] = cur
+    return resolved
+
+
+_DEFAULT_ALIAS_MAP = build_alias_map(DEFAULT_ALIASES)
+
+
+def resolve_alias(key: str, alias_map: Mapping[str, str] | None = None) -> str:
+    """The alias target of a canonical key (itself when it is no alias)."""
+    table = _DEFAULT_ALIAS_MAP if alias_map is None else alias_map
+    return table.get(key, key)
+
+
+# --------------------------------------------------------------------------------------------
+# near-duplicate merging
+# --------------------------------------------------------------------------------------------
+
+_STOPWORDS = frozenset({"of", "the", "a", "an", "and", "in", "on", "for", "to", "by", "with", "at", "from"})
+_MIN_COMPACT_LEN = 4
+_MIN_EDIT_TOKEN_LEN = 8
+_SUFFIX_ZONE = 4  # substitutions in a token's last 4 characters are refused (R4)
+_MAX_BLOCK = 64  # a deletion-variant block larger than this is pathological; skipped
+# Real, different words one edit apart that the R4 guards do not already refuse.
+_NEVER_MERGE = frozenset(
+    frozenset(p) for p in [("absorption", "adsorption"), ("absorbent", "adsorbent"), ("absorbate", "adsorbate")]
+)
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:  # path compression
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            # the smaller index wins so the result does not depend on union order
+            if rb < ra:
+                ra, rb = rb, ra
+            self.parent[rb] = ra
+
+
+def _union_groups(uf: _UnionFind, signatures: Sequence[object | None]) -> None:
+    """Union all indices that share a non-None signature (hash blocking)."""
+    first: dict[object, int] = {}
+    for i, sig in enumerate(signatures):
+        if sig is None:
+            continue
+        j = first.setdefault(sig, i)
+        if j != i:
+            uf.union(j, i)
+
+
+def _compact_signature(key: str) -> str | None:
+    if " " not in key:
+        return key if len(key) >= _MIN_COMPACT_LEN else None  # lets "xray" meet "x ray"
+    compact = key.replace(" ", "")
+    return compact if len(compact) >= _MIN_COMPACT_LEN else None
+
+
+def _token_set_signature(key: str) -> tuple[str, ...] | None:
+    content = sorted(t for t in key.split(" ") if t not in _STOPWORDS)
+    return tuple(content) if len(content) >= 2 else None
+
+
+def _safe_single_edit(a: str, b: str) -> bool:
+    """R4 guard: a and b differ by one edit inside one long alphabetic token, away from the
+    prefix and the suffix zone (see module docstring)."""
+    ta_all, tb_all = a.split(" "), b.split(" ")
+    if len(ta_all) != len(tb_all):
+        return False
+    diff = [i for i, (x, y) in enumerate(zip(ta_all, tb_all, strict=True)) if x != y]
+    if len(diff) != 1:
+        return False
+    ta, tb = ta_all[diff[0]], tb_all[diff[0]]
+    if not (ta.isascii() and tb.isascii() and ta.isalpha() and tb.isalpha()):
+        return False
+    if min(len(ta), len(tb)) < _MIN_EDIT_TOKEN_LEN or frozenset((ta, tb)) in _NEVER_MERGE:
+        return False
+    if len(ta) == len(tb):
+        mismatch = [k for k, (x, y) in enumerate(zip(ta, tb, strict=True)) if x != y]
+        return len(mismatch) == 1 and 0 < mismatch[0] < len(ta) - _SUFFIX_ZONE
+    longer, shorter = (ta, tb) if len(ta) > len(tb) else (tb, ta)
+    if len(longer) - len(shorter) != 1:
+        return False
+    k = next((i for i, (x, y) in enumerate(zip(longer, shorter)) if x != y), len(shorter))
+    if longer[:k] + longer[k + 1 :] != shorter or k == 0:
+        return False
+    if k >= len(longer) - 2:
+        return k == len(longer) - 1 and longer[k] == "s"
+    return True
+
+
+def _deletion_candidates(keys: Sequence[str]) -> list[tuple[int, int]]:
+    """Pairs of key indices that may be one edit apart: they share a one-character deletion
+    of a long token (substitution), or one is such a deletion of the other (insertion).
+    Variants are grouped by hash after a sort — O(total variants · log)."""
+    owner: list[int] = []
+    position: list[int] = []  # -1 = the key itself, else the deleted character offset
+    hashes: list[int] = []
+    for idx, key in enumerate(keys):
+        offset = 0
+        has_long = False
+        for tok in key.split(" "):
+            if len(tok) >= _MIN_EDIT_TOKEN_LEN and tok.isascii() and tok.isalpha():
+                has_long = True
+                # the first character is never edited (guard), so never deleted here
+                for p in range(offset + 1, offset + len(tok)):
+                    owner.append(idx)
+                    position.append(p)
+                    hashes.append(hash(key[:p] + key[p + 1 :]))
+            offset += len(tok) + 1
+        if has_long:
+            owner.append(idx)
+            position.append(-1)
+            hashes.append(hash(key))
+    if not hashes:
+        return []
+    h = np.asarray(hashes, dtype=np.int64)
+    own = np.asarray(owner, dtype=np.int64)
+    pos = np.asarray(position, dtype=np.int64)
+    order = np.argsort(h, kind="stable")
+    h, own, pos = h[order], own[order], pos[order]
+    starts = np.flatnonzero(np.r_[True, h[1:] != h[:-1]])
+    ends = np.r_[starts[1:], len(h)]
+    pairs: set[tuple[int, int]] = set()
+    for s, e in zip(starts[(ends - starts) > 1], ends[(ends - starts) > 1], strict=True):
+        if e - s > _MAX_BLOCK:
+            continue
+        members = list(zip(own[s:e].tolist(), pos[s:e].tolist(), strict=True))
+        for i in range(len(members)):
+            oi, pi = members[i]
+            for j in range(i + 1, len(members)):
+                oj, pj = members[j]
+                # same-position deletions = substitution; key vs deletion = insertion
+                if oi != oj and (pi == pj or pi == -1 or pj == -1):
+                    pairs.add((min(oi, oj), max(oi, oj)))
+    return sorted(pairs)
+
+
+def near_duplicate_groups(
+    keys: Sequence[str], disciplines: Sequence[Iterable[str]] | None = None
+) -> dict[str, str]:
+    """Map every key to the representative key of its near-duplicate group (rules R2–R4 of
+    the module docstring). ``disciplines[i]`` are the disciplines of ``keys[i]``; when given,
+    R4 (single edit) only merges keys that share one."""
+    uniq = sorted(set(keys))
+    index = {k: i for i, k in enumerate(uniq)}
+    uf = _UnionFind(len(uniq))
+    _union_groups(uf, [_compact_signature(k) for k in uniq])
+    _union_groups(uf, [_token_set_signature(k) for k in uniq])
+    disc_sets: list[frozenset[str]] | None = None
+    if disciplines is not None:
+        merged: dict[str, set[str]] = {}
+        for k, ds in zip(keys, disciplines, strict=True):
+            merged.setdefault(k, set()).update(d for d in ds if d)
+        disc_sets = [frozenset(merged.get(k, ())) for k in uniq]
+    for i, j in _deletion_candidates(uniq):
+        if disc_sets is not None and not (disc_sets[i] & disc_sets[j]):
+            continue
+        if _safe_single_edit(uniq[i], uniq[j]):
+            uf.union(i, j)
+    groups: dict[int, list[str]] = {}
+    for k in uniq:
+        groups.setdefault(uf.find(index[k]), []).append(k)
+    result: dict[str, str] = {}
+    for members in groups.values():
+        rep = min(members, key=lambda m: (len(m), m))
+        for m in members:
+            result[m] = rep
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# the table-level entry point
+# --------------------------------------------------------------------------------------------
+
+_REQUIRED = ("seed_id", "seed_discipline", "kp_name", "kp_discipline")
+
+
+def _clean_discipline(col: str) -> pl.Expr:
+    stripped = pl.col(col).cast(pl.Utf8).str.strip_chars()
+    return pl.when(stripped == "").then(None).otherwise(stripped).alias(col)
+
+
+def canonicalize_kps(
+    rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Per-seed KP mentions -> (knowledge_points, seed_kp_links).
+
+    ``rows``: seed_id, seed_discipline, kp_name, kp_discipline[, extracted_at]. ``aliases``
+    (surface form -> surface form) extend and override ``DEFAULT_ALIASES``. Rows with a null
+    seed_id/kp_name or a name with no word characters (empty key) are ignored.
+
+    knowledge_points (sorted by kp_id): kp_id, name (most frequent surface form by distinct
+    seeds; ties: shorter, then lexicographic), key, frequency (distinct seeds), disciplines
+    (sorted, from kp_discipline and seed_discipline), primary_discipline (the discipline of
+    most distinct seeds, taking kp_discipline and falling back to seed_discipline; ties
+    lexicographic), aliases (sorted distinct surface forms), first_seen, last_seen (min/max
+    extracted_at, null when the column is absent).
+
+    seed_kp_links (sorted): seed_id, kp_id — distinct pairs.
+    """
+    missing = [c for c in _REQUIRED if c not in rows.columns]
+    if missing:
+        raise ValueError(f"canonicalize_kps: missing columns {missing}")
+    # one table so chains across the built-in and the caller's entries resolve too
+    alias_map = build_alias_map({**DEFAULT_ALIASES, **aliases}) if aliases else _DEFAULT_ALIAS_MAP
+    has_time = "extracted_at" in rows.columns
+    time_dtype = rows.schema["extracted_at"] if has_time else pl.Datetime("us", "UTC")
+
+    df = (
+        rows.select(
+            pl.col("seed_id").cast(pl.Utf8),
+            _clean_discipline("seed_discipline"),
+            pl.col("kp_name").cast(pl.Utf8),
+            _clean_discipline("kp_discipline"),
+            (pl.col("extracted_at") if has_time else pl.lit(None, dtype=time_dtype)).alias("extracted_at"),
+        )
+        .filter(pl.col("seed_id").is_not_null() & pl.col("kp_name").is_not_null())
+    )
+    # Python string work happens once per distinct name, not per row; the row table is
+    # joined once (name -> surface form, kp_id) and then only aggregated.
+    names = df.get_column("kp_name").unique().sort().to_list()
+    keys = [resolve_alias(canonical_key(n), alias_map) for n in names]
+    key_of = dict(zip(names, keys, strict=True))
+    name_disc = (
+        pl.concat(
+            [
+                df.select("kp_name", pl.col("kp_discipline").alias("d")),
+                df.select("kp_name", pl.col("seed_discipline").alias("d")),
+            ]
+        )
+        .drop_nulls("d")
+        .unique()
+    )
+    disc_of: dict[str, set[str]] = {}
+    for name, d in name_disc.iter_rows():
+        disc_of.setdefault(key_of[name], set()).add(d)
+    uniq_keys = sorted({k for k in keys if k})
+    rep_of = near_duplicate_groups(uniq_keys, [disc_of.get(k, set()) for k in uniq_keys])
+    kp_of_key = {k: kp_id_for(rep_of[k]) for k in uniq_keys}
+    name_map = pl.DataFrame(
+        {
+            "kp_name": names,
+            "surface": [surface_form(n) for n in names],
+            "kp_id": [kp_of_key.get(k) for k in keys],  # None for an empty key
+        },
+        schema={"kp_name": pl.Utf8, "surface": pl.Utf8, "kp_id": pl.Utf8},
+    ).drop_nulls("kp_id")
+    df = df.join(name_map, on="kp_name", how="inner").drop("kp_name")
+    rep_keys = pl.DataFrame(
+        {"kp_id": list(kp_of_key.values()), "key": [rep_of[k] for k in kp_of_key]},
+        schema={"kp_id": pl.Utf8, "key": pl.Utf8},
+    ).unique("kp_id")
+
+    def seeds_per(*cols: str | pl.Expr) -> pl.DataFrame:
+        """distinct seeds per (kp_id, *cols)"""
+        return (
+            df.select("kp_id", *cols, "seed_id")
+            .drop_nulls()
+            .unique()
+            .group_by(pl.exclude("seed_id"))
+            .agg(pl.len().cast(pl.Int64).alias("n"))
+        )
+
+    def top(table: pl.DataFrame, col: str, tie: list[pl.Expr], out: str) -> pl.DataFrame:
+        """per kp_id, the `col` value with most seeds; ties by `tie` ascending"""
+        return (
+            table.sort([pl.col("kp_id"), -pl.col("n"), *tie])
+            .group_by("kp_id", maintain_order=True)
+            .agg(pl.col(col).first().alias(out))
+        )
+
+    base = df.group_by("kp_id").agg(
+        pl.col("seed_id").n_unique().cast(pl.Int64).alias("frequency"),
+        pl.col("surface").unique().sort().alias("aliases"),
+        pl.col("extracted_at").min().alias("first_seen"),
+        pl.col("extracted_at").max().alias("last_seen"),
+    )
+    disciplines = (
+        pl.concat(
+            [
+                df.select("kp_id", pl.col("kp_discipline").alias("d")),
+                df.select("kp_id", pl.col("seed_discipline").alias("d")),
+            ]
+        )
+        .drop_nulls("d")
+        .unique()
+        .group_by("kp_id")
+        .agg(pl.col("d").sort().alias("disciplines"))
+    )
+    surfaces = seeds_per("surface")
+    name = top(surfaces, "surface", [pl.col("surface").str.len_chars(), pl.col("surface")], "name")
+    per_disc = seeds_per(pl.coalesce("kp_discipline", "seed_discipline").alias("d"))
+    primary = top(per_disc, "d", [pl.col("d")], "primary_discipline")
+
+    knowledge_points = (
+        base.join(rep_keys, on="kp_id", how="left")
+        .join(name, on="kp_id", how="left")
+        .join(disciplines, on="kp_id", how="left")
+        .join(primary, on="kp_id", how="left")
+        .select(
+            "kp_id",
+            "name",
+            "key",
+            "frequency",
+            pl.col("disciplines").fill_null([]).cast(pl.List(pl.Utf8)),
+            "primary_discipline",
+            pl.col("aliases").cast(pl.List(pl.Utf8)),
+            pl.col("first_seen").cast(time_dtype),
+            pl.col("last_seen").cast(time_dtype),
+        )
+        .sort("kp_id")
+    )
+    # sort seeds (fewer) rather than all pairs, then expand
+    links = (
+        df.group_by("seed_id")
+        .agg(pl.col("kp_id").unique().sort())
+        .sort("seed_id")
+        .explode("kp_id")
+        .select("seed_id", "kp_id")
+    )
+    return knowledge_points, links

@@ -1,0 +1,379 @@
+"""The value-function walker: graph building, value function, quotas and walk properties."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from linksyn_dagster.core.metrics import gini
+from linksyn_dagster.core.walker import (
+    CSRGraph,
+    WalkParams,
+    connected_components,
+    quotas_from_distribution,
+    value_function,
+    walk_paths,
+)
+from linksyn_dagster.settings import WalkSettings
+
+# chi-square critical value, df = 3, p = 0.001: the runs are seeded, so this is a
+# correctness bound, not a flakiness budget
+CHI2_DF3_P001 = 16.27
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _graph(n: int, edges: list[tuple[int, int, float]], freq=None, disc=None) -> CSRGraph:
+    ids = [f"n{i}" for i in range(n)]
+    return CSRGraph.from_edges(
+        ids,
+        np.ones(n) if freq is None else freq,
+        ["d"] * n if disc is None else disc,
+        ([ids[a] for a, _, _ in edges], [ids[b] for _, b, _ in edges], [w for _, _, w in edges]),
+    )
+
+
+def _power_law_graph(n: int = 400, m: int = 900, seed: int = 5) -> CSRGraph:
+    """Chung–Lu-style graph: endpoints drawn ∝ heavy-tailed weights, repeated draws add to
+    the co-occurrence weight; a chain keeps it connected. Frequency ∝ weighted degree."""
+    rng = np.random.default_rng(seed)
+    fitness = rng.pareto(1.3, n) + 1.0
+    p = fitness / fitness.sum()
+    weight: Counter[tuple[int, int]] = Counter()
+    for a, b in zip(rng.choice(n, m, p=p).tolist(), rng.choice(n, m, p=p).tolist(), strict=True):
+        if a != b:
+            weight[(min(a, b), max(a, b))] += 1
+    for i in range(n - 1):
+        weight[(i, i + 1)] = max(weight[(i, i + 1)], 1)
+    edges = [(a, b, float(w)) for (a, b), w in sorted(weight.items())]
+    strength = np.zeros(n)
+    for a, b, w in edges:
+        strength[a] += w
+        strength[b] += w
+    return _graph(n, edges, freq=np.round(strength * 3))
+
+
+def _star(leaf_freq: list[float], leaf_w: list[float]) -> CSRGraph:
+    n = len(leaf_freq) + 1
+    edges = [(0, i + 1, w) for i, w in enumerate(leaf_w)]
+    return _graph(n, edges, freq=np.array([50.0, *leaf_freq]), disc=["hub"] + ["leaf"] * (n - 1))
+
+
+def _chi2(observed: np.ndarray, probs: np.ndarray) -> float:
+    expected = probs / probs.sum() * observed.sum()
+    return float(((observed - expected) ** 2 / expected).sum())
+
+
+# ---------------------------------------------------------------------------------- CSR graph
+
+
+def test_from_edges_builds_sorted_symmetric_csr() -> None:
+    g = CSRGraph.from_edges(
+        ["a", "b", "c", "d", "e"],
+        [5, 3, 1, 1, 0],
+        ["x", "x", "y", "y", "x"],
+        (["a", "c", "b", "d"], ["c", "d", "d", "a"], [1, 3, 1, 4]),  # a-c, c-d, b-d, d-a
+    )
+    assert g.n_nodes == 5 and g.n_edges == 4
+    assert g.indptr.dtype == np.int64 and g.indices.dtype == np.int32 and g.weights.dtype == np.float32
+    assert g.discipline_names == ("x", "y")
+    assert g.discipline.tolist() == [0, 0, 1, 1, 0]
+    expected = {0: {2: 1, 3: 4}, 1: {3: 1}, 2: {0: 1, 3: 3}, 3: {0: 4, 1: 1, 2: 3}, 4: {}}
+    for node, nbrs in expected.items():
+        idx, w = g.neighbors(node)
+        assert idx.tolist() == sorted(nbrs)
+        assert w.tolist() == [nbrs[j] for j in sorted(nbrs)]
+    assert g.degree.tolist() == [2, 1, 2, 3, 0]
+
+
+def test_from_edges_validates_input() -> None:
+    with pytest.raises(ValueError, match="'ghost'"):
+        CSRGraph.from_edges(["a", "b"], [1, 1], ["x", "x"], (["a"], ["ghost"], [1.0]))
+    with pytest.raises(ValueError, match="duplicate node id 'a'"):
+        CSRGraph.from_edges(["a", "a"], [1, 1], ["x", "x"], ([], [], []))
+    with pytest.raises(ValueError, match="more than once"):
+        CSRGraph.from_edges(["a", "b"], [1, 1], ["x", "x"], (["a", "b"], ["b", "a"], [1.0, 2.0]))
+    with pytest.raises(ValueError, match="self edge"):
+        CSRGraph.from_edges(["a", "b"], [1, 1], ["x", "x"], (["a"], ["a"], [1.0]))
+    with pytest.raises(ValueError, match="weights"):
+        CSRGraph.from_edges(["a", "b"], [1, 1], ["x", "x"], (["a"], ["b"], [0.0]))
+    with pytest.raises(ValueError, match="frequencies"):
+        CSRGraph.from_edges(["a", "b"], [1], ["x", "x"], ([], [], []))
+    with pytest.raises(ValueError, match="no discipline"):
+        CSRGraph.from_edges(["a", "b"], [1, 1], ["x", None], ([], [], []))  # type: ignore[list-item]
+
+
+def test_connected_components_match_bfs() -> None:
+    rng = np.random.default_rng(2)
+    n = 300
+    edges = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(260, 2)) if a < b}
+    g = _graph(n, [(a, b, 1.0) for a, b in sorted(edges)])
+    labels = connected_components(g)
+    seen = np.full(n, -1)
+    for s in range(n):
+        if seen[s] >= 0:
+            continue
+        queue = deque([s])
+        seen[s] = s
+        while queue:
+            u = queue.popleft()
+            for v in g.neighbors(u)[0].tolist():
+                if seen[v] < 0:
+                    seen[v] = s
+                    queue.append(v)
+    assert labels.tolist() == seen.tolist()  # both label a component by its smallest node
+
+
+# ---------------------------------------------------------------------- value function, params
+
+
+def test_value_function() -> None:
+    freq = np.array([1.0, 3.0])  # log1p -> ln 2, ln 4 -> pop 0.5, 1
+    np.testing.assert_allclose(value_function(freq, np.array([0, 0]), 1.0, 1.0), [0.5, 1.0])
+    np.testing.assert_allclose(value_function(freq, np.array([0, 1]), 1.0, 1.0), [0.5, 0.5])
+    np.testing.assert_allclose(value_function(freq, np.array([0, 3]), 0.0, 2.0), [1.0, 1 / 16])
+    never = value_function(np.array([0.0, 10.0]), np.zeros(2), 1.0, 1.0)
+    assert 0 < never[0] < 0.01 and never[1] == 1.0  # a KP with frequency 0 stays choosable
+    np.testing.assert_allclose(value_function(np.zeros(3), np.zeros(3), 0.7, 1.0), np.ones(3))
+
+
+def test_walk_params_validation_and_settings() -> None:
+    params = WalkParams.from_settings(WalkSettings(alpha=0.2, gamma=3.0), cross_discipline="prefer")
+    assert (params.alpha, params.beta, params.gamma) == (0.2, 1.0, 3.0)
+    assert (params.min_length, params.max_length, params.random_seed) == (3, 5, 20260801)
+    assert params.cross_discipline == "prefer" and params.cross_bonus == 2.0
+    for bad in ({"alpha": -1}, {"min_length": 0}, {"min_length": 4, "max_length": 3},
+                {"cross_discipline": "sometimes"}, {"cross_bonus": 0}, {"max_attempts": 0}):
+        with pytest.raises(ValueError):
+            WalkParams(**bad)
+
+
+# ------------------------------------------------------------------------------------ quotas
+
+
+@pytest.mark.parametrize(
+    ("total", "target", "available", "expected"),
+    [
+        (10, {"a": 0.5, "b": 0.3, "c": 0.2}, ["a", "b", "c"], {"a": 5, "b": 3, "c": 2}),
+        (7, {"a": 0.45, "b": 0.35, "c": 0.2}, ["a", "b", "c"], {"a": 3, "b": 3, "c": 1}),
+        (10, {"a": 1, "b": 1, "c": 1}, ["c", "b", "a"], {"a": 4, "b": 3, "c": 3}),  # tie -> name
+        (9, {"a": 0.5, "b": 0.25, "c": 0.25}, ["a", "b"], {"a": 6, "b": 3, "c": 0}),  # c redistributed
+        (5, {}, ["x", "y"], {"x": 3, "y": 2}),  # empty target = uniform
+        (4, {"a": 1.0}, ["a", "b"], {"a": 4, "b": 0}),  # available but untargeted -> 0
+        (0, {"a": 1.0}, [], {"a": 0}),
+    ],
+)
+def test_quotas_from_distribution(total, target, available, expected) -> None:
+    assert quotas_from_distribution(total, target, available) == expected
+
+
+def test_quotas_always_sum_to_total() -> None:
+    rng = np.random.default_rng(0)
+    names = [f"d{i}" for i in range(9)]
+    for _ in range(200):
+        target = {d: float(rng.random()) for d in names if rng.random() < 0.7}
+        available = [d for d in names if rng.random() < 0.8] or ["d0"]
+        total = int(rng.integers(0, 1000))
+        if total and not any(target.get(d, 0) > 0 for d in available) and target:
+            continue
+        quotas = quotas_from_distribution(total, target, available)
+        assert sum(quotas.values()) == total
+        assert all(quotas[d] == 0 for d in quotas if d not in available)
+
+
+def test_quotas_errors() -> None:
+    with pytest.raises(ValueError, match="no discipline"):
+        quotas_from_distribution(3, {}, [])
+    with pytest.raises(ValueError, match="chemistry"):
+        quotas_from_distribution(3, {"chemistry": 1.0}, ["physics"])
+    with pytest.raises(ValueError):
+        quotas_from_distribution(3, {"a": -1.0}, ["a"])
+    with pytest.raises(ValueError):
+        quotas_from_distribution(-1, {}, ["a"])
+
+
+# ------------------------------------------------------------------------------------- walks
+
+
+def test_walks_are_deterministic_for_a_seed() -> None:
+    g = _power_law_graph()
+    params = WalkParams(random_seed=42)
+    first = walk_paths(g, {"d": 60}, params)
+    again = walk_paths(g, {"d": 60}, params)
+    assert len(first.paths) == len(again.paths) == 60
+    assert all(np.array_equal(a, b) for a, b in zip(first.paths, again.paths, strict=True))
+    assert np.array_equal(first.visits, again.visits)
+    other = walk_paths(g, {"d": 60}, WalkParams(random_seed=43))
+    assert not all(np.array_equal(a, b) for a, b in zip(first.paths, other.paths, strict=True))
+
+
+def test_paths_follow_edges_without_repeats_and_within_length() -> None:
+    rng = np.random.default_rng(9)
+    n = 120
+    edges = {(min(a, b), max(a, b)) for a, b in rng.integers(0, n, size=(500, 2)) if a != b}
+    edges |= {(i, i + 1) for i in range(n - 1)}
+    g = _graph(n, [(a, b, float(rng.integers(1, 5))) for a, b in sorted(edges)], freq=rng.integers(1, 50, n).astype(float))
+    params = WalkParams(min_length=3, max_length=6, random_seed=1)
+    result = walk_paths(g, {"d": 400}, params)
+    adjacency = {(a, b) for a, b in edges} | {(b, a) for a, b in edges}
+    assert result.short_paths == 0
+    for path in result.paths:
+        assert path.dtype == np.int32
+        assert params.min_length <= len(path) <= params.max_length
+        assert len(set(path.tolist())) == len(path)  # no revisits, hence no backtracking
+        assert all((int(a), int(b)) in adjacency for a, b in zip(path[:-1], path[1:], strict=True))
+
+
+def test_quotas_are_met_exactly_and_interleaved() -> None:
+    rng = np.random.default_rng(4)
+    n = 90
+    disc = ["a"] * 30 + ["b"] * 30 + ["c"] * 30
+    edges = {(min(a, b), max(a, b)) for a, b in rng.integers(0, n, size=(400, 2)) if a != b}
+    g = _graph(n, [(a, b, 1.0) for a, b in sorted(edges)], disc=disc)
+    quotas = {"a": 7, "b": 0, "c": 13}
+    result = walk_paths(g, quotas, WalkParams(random_seed=3))
+    assert Counter(result.start_discipline) == {"a": 7, "c": 13}
+    assert all(g.discipline_of(int(p[0])) == d for p, d in zip(result.paths, result.start_discipline, strict=True))
+    assert set(result.start_discipline[:4]) == {"a", "c"}  # not all of one discipline first
+
+
+def test_visits_are_copied_and_counted() -> None:
+    g = _power_law_graph()
+    before = np.arange(g.n_nodes, dtype=np.int64) % 3
+    snapshot = before.copy()
+    result = walk_paths(g, {"d": 50}, WalkParams(random_seed=8), visits=before)
+    assert np.array_equal(before, snapshot)
+    counted = np.bincount(np.concatenate(result.paths), minlength=g.n_nodes)
+    assert np.array_equal(result.visits, snapshot + counted)
+
+
+def test_step_probability_is_weight_pow_beta_times_value() -> None:
+    leaf_freq, leaf_w = [1.0, 5.0, 20.0, 100.0], [4.0, 3.0, 2.0, 1.0]
+    g = _star(leaf_freq, leaf_w)
+    params = WalkParams(alpha=1.0, beta=2.0, gamma=0.0, min_length=2, max_length=2, random_seed=11)
+    result = walk_paths(g, {"hub": 20000}, params)
+    assert all(int(p[0]) == 0 for p in result.paths)
+    observed = np.bincount([int(p[1]) for p in result.paths], minlength=5)[1:].astype(float)
+    value = value_function(g.frequency, np.zeros(g.n_nodes), params.alpha, params.gamma)[1:]
+    probs = np.array(leaf_w) ** params.beta * value
+    assert _chi2(observed, probs) < CHI2_DF3_P001
+    # and the exponent matters: the beta = 1 prediction is rejected by the same data
+    assert _chi2(observed, np.array(leaf_w) * value) > CHI2_DF3_P001
+
+
+def test_start_probability_is_value() -> None:
+    # two separate edges; paths of one node are just the start draws
+    g = _graph(4, [(0, 1, 1.0), (2, 3, 1.0)], freq=np.array([1.0, 3.0, 9.0, 27.0]))
+    params = WalkParams(alpha=1.0, gamma=0.0, min_length=1, max_length=1, random_seed=5)
+    result = walk_paths(g, {"d": 20000}, params)
+    observed = np.bincount([int(p[0]) for p in result.paths], minlength=4).astype(float)
+    probs = value_function(g.frequency, np.zeros(4), 1.0, 0.0)
+    assert _chi2(observed, probs) < CHI2_DF3_P001
+
+
+def test_visits_steer_away_from_covered_kps() -> None:
+    g = _star([10.0] * 4, [1.0] * 4)
+    params = WalkParams(alpha=0.0, beta=0.0, gamma=2.0, min_length=2, max_length=2, random_seed=2)
+    # persisted counters from an earlier run: leaf 1 is heavily used
+    result = walk_paths(g, {"hub": 300}, params, visits=np.array([0, 1000, 0, 0, 0]))
+    new = result.visits - np.array([0, 1000, 0, 0, 0])
+    assert new[1] <= 2 and new[2:].min() >= 90
+    one_step = WalkParams(alpha=0.0, beta=0.0, min_length=2, max_length=2)
+
+    # within a run, gamma > 0 spreads the leaves more evenly than gamma = 0 (the visit-count
+    # variance, summed over seeds, is well below the multinomial one)
+    def spread(gamma: float) -> float:
+        return sum(
+            float(np.var(walk_paths(g, {"hub": 300}, replace(one_step, gamma=gamma, random_seed=s)).visits[1:]))
+            for s in range(10)
+        )
+
+    assert spread(2.0) < 0.5 * spread(0.0)
+
+
+def test_value_walk_balances_coverage_better_than_plain_weighted_walk() -> None:
+    g = _power_law_graph()
+    budget = {"d": 150}
+    value_walk = walk_paths(g, budget, WalkParams(alpha=0.5, beta=1.0, gamma=1.0, random_seed=7))
+    plain_walk = walk_paths(g, budget, WalkParams(alpha=0.0, beta=1.0, gamma=0.0, random_seed=7))
+    assert sum(map(len, value_walk.paths)) > 0.9 * sum(map(len, plain_walk.paths))  # same budget
+    assert gini(value_walk.visits) < gini(plain_walk.visits) - 0.05
+    assert np.count_nonzero(value_walk.visits) > np.count_nonzero(plain_walk.visits)
+
+
+def test_enough_paths_visit_the_whole_component() -> None:
+    g = _power_law_graph()
+    assert len(np.unique(connected_components(g))) == 1
+    result = walk_paths(g, {"d": 400}, WalkParams(alpha=0.5, beta=1.0, gamma=1.0, random_seed=1))
+    assert np.all(result.visits > 0)
+
+
+def _two_communities(seed: int = 3) -> CSRGraph:
+    rng = np.random.default_rng(seed)
+    n, half = 60, 30
+    edges = set()
+    for a in range(n):
+        for b in range(a + 1, n):
+            same = (a < half) == (b < half)
+            if rng.random() < (0.3 if same else 0.05):
+                edges.add((a, b))
+    return _graph(n, [(a, b, 1.0) for a, b in sorted(edges)], disc=["a"] * half + ["b"] * half)
+
+
+def _crossing_share(g: CSRGraph, paths: list[np.ndarray]) -> float:
+    steps = [(int(a), int(b)) for p in paths for a, b in zip(p[:-1], p[1:], strict=True)]
+    return sum(g.discipline[a] != g.discipline[b] for a, b in steps) / len(steps)
+
+
+def test_cross_discipline_modes_are_measurable() -> None:
+    g = _two_communities()
+    quotas = {"a": 150, "b": 150}
+    share = {
+        mode: _crossing_share(
+            g,
+            walk_paths(
+                g, quotas, WalkParams(min_length=4, max_length=6, cross_discipline=mode, cross_bonus=4.0, random_seed=6)
+            ).paths,
+        )
+        for mode in ("avoid", "allow", "prefer")
+    }
+    assert share["avoid"] < 0.02
+    assert share["avoid"] < share["allow"] < share["prefer"]
+    assert share["prefer"] > 1.5 * share["allow"]
+
+
+def test_avoid_crosses_when_nothing_else_is_left() -> None:
+    # a0 - a1 - b0 - b1: from a1 (a0 already on the path) the only step is into b
+    g = _graph(4, [(0, 1, 1.0), (1, 2, 1.0), (2, 3, 1.0)], freq=np.array([9.0, 0.0, 1.0, 1.0]), disc=["a", "a", "b", "b"])
+    result = walk_paths(g, {"a": 5}, WalkParams(alpha=1.0, min_length=4, max_length=4, cross_discipline="avoid", random_seed=0))
+    assert any(p.tolist() == [0, 1, 2, 3] for p in result.paths)
+
+
+def test_dead_ends_and_isolated_nodes() -> None:
+    # a star cannot give 4 distinct nodes: every attempt is used, the longest (3) is kept
+    g = _star([1.0] * 5, [1.0] * 5)
+    params = WalkParams(min_length=4, max_length=5, random_seed=0, max_attempts=5)
+    result = walk_paths(g, {"leaf": 6}, params)
+    assert [len(p) for p in result.paths] == [3] * 6
+    assert result.short_paths == 6 and result.attempts == [5] * 6
+
+    # isolated nodes start walks only when their discipline has nothing else
+    ids = ["iso_only", "iso_mixed", "m1", "m2", "m3"]
+    g2 = CSRGraph.from_edges(ids, [1, 100, 1, 1, 1], ["solo", "mix", "mix", "mix", "mix"], (["m1", "m2"], ["m2", "m3"], [1, 1]))
+    result2 = walk_paths(g2, {"solo": 3, "mix": 20}, WalkParams(random_seed=0))
+    solo = [p for p, d in zip(result2.paths, result2.start_discipline, strict=True) if d == "solo"]
+    assert [p.tolist() for p in solo] == [[0]] * 3
+    mixed = [p for p, d in zip(result2.paths, result2.start_discipline, strict=True) if d == "mix"]
+    assert all(1 not in p.tolist() for p in mixed)
+    assert result2.short_paths == 3
+
+
+def test_quota_for_unknown_discipline() -> None:
+    g = _star([1.0], [1.0])
+    with pytest.raises(ValueError, match="'chemistry'"):
+        walk_paths(g, {"chemistry": 2}, WalkParams())
+    assert len(walk_paths(g, {"chemistry": 0, "hub": 1}, WalkParams(min_length=2)).paths) == 1
