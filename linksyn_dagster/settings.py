@@ -15,6 +15,11 @@ from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def _blank_is_unset(value: object) -> object:
+    # docker-compose and shells pass unset variables as "": treat them as not configured
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 class Neo4jSettings(BaseModel):
     """The graph store. Without ``uri`` the project runs a local Neo4j Community server."""
 
@@ -30,6 +35,8 @@ class Neo4jSettings(BaseModel):
     heap: str = Field("512m", description="JVM heap of the local server")
     pagecache: str = Field("256m", description="page cache of the local server")
     batch_size: int = Field(5000, description="rows per UNWIND batch when loading the graph")
+
+    _blank = field_validator("uri", "password", mode="before")(_blank_is_unset)
 
 
 class LLMSettings(BaseModel):
@@ -54,6 +61,9 @@ class LLMSettings(BaseModel):
     )
 
 
+    _blank = field_validator("model", "api_base", "api_key", mode="before")(_blank_is_unset)
+
+
 class SeedSettings(BaseModel):
     source_dir: Path | None = Field(
         None, description="directory of seed files (MMLU/CMMLU CSV, JSONL, Parquet); unset = bundled demo seeds"
@@ -69,7 +79,7 @@ class WalkSettings(BaseModel):
     gamma: float = Field(1.0, description="decay of V with past visits (coverage term)")
     min_length: int = Field(3, description="shortest path in KPs")
     max_length: int = Field(5, description="longest path in KPs")
-    paths_total: int = Field(24, description="paths per kp_paths run, split over disciplines by the target distribution")
+    paths_total: int = Field(24, description="paths in all, split over start disciplines by the target distribution")
     target_distribution: dict[str, float] = Field(
         default_factory=dict,
         description="discipline -> share of paths (JSON); empty = uniform over disciplines that have KPs",

@@ -107,7 +107,8 @@ def connect(settings: LinkSynSettings) -> tuple[Driver, str]:
         local = LocalNeo4j.from_settings(settings)
         local.ensure_running()
         uri, password = local.uri, local.password
-    driver = GraphDatabase.driver(uri, auth=(settings.neo4j.user, password))
+    # server notifications (e.g. "property does not exist yet" on a fresh graph) are noise here
+    driver = GraphDatabase.driver(uri, auth=(settings.neo4j.user, password), notifications_min_severity="OFF")
     try:
         driver.verify_connectivity()
     except AuthError:

@@ -1,0 +1,165 @@
+"""``linksyn``: run the pipeline, manage the local services, open the Dagster UI.
+
+Errors are one line on stderr and a non-zero exit code: 1 for a failed run, 2 for a usage
+or configuration problem, 3 for a local service that cannot start."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from pydantic import ValidationError
+
+EXIT_FAILED, EXIT_USAGE, EXIT_SERVICE = 1, 2, 3
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_USAGE):
+        super().__init__(message)
+        self.code = code
+
+
+def _settings():
+    from linksyn_dagster.settings import load_settings
+
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "__".join(str(p) for p in first["loc"]).upper()
+        raise CliError(f"invalid setting LINKSYN_{field}: {first['msg']}") from None
+
+
+def _service(kind: str):
+    settings = _settings()
+    if kind == "neo4j":
+        from linksyn_dagster.services.neo4j_server import LocalNeo4j
+
+        if settings.neo4j.uri:
+            raise CliError(f"LINKSYN_NEO4J__URI is set ({settings.neo4j.uri}): LinkSyn uses that server "
+                           "and does not manage a local one")
+        return LocalNeo4j.from_settings(settings)
+    from linksyn_dagster.services.llm_server import LocalLLMServer
+
+    if settings.llm.model:
+        raise CliError(f"LINKSYN_LLM__MODEL is set ({settings.llm.model}): LinkSyn uses that model "
+                       "and does not serve a local one")
+    return LocalLLMServer.from_settings(settings)
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from linksyn_dagster.services.process import ServiceError
+
+    service = _service(args.service)
+    try:
+        if args.action == "start":
+            started = time.monotonic()
+            service.start()
+            print(f"{args.service}: running ({time.monotonic() - started:.1f}s) — "
+                  + json.dumps(_public(service.status())))
+        elif args.action == "stop":
+            service.stop()
+            print(f"{args.service}: stopped")
+        else:
+            status = service.status()
+            print(json.dumps(_public(status), indent=2))
+            return 0 if status.get("running") else EXIT_FAILED
+    except ServiceError as exc:
+        raise CliError(f"{args.service} {args.action}: {exc}", EXIT_SERVICE) from None
+    return 0
+
+
+def _public(status: dict) -> dict:
+    return {k: v for k, v in status.items() if "password" not in k.lower() and "key" not in k.lower()}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from linksyn_dagster.pipeline import PipelineFailed, run_pipeline
+
+    if args.demo:
+        os.environ.pop("LINKSYN_SEEDS__SOURCE_DIR", None)  # the demo always runs the bundled seeds
+    settings = _settings()
+    started = time.monotonic()
+    try:
+        summary = run_pipeline(settings)
+    except PipelineFailed as exc:
+        raise CliError(f"pipeline failed: {exc}", EXIT_FAILED) from None
+    print(f"\ndone in {time.monotonic() - started:.0f}s: {summary.runs} Dagster runs")
+    print(f"release: {settings.release_dir}")
+    print(f"report:  {settings.data_dir / 'reports' / 'distribution_report.md'}")
+    if summary.failed_checks:
+        print(f"asset checks that did not pass ({len(summary.failed_checks)}): " + ", ".join(summary.failed_checks))
+    print("explore: `linksyn ui` (Dagster UI); `linksyn neo4j status` prints Neo4j Browser's address")
+    return 0
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    from linksyn_dagster.pipeline import prepare_instance
+
+    settings = _settings()
+    prepare_instance(settings)
+    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
+    try:
+        return subprocess.call(cmd, env={**os.environ, "DAGSTER_HOME": str(settings.dagster_home)})
+    except KeyboardInterrupt:
+        return 0
+
+
+def cmd_settings(args: argparse.Namespace) -> int:
+    settings = _settings()
+    print(settings.model_dump_json(indent=2))  # SecretStr fields print as '**********'
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linksyn", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on the bundled demo seeds (offline defaults)",
+                          description="Materialize every asset on the bundled demo seeds.")
+    demo.set_defaults(func=cmd_run, demo=True)
+    run = sub.add_parser("run", help="run the whole pipeline on the configured seeds and model",
+                         description="Materialize every asset with the current LINKSYN_* settings.")
+    run.set_defaults(func=cmd_run, demo=False)
+
+    for name, what in (("neo4j", "the local Neo4j Community server"), ("llm", "the local llama.cpp model server")):
+        service = sub.add_parser(name, help=f"start, stop or inspect {what}",
+                                 description=f"Manage {what} (127.0.0.1 only).")
+        service.add_argument("action", choices=["start", "stop", "status"])
+        service.set_defaults(func=cmd_service, service=name)
+
+    ui = sub.add_parser("ui", help="open the Dagster UI on this project",
+                        description="Run `dagster dev` on workspace.yaml with the project's Dagster instance.")
+    ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    ui.set_defaults(func=cmd_ui)
+
+    settings = sub.add_parser("settings", help="print the effective settings (secrets masked)",
+                              description="Print the settings LINKSYN_* variables and .env resolve to.")
+    settings.set_defaults(func=cmd_settings)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return handler(args)
+    except CliError as exc:
+        print(f"linksyn: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("linksyn: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

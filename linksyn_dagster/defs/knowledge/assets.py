@@ -1,0 +1,121 @@
+"""seed_kps (per discipline): knowledge points an LLM extracts from each seed;
+knowledge_points (global): the canonical KPs, their popularity, links and co-occurrences."""
+
+
+import datetime as dt
+from typing import Iterator
+
+import dagster as dg
+import polars as pl
+
+from linksyn_dagster.core.canonical import canonicalize_kps
+from linksyn_dagster.core.cooccurrence import cooccurrence_edges
+from linksyn_dagster.core.prompting import format_choices, schema_text
+from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.defs.llm_stage import record_failures, usage_metadata
+from linksyn_dagster.defs.metadata import table_metadata
+from linksyn_dagster.defs.partitions import discipline_partitions
+from linksyn_dagster.llm.client import LLMRequest
+from linksyn_dagster.llm.prompts import load_prompt
+from linksyn_dagster.llm.schemas import kp_extraction_model
+from linksyn_dagster.resources.llm import LLMResource
+from linksyn_dagster.resources.warehouse import WarehouseResource
+
+STAGE_KP_EXTRACTION = "kp_extraction"
+CHECK_EVERY_SEED_ACCOUNTED = "every_seed_extracted_or_failed"
+CHECK_UNIQUE_KP_IDS = "unique_kp_ids"
+CHECK_KPS_PRESENT = "knowledge_points_present"
+
+SEED_KPS_SCHEMA = {
+    "seed_id": pl.Utf8, "discipline": pl.Utf8, "kp_rank": pl.Int32, "kp_name": pl.Utf8,
+    "kp_discipline": pl.Utf8, "model": pl.Utf8, "prompt_version": pl.Utf8, "request_key": pl.Utf8,
+    "extracted_at": pl.Datetime("us"),
+}
+
+
+@dg.asset(
+    partitions_def=discipline_partitions,
+    metadata={"partition_expr": "discipline"},
+    kinds={"duckdb", "polars", "openai"},
+    group_name="knowledge",
+    check_specs=[dg.AssetCheckSpec(
+        CHECK_EVERY_SEED_ACCOUNTED, asset="seed_kps",
+        description="every seed has KPs or a row in llm_failures (nothing dropped silently)")],
+)
+def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMResource,
+             warehouse: WarehouseResource) -> Iterator:
+    """Knowledge points of every seed of one discipline: one LLM call per seed, a JSON reply
+    of 2-8 KPs validated by a pydantic model. Results are kept in the durable LLM store keyed
+    by (model, prompt version, request), so a seed already extracted is never asked again."""
+    prompt = load_prompt(STAGE_KP_EXTRACTION)
+    schema_model = kp_extraction_model()
+    schema = schema_text(schema_model.model_json_schema())
+    requests = [
+        LLMRequest(row["seed_id"], prompt.render(
+            disciplines=", ".join(DISCIPLINES), schema=schema, discipline=row["discipline"],
+            subject=row["subject"], question=row["question"], choices=format_choices(row["choices"]),
+            answer=row["answer"]))
+        for row in seed_qa.iter_rows(named=True)
+    ]
+    client = llm.client(context.log)
+    outcomes = client.run(STAGE_KP_EXTRACTION, prompt.version_id, requests, schema_model)
+    failed = record_failures(warehouse, STAGE_KP_EXTRACTION, context.partition_key, outcomes)
+
+    rows = []
+    for outcome in outcomes:
+        if outcome.result is None:
+            continue
+        extracted_at = dt.datetime.fromtimestamp(outcome.result.created_at)
+        for rank, kp in enumerate(outcome.result.parsed["knowledge_points"], start=1):
+            rows.append({
+                "seed_id": outcome.item_id, "discipline": context.partition_key, "kp_rank": rank,
+                "kp_name": kp["name"], "kp_discipline": kp["discipline"], "model": client.model,
+                "prompt_version": prompt.version_id, "request_key": outcome.request_key,
+                "extracted_at": extracted_at,
+            })
+    kps = pl.DataFrame(rows, schema=SEED_KPS_SCHEMA)
+    extracted = kps.get_column("seed_id").n_unique()
+    yield dg.Output(kps, metadata={
+        **table_metadata(kps, preview_columns=["seed_id", "kp_rank", "kp_name", "kp_discipline"]),
+        **usage_metadata(outcomes), "model": client.model, "prompt_version": prompt.version_id,
+        "seeds": seed_qa.height, "seeds_extracted": extracted, "seeds_failed": failed,
+    })
+    yield dg.AssetCheckResult(
+        check_name=CHECK_EVERY_SEED_ACCOUNTED, passed=extracted + failed == seed_qa.height,
+        metadata={"seeds": seed_qa.height, "extracted": extracted, "failed": failed})
+
+
+@dg.asset(
+    kinds={"duckdb", "polars"},
+    group_name="knowledge",
+    ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+    automation_condition=dg.AutomationCondition.eager(),
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_UNIQUE_KP_IDS, asset="knowledge_points", description="no kp_id twice"),
+        dg.AssetCheckSpec(CHECK_KPS_PRESENT, asset="knowledge_points", description="at least one KP"),
+    ],
+)
+def knowledge_points(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
+                     warehouse: WarehouseResource) -> Iterator:
+    """Canonical knowledge points over all disciplines: spelling, case, plural, alias and
+    near-duplicate variants merged; frequency = number of seeds naming the KP (popularity).
+    Also writes `seed_kp_links` (seed → KP) and `kp_cooccurrence` (KP pairs with the number
+    of seeds holding both), which kp_graph loads into Neo4j."""
+    rows = seed_kps.select(
+        "seed_id", pl.col("discipline").alias("seed_discipline"), "kp_name", "kp_discipline", "extracted_at")
+    kps, links = canonicalize_kps(rows)
+    edges = cooccurrence_edges(links)
+    warehouse.replace("seed_kp_links", links.select("seed_id", "kp_id"))
+    warehouse.replace("kp_cooccurrence", edges.select("kp_a", "kp_b", "weight"))
+    duplicate_ids = kps.height - kps.get_column("kp_id").n_unique()
+    yield dg.Output(kps, metadata={
+        **table_metadata(kps, preview_columns=["kp_id", "name", "frequency", "primary_discipline", "aliases"]),
+        "raw_kp_mentions": rows.height,
+        "seed_kp_links": links.height,
+        "cooccurrence_edges": edges.height,
+        "merged_variants": int(rows.select(pl.col("kp_name")).n_unique() - kps.height),
+    })
+    yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_KP_IDS, passed=duplicate_ids == 0,
+                              metadata={"duplicate_ids": duplicate_ids})
+    yield dg.AssetCheckResult(check_name=CHECK_KPS_PRESENT, passed=kps.height > 0,
+                              metadata={"knowledge_points": kps.height})

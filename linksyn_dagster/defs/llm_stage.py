@@ -1,0 +1,48 @@
+"""What every LLM-calling asset does around the calls: record failures in DuckDB's
+``llm_failures`` and report calls, cache hits, tokens and cost as metadata."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import polars as pl
+
+from linksyn_dagster.llm.client import LLMOutcome
+from linksyn_dagster.resources.warehouse import WarehouseResource
+
+FAILURE_SCHEMA = {
+    "stage": pl.Utf8, "partition_key": pl.Utf8, "item_id": pl.Utf8, "request_key": pl.Utf8,
+    "model": pl.Utf8, "prompt_version": pl.Utf8, "error_class": pl.Utf8, "message": pl.Utf8,
+    "attempts": pl.Int32,
+}
+
+
+def record_failures(warehouse: WarehouseResource, stage: str, partition_key: str,
+                    outcomes: Sequence[LLMOutcome]) -> int:
+    """Replace this stage's failure rows for the partition with the items that failed now."""
+    rows = [
+        {"stage": stage, "partition_key": partition_key, "item_id": o.item_id, "request_key": o.request_key,
+         "model": o.failure.model, "prompt_version": o.failure.prompt_version,
+         "error_class": o.failure.error_class, "message": o.failure.message, "attempts": o.failure.attempts}
+        for o in outcomes if o.failure is not None
+    ]
+    warehouse.replace("llm_failures", pl.DataFrame(rows, schema=FAILURE_SCHEMA),
+                      stage=stage, partition_key=partition_key)
+    return len(rows)
+
+
+def usage_metadata(outcomes: Sequence[LLMOutcome]) -> dict[str, Any]:
+    done = [o.result for o in outcomes if o.result is not None]
+    fresh = [o.result for o in outcomes if o.result is not None and not o.from_cache]
+    return {
+        "llm_items": len(outcomes),
+        "llm_succeeded": len(done),
+        "llm_failed": sum(o.failure is not None for o in outcomes),
+        "llm_from_store": sum(o.from_cache for o in outcomes),
+        "llm_calls_made": len(fresh),
+        "prompt_tokens": sum(r.prompt_tokens for r in done),
+        "completion_tokens": sum(r.completion_tokens for r in done),
+        "reasoning_tokens": sum(r.reasoning_tokens for r in done),
+        "cost_usd": round(sum(r.cost_usd for r in done), 6),
+        "cost_usd_this_run": round(sum(r.cost_usd for r in fresh), 6),
+    }

@@ -1,0 +1,73 @@
+"""seed_qa: normalized seed questions of one discipline, loaded from the configured seed
+directory (bundled demo seeds by default)."""
+
+
+from typing import Iterator
+
+import dagster as dg
+import polars as pl
+
+from linksyn_dagster.core.seeds import demo_seed_dir, load_seed_files
+from linksyn_dagster.defs.metadata import table_metadata
+from linksyn_dagster.defs.partitions import discipline_partitions
+from linksyn_dagster.resources.warehouse import WarehouseResource
+from linksyn_dagster.settings import load_settings
+
+CHECK_UNIQUE_SEED_IDS = "unique_seed_ids"
+CHECK_SEEDS_PRESENT = "seeds_present"
+
+COLUMNS = {
+    "seed_id": "content hash of question, choices and answer (identical seeds stored once)",
+    "discipline": "discipline from the taxonomy (partition key)",
+    "subject": "subject as named by the source (file name for MMLU/CMMLU)",
+    "choices": "answer options, empty for open questions",
+    "answer": "correct option letter, or the answer text for open questions",
+    "source_file": "file the seed was read from",
+    "source_line": "1-based line (CSV/JSONL) or row (Parquet) in that file",
+    "language": "detected language code",
+    "difficulty": "1-5 if the source gives one",
+}
+
+
+@dg.asset(
+    partitions_def=discipline_partitions,
+    metadata={"partition_expr": "discipline"},
+    kinds={"duckdb", "polars"},
+    group_name="seeds",
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_UNIQUE_SEED_IDS, asset="seed_qa", description="no seed_id twice"),
+        dg.AssetCheckSpec(CHECK_SEEDS_PRESENT, asset="seed_qa",
+                          description="the partition has seeds (warns for disciplines without any)"),
+    ],
+)
+def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+    """Seed QA of one discipline: MMLU/CMMLU CSV, JSONL or Parquet files from
+    LINKSYN_SEEDS__SOURCE_DIR (bundled demo seeds when unset), normalized, hashed and
+    de-duplicated. Rows that cannot be loaded land in the `seed_rejects` table with file,
+    line and reason; the valid rows of the same file still load."""
+    settings = load_settings()
+    source = settings.seeds.source_dir or demo_seed_dir()
+    loaded = load_seed_files(source, max_field_chars=settings.seeds.max_field_chars)
+    warehouse.replace("seed_rejects", loaded.rejects)  # every partition sees every file: same rows
+
+    seeds = loaded.seeds.filter(pl.col("discipline") == context.partition_key)
+    other_subjects = (
+        loaded.seeds.filter(pl.col("discipline") == "other").get_column("subject").unique().sort().to_list()
+    )
+    duplicate_ids = seeds.height - seeds.get_column("seed_id").n_unique()
+    yield dg.Output(
+        seeds,
+        metadata={
+            **table_metadata(seeds, COLUMNS, ["seed_id", "subject", "language", "question", "answer"]),
+            "source": str(source),
+            "files_read": loaded.files,
+            "rows_rejected_all_files": loaded.rejects.height,
+            "duplicates_skipped_all_files": loaded.duplicates,
+            "unmapped_subjects": len(other_subjects),
+            "unmapped_subject_names": ", ".join(other_subjects[:50]) or "none",
+        },
+    )
+    yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_SEED_IDS, passed=duplicate_ids == 0,
+                              metadata={"duplicate_ids": duplicate_ids})
+    yield dg.AssetCheckResult(check_name=CHECK_SEEDS_PRESENT, passed=seeds.height > 0,
+                              severity=dg.AssetCheckSeverity.WARN, metadata={"rows": seeds.height})

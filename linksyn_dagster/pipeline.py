@@ -1,0 +1,104 @@
+"""Running the whole pipeline from the command line (``linksyn demo`` / ``linksyn run``).
+
+The same assets the Dagster UI shows, materialized in dependency order through Dagster
+itself, on the persistent instance under ``<data dir>/dagster_home`` so every run, its logs
+and metadata are there to inspect in ``linksyn ui`` afterwards."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+import dagster as dg
+import duckdb
+
+from linksyn_dagster.core.seeds import demo_seed_dir, load_seed_files
+from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.core.walker import quotas_from_distribution
+from linksyn_dagster.queries import sql
+from linksyn_dagster.settings import LinkSynSettings
+
+SEED_STAGES = ["seed_qa", "seed_kps"]
+GRAPH_STAGES = ["knowledge_points", "kp_graph"]
+PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa"]
+RELEASE_STAGES = ["linkqa_dataset", "distribution_report"]
+
+_INSTANCE_CONFIG = """# Written by linksyn: a local instance for `linksyn demo/run` and `linksyn ui`.
+telemetry:
+  enabled: false
+"""
+
+
+class PipelineFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class PipelineSummary:
+    seed_disciplines: list[str]
+    path_disciplines: list[str]
+    runs: int = 0
+    failed_checks: list[str] = field(default_factory=list)
+
+
+def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:
+    home = settings.dagster_home
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_INSTANCE_CONFIG, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return dg.DagsterInstance.get()
+
+
+def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) -> PipelineSummary:
+    """Materialize every asset: seed stages per discipline, the graph, path stages per start
+    discipline, then the release. Raises PipelineFailed with the failing step's message."""
+    from linksyn_dagster.definitions import defs as load_defs
+    from linksyn_dagster.defs.resources import build_resources
+
+    instance = prepare_instance(settings)
+    definitions = load_defs()
+    assets = list(definitions.assets or [])
+    resources = build_resources(settings)
+
+    source = settings.seeds.source_dir or demo_seed_dir()
+    seed_disciplines = sorted(set(load_seed_files(source, settings.seeds.max_field_chars)
+                                  .seeds.get_column("discipline").to_list()))
+    if not seed_disciplines:
+        raise PipelineFailed(f"no loadable seeds in {source}; see seed_rejects after `linksyn run`")
+    summary = PipelineSummary(seed_disciplines, [])
+
+    def materialize(selection: list[str], partition: str | None) -> None:
+        label = f"{', '.join(selection)}" + (f" [{partition}]" if partition else "")
+        say(f"→ {label}")
+        result = dg.materialize(assets, selection=selection, partition_key=partition, instance=instance,
+                                resources=resources, raise_on_error=False, tags={"linksyn/launched_by": "cli"})
+        summary.runs += 1
+        for event in result.all_events:
+            evaluation = event.event_specific_data
+            if event.event_type_value == "ASSET_CHECK_EVALUATION" and not evaluation.passed:
+                summary.failed_checks.append(
+                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                    + (f" [{partition}]" if partition else ""))
+        if not result.success:
+            failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+            detail = failures[0].event_specific_data.error.message.strip().splitlines()[-1] if failures else "run failed"
+            raise PipelineFailed(f"{label}: {detail}")
+
+    say(f"seeds from {source}: disciplines {', '.join(seed_disciplines)}")
+    for discipline in seed_disciplines:
+        materialize(SEED_STAGES, discipline)
+    materialize(GRAPH_STAGES, None)
+
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        kp_disciplines = sorted(row[0] for row in conn.execute(sql("kp_disciplines")).fetchall())
+    quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, kp_disciplines)
+    # taxonomy order: each start discipline's walk builds on the coverage of the ones before it
+    summary.path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
+    say("paths per start discipline: " + ", ".join(f"{d}={quotas[d]}" for d in summary.path_disciplines))
+    for discipline in summary.path_disciplines:
+        materialize(PATH_STAGES, discipline)
+    materialize(RELEASE_STAGES, None)
+    return summary

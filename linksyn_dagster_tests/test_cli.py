@@ -1,0 +1,118 @@
+"""The `linksyn` command as a user runs it: a real process, real services."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import litellm
+import pytest
+from neo4j import GraphDatabase
+from pydantic import BaseModel, Field
+
+from linksyn_dagster.services.process import free_port
+from linksyn_dagster_tests.conftest import PROJECT_ROOT
+
+
+def linksyn(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "linksyn_dagster.cli", *args], cwd=PROJECT_ROOT, env=full_env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture()
+def user_env(tmp_path) -> dict[str, str]:
+    """A user's environment with its own data dir and ports, nothing else configured."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINKSYN_")}
+    env.update({"LINKSYN_DATA_DIR": str(tmp_path / "data"), "LINKSYN_NEO4J__BOLT_PORT": str(free_port()),
+                "LINKSYN_NEO4J__HTTP_PORT": str(free_port()), "LINKSYN_LLM__LOCAL_PORT": str(free_port()),
+                "LINKSYN_NEO4J__HEAP": "512m", "LINKSYN_NEO4J__PAGECACHE": "128m"})
+    return env
+
+
+@pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["neo4j"], ["llm"], ["ui"], ["settings"]])
+def test_help_everywhere(args):
+    result = linksyn(*args, "--help")
+    assert result.returncode == 0 and "usage: linksyn" in result.stdout
+
+
+def test_unknown_command_is_a_usage_error():
+    result = linksyn("frobnicate")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_invalid_setting_names_the_variable(user_env):
+    result = linksyn("settings", env={**user_env, "LINKSYN_WALK__ALPHA": "lots"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "LINKSYN_WALK__ALPHA" in result.stderr
+
+
+def test_settings_never_print_secrets(user_env):
+    result = linksyn("settings", env={**user_env, "LINKSYN_LLM__API_KEY": "sk-planted-secret-123",
+                                      "LINKSYN_NEO4J__PASSWORD": "planted-neo4j-pw"})
+    assert result.returncode == 0
+    assert "sk-planted-secret-123" not in result.stdout and "planted-neo4j-pw" not in result.stdout
+    settings = json.loads(result.stdout)
+    assert settings["llm"]["api_key"] == "**********"
+
+
+def test_neo4j_without_java_is_one_clear_line(user_env, tmp_path):
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    result = linksyn("neo4j", "start", env={**user_env, "PATH": str(empty)})
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Java" in lines[0], result.stderr
+
+
+def test_neo4j_start_status_stop_and_data_survives(user_env):
+    started = linksyn("neo4j", "start", env=user_env)
+    assert started.returncode == 0, started.stderr
+    try:
+        status = linksyn("neo4j", "status", env=user_env)
+        assert status.returncode == 0
+        info = json.loads(status.stdout)
+        assert info["running"] and info["uri"].startswith("bolt://127.0.0.1:")
+        password = (PROJECT_ROOT / user_env["LINKSYN_DATA_DIR"] / "neo4j" / "password").read_text().strip()
+        assert password not in started.stdout + status.stdout
+        with GraphDatabase.driver(info["uri"], auth=("neo4j", password)) as driver:
+            driver.execute_query("CREATE (:Probe {name: $name})", name="kept")
+        assert linksyn("neo4j", "stop", env=user_env).returncode == 0
+        stopped = linksyn("neo4j", "status", env=user_env)
+        assert stopped.returncode == 1 and json.loads(stopped.stdout)["running"] is False
+
+        assert linksyn("neo4j", "start", env=user_env).returncode == 0
+        with GraphDatabase.driver(info["uri"], auth=("neo4j", password)) as driver:
+            records, _, _ = driver.execute_query("MATCH (p:Probe) RETURN p.name AS name")
+        assert [r["name"] for r in records] == ["kept"]
+    finally:
+        linksyn("neo4j", "stop", env=user_env)
+
+
+class Verdict(BaseModel):
+    topic: str = Field(max_length=40)
+    level: int = Field(ge=1, le=5)
+
+
+def test_llm_start_serves_schema_valid_json_through_litellm(user_env):
+    started = linksyn("llm", "start", env=user_env)
+    assert started.returncode == 0, started.stderr
+    try:
+        info = json.loads(linksyn("llm", "status", env=user_env).stdout)
+        assert info["running"] and info["api_base"].startswith("http://127.0.0.1:")
+        reply = litellm.completion(
+            model=info["litellm_model"], api_base=info["api_base"], api_key="none", max_tokens=80, timeout=120,
+            messages=[{"role": "user", "content": "Rate the difficulty of: what is 2 + 2?"}],
+            response_format={"type": "json_object", "schema": Verdict.model_json_schema()})
+        Verdict.model_validate_json(reply.choices[0].message.content)
+    finally:
+        assert linksyn("llm", "stop", env=user_env).returncode == 0
+    assert linksyn("llm", "status", env=user_env).returncode == 1
+
+
+def test_services_refuse_to_manage_what_is_configured_elsewhere(user_env):
+    result = linksyn("neo4j", "start", env={**user_env, "LINKSYN_NEO4J__URI": "bolt://db.example:7687"})
+    assert result.returncode == 2 and "LINKSYN_NEO4J__URI is set" in result.stderr

@@ -1,0 +1,122 @@
+"""End to end: every asset materialized through Dagster against a temp DuckDB, the real
+Neo4j server of the session and the scripted LLM server over HTTP."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import polars as pl
+import pytest
+
+from linksyn_dagster.core.taxonomy import discipline_for_subject
+from linksyn_dagster.pipeline import run_pipeline
+from linksyn_dagster.settings import load_settings
+from linksyn_dagster_tests.conftest import SHARED_DATA
+
+pytestmark = pytest.mark.slow
+
+
+def _sql(settings, query: str, *params) -> list[tuple]:
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        return conn.execute(query, list(params) or None).fetchall()
+
+
+def _table_counts(settings) -> dict[str, int]:
+    tables = ["seed_qa", "seed_kps", "knowledge_points", "seed_kp_links", "kp_cooccurrence", "kp_paths",
+              "synthesized_qa", "enhanced_qa", "linkqa_dataset", "llm_failures", "seed_rejects"]
+    return {t: _sql(settings, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
+
+
+def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver):
+    settings = pipeline_settings
+    summary = run_pipeline(settings, say=lambda _: None)
+    assert len(summary.seed_disciplines) >= 6
+
+    release = pl.read_parquet(settings.release_dir / "linkqa.parquet")
+    assert release.height > 0
+    assert release.get_column("discipline").n_unique() >= 6
+    assert (settings.release_dir / "linkqa.jsonl").read_text().count("\n") == release.height
+    card = (settings.release_dir / "README.md").read_text()
+    assert card.startswith("---") and f"items: {release.height}" in card
+    report = settings.data_dir / "reports" / "distribution_report.md"
+    assert "KP coverage" in report.read_text()
+    summary_json = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text())
+    assert summary_json["items"] == release.height and 0 < summary_json["kp_coverage"] <= 1
+
+    # provenance: every release row joins to stored seeds and paths
+    orphans = _sql(settings, """
+        SELECT count(*) FROM (SELECT qa_id, unnest(source_seed_ids) AS seed_id FROM linkqa_dataset) d
+        LEFT JOIN seed_qa s USING (seed_id) WHERE s.seed_id IS NULL""")[0][0]
+    assert orphans == 0
+    assert _sql(settings, "SELECT count(*) FROM linkqa_dataset WHERE len(source_seed_ids) = 0")[0][0] == 0
+    missing_paths = _sql(settings, """
+        SELECT count(*) FROM linkqa_dataset d LEFT JOIN kp_paths p USING (path_id) WHERE p.path_id IS NULL""")[0][0]
+    assert missing_paths == 0
+    # ... and every path KP exists as a node in Neo4j
+    path_kps = {r[0] for r in _sql(settings, "SELECT DISTINCT unnest(kp_ids) FROM kp_paths")}
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (k:KnowledgePoint) WHERE k.kp_id IN $ids RETURN count(k) AS n", ids=sorted(path_kps))
+    assert records[0]["n"] == len(path_kps)
+
+    # the graph in Neo4j equals DuckDB, and coverage counters were written
+    records, _, _ = neo4j_driver.execute_query(
+        "MATCH (k:KnowledgePoint) RETURN count(k) AS kps, sum(coalesce(k.visits, 0)) AS visits")
+    kp_count, visit_sum = records[0]["kps"], records[0]["visits"]
+    assert kp_count == _sql(settings, "SELECT count(*) FROM knowledge_points")[0][0]
+    assert visit_sum == _sql(settings, "SELECT sum(length) FROM kp_paths")[0][0]
+    records, _, _ = neo4j_driver.execute_query("MATCH ()-[e:CO_OCCURS]->() RETURN count(e) AS n, min(e.weight) AS w")
+    assert records[0]["n"] == _sql(settings, "SELECT count(*) FROM kp_cooccurrence")[0][0] > 0
+    assert records[0]["w"] >= 1
+
+    # every LLM item is in its output or in llm_failures (the scripted server never fails here)
+    seeds = _sql(settings, "SELECT count(*) FROM seed_qa")[0][0]
+    extracted = _sql(settings, "SELECT count(DISTINCT seed_id) FROM seed_kps")[0][0]
+    assert extracted == seeds
+    assert _sql(settings, "SELECT count(*) FROM synthesized_qa")[0][0] == _sql(
+        settings, "SELECT count(*) FROM kp_paths")[0][0]
+    # enhancement ran for the configured disciplines only
+    enhanced = {r[0] for r in _sql(settings, "SELECT DISTINCT discipline FROM enhanced_qa WHERE variant='enhanced'")}
+    assert enhanced <= set(settings.synthesis.enhance_disciplines)
+    assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
+
+    # re-running without changes asks the model nothing and changes no count
+    counts = _table_counts(settings)
+    paid = llm_server.stats()["successes"]
+    run_pipeline(load_settings(), say=lambda _: None)
+    assert llm_server.stats()["successes"] == paid
+    assert _table_counts(settings) == counts
+
+
+def test_real_seed_files_load_with_disciplines_and_rejects(pipeline_settings, tmp_path, monkeypatch):
+    """MMLU- and CMMLU-format files the project has never seen, plus a malformed file."""
+    seeds_dir = tmp_path / "seeds"
+    seeds_dir.mkdir()
+    chosen = ["mmlu/dev/high_school_physics_dev.csv", "mmlu/dev/college_biology_dev.csv",
+              "mmlu/dev/econometrics_dev.csv", "cmmlu/dev/high_school_chemistry.csv", "cmmlu/dev/jurisprudence.csv"]
+    for relative in chosen:
+        (seeds_dir / relative.rsplit("/", 1)[1]).symlink_to(SHARED_DATA / relative)
+    (seeds_dir / "astronomy_dev.csv").write_bytes(
+        b'"What is the closest star to Earth?",Sun,Sirius,Vega,Rigel,A\n'
+        b'"Too few columns",A,B\n'
+        b'"Answer outside the choices",A,B,C,D,F\n'
+        b'"Bad bytes \xff\xfe here",A,B,C,D,B\n')
+    monkeypatch.setenv("LINKSYN_SEEDS__SOURCE_DIR", str(seeds_dir))
+    monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "6")
+    settings = load_settings()
+
+    summary = run_pipeline(settings, say=lambda _: None)
+    expected = {discipline_for_subject(s) for s in
+                ["high_school_physics", "college_biology", "econometrics", "high_school_chemistry",
+                 "jurisprudence", "astronomy"]}
+    assert set(summary.seed_disciplines) == expected
+
+    per_file = dict(_sql(settings, "SELECT source_file, count(*) FROM seed_qa GROUP BY 1"))
+    assert sum(per_file.values()) == 5 + 5 + 5 + 5 + 5 + 1
+    languages = dict(_sql(settings, "SELECT subject, any_value(language) FROM seed_qa GROUP BY 1"))
+    assert languages["high_school_chemistry"] == "zh" and languages["high_school_physics"] == "en"
+    rejects = _sql(settings, "SELECT source_line, reason FROM seed_rejects WHERE source_file LIKE '%astronomy_dev.csv' "
+                             "ORDER BY source_line")
+    assert [line for line, _ in rejects] == [2, 3, 4]
+    assert all(reason for _, reason in rejects)
+    assert _sql(settings, "SELECT count(*) FROM linkqa_dataset")[0][0] > 0

@@ -1,0 +1,51 @@
+"""Release files, dataset card and report, from small hand-made frames."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import polars as pl
+
+from linksyn_dagster.publish.release import write_release
+from linksyn_dagster.publish.report import build_report
+
+
+def _dataset() -> pl.DataFrame:
+    return pl.DataFrame({
+        "qa_id": ["q1", "q2", "q3"], "discipline": ["physics", "physics", "law"],
+        "variant": ["original", "enhanced", "original"], "difficulty": [2, 4, None],
+        "question": ["Why does ice float?", "Harder: why does ice float?", "什么是合同？"],
+        "choices": [["a", "b", "c", "d"]] * 3, "answer": ["A", "B", "C"],
+    })
+
+
+def test_release_files_card_and_manifest(tmp_path):
+    files = write_release(_dataset(), tmp_path / "release", dropped=2)
+    assert pl.read_parquet(files.parquet).equals(_dataset())
+    assert len(files.jsonl.read_text().splitlines()) == 3
+    card = files.card.read_text()
+    assert card.startswith("---\n") and "data_files: linkqa.parquet" in card
+    assert "| physics | 2 |" in card and "| unjudged | 1 |" in card and "exact duplicates removed: 2" in card
+    manifest = json.loads(files.manifest.read_text())
+    assert manifest["rows"] == 3
+    assert manifest["files"]["linkqa.parquet"]["sha256"] == hashlib.sha256(files.parquet.read_bytes()).hexdigest()
+    assert not list((tmp_path / "release").glob("*.tmp"))
+
+
+def test_report_numbers():
+    paths = pl.DataFrame({"path_id": ["p1", "p2"], "start_discipline": ["physics", "law"],
+                          "kp_ids": [["k1", "k2"], ["k2", "k3"]]})
+    kps = pl.DataFrame({"kp_id": ["k1", "k2", "k3", "k4"], "primary_discipline": ["physics"] * 4})
+    report = build_report(_dataset(), {"physics": 10, "law": 5}, paths, kps, {"physics": 0.5, "law": 0.5},
+                          {"2": 0.5, "4": 0.5}, {"qa_synthesis": 1},
+                          {"qa_synthesis": {"calls": 3, "prompt_tokens": 100, "completion_tokens": 50,
+                                            "reasoning_tokens": 0, "cost_usd": 0.01}})
+    s = report.summary
+    assert s["items"] == 3 and s["paths"] == 2 and s["knowledge_points"] == 4
+    assert s["kp_coverage"] == 0.75  # k4 is on no path
+    assert s["kp_usage_gini"] > 0  # usage 1, 2, 1, 0 is uneven
+    assert s["total_tokens"] == 150 and s["llm_failures"] == 1
+    assert abs(s["max_discipline_deviation"] - (2 / 3 - 0.5)) < 1e-3
+    assert "KP coverage **75.0%**" in report.markdown
+    assert "| physics | 2 | 0.667 | 0.500 | 0.167 |" in report.markdown
