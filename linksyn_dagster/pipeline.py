@@ -30,6 +30,10 @@ telemetry:
 """
 
 
+# the terminal shows INFO (LLM progress, warnings); every DEBUG event is still in the instance
+_QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
 class PipelineFailed(RuntimeError):
     pass
 
@@ -74,7 +78,8 @@ def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) 
         label = f"{', '.join(selection)}" + (f" [{partition}]" if partition else "")
         say(f"→ {label}")
         result = dg.materialize(assets, selection=selection, partition_key=partition, instance=instance,
-                                resources=resources, raise_on_error=False, tags={"linksyn/launched_by": "cli"})
+                                resources=resources, raise_on_error=False, tags={"linksyn/launched_by": "cli"},
+                                run_config=_QUIET)
         summary.runs += 1
         for event in result.all_events:
             evaluation = event.event_specific_data

@@ -120,3 +120,40 @@ def test_llm_start_serves_schema_valid_json_through_litellm(user_env):
 def test_services_refuse_to_manage_what_is_configured_elsewhere(user_env):
     result = linksyn("neo4j", "start", env={**user_env, "LINKSYN_NEO4J__URI": "bolt://db.example:7687"})
     assert result.returncode == 2 and "LINKSYN_NEO4J__URI is set" in result.stderr
+
+
+def test_ui_serves_the_asset_graph(user_env):
+    """`linksyn ui` starts the Dagster UI on loopback with every LinkSyn asset in it."""
+    import signal
+    import time
+
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.cli", "ui", "--port", str(port)],
+                            cwd=PROJECT_ROOT, env={**user_env, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        query = {"query": "{ assetNodes { assetKey { path } groupName isPartitioned } }"}
+        deadline, nodes = time.monotonic() + 180, None
+        while time.monotonic() < deadline and nodes is None:
+            assert proc.poll() is None, "dagster dev exited"
+            try:
+                reply = httpx.post(f"http://127.0.0.1:{port}/graphql", json=query, timeout=10)
+                if reply.status_code == 200 and reply.json().get("data", {}).get("assetNodes"):
+                    nodes = reply.json()["data"]["assetNodes"]
+            except httpx.HTTPError:
+                pass
+            time.sleep(2)
+        assert nodes is not None, "the UI did not answer within 180 s"
+        by_key = {n["assetKey"]["path"][0]: n for n in nodes}
+        assert set(by_key) == {"seed_qa", "seed_kps", "knowledge_points", "kp_graph", "kp_paths", "synthesized_qa",
+                               "enhanced_qa", "linkqa_dataset", "distribution_report"}
+        assert by_key["seed_qa"]["isPartitioned"] and not by_key["kp_graph"]["isPartitioned"]
+        assert by_key["kp_graph"]["groupName"] == "graph"
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)

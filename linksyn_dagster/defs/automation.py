@@ -24,19 +24,22 @@ global_stages_job = dg.define_asset_job(
 )
 
 
+def one_run_per_discipline(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
+    """A run request per partition, in taxonomy order, keyed by day so a tick never repeats."""
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return [dg.RunRequest(run_key=f"{day}:{key}", partition_key=key)
+            for key in discipline_partitions.get_partition_keys()]
+
+
 @dg.schedule(job=seed_stages_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_seed_stages_schedule(context: dg.ScheduleEvaluationContext):
     """Every night, one run per discipline partition (a backfill of the seed stages)."""
-    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    return [dg.RunRequest(run_key=f"{day}:{key}", partition_key=key)
-            for key in discipline_partitions.get_partition_keys()]
+    return one_run_per_discipline(context)
 
 
 @dg.schedule(job=path_stages_job, cron_schedule="0 4 * * *", execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_path_stages_schedule(context: dg.ScheduleEvaluationContext):
     """Every night after the seed stages, one run per start discipline: walk, synthesize, enhance."""
-    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    return [dg.RunRequest(run_key=f"{day}:{key}", partition_key=key)
-            for key in discipline_partitions.get_partition_keys()]
+    return one_run_per_discipline(context)

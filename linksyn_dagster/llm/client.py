@@ -118,6 +118,21 @@ def parse_reply(content: str, schema_model: type[BaseModel]) -> BaseModel:
         raise InvalidReply(f"reply does not match the schema: {errors}", not_json=False) from None
 
 
+# llama.cpp expands maxLength into nested optional repetitions and refuses grammars past a
+# size limit (a 1200-character cap is far past it); long caps are left to pydantic.
+GRAMMAR_MAX_LENGTH = 120
+
+
+def grammar_friendly(schema: Any) -> Any:
+    """The schema a constrained decoder is given: long ``maxLength`` caps dropped."""
+    if isinstance(schema, dict):
+        return {key: grammar_friendly(value) for key, value in schema.items()
+                if not (key == "maxLength" and isinstance(value, int) and value > GRAMMAR_MAX_LENGTH)}
+    if isinstance(schema, list):
+        return [grammar_friendly(item) for item in schema]
+    return schema
+
+
 def _retry_after(exc: BaseException) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
@@ -280,7 +295,7 @@ class LLMClient:
 
     def _response_format(self, schema_model: type[BaseModel], schema: dict) -> Any:
         if self.structured_output == "json_object_schema":
-            return {"type": "json_object", "schema": schema}
+            return {"type": "json_object", "schema": grammar_friendly(schema)}
         if self.structured_output == "json_schema":
             return schema_model
         if self.structured_output == "json_object":

@@ -1,7 +1,7 @@
 """DuckDB, the source of truth for every table.
 
-Asset outputs go through the DuckDB polars IO manager (one table per asset, partitions
-replaced by ``partition_expr``). The side tables an asset also keeps (rejects, LLM
+Asset outputs go through the WarehouseIOManager (one table per asset, partitions replaced
+by ``partition_expr``), which writes through ``write_slice`` here. The side tables an asset also keeps (rejects, LLM
 failures, KP links, co-occurrence edges, dataset drops) are declared in
 ``sql/duckdb/schema.sql`` and replaced here, each slice in one transaction, so a re-run
 converges instead of appending.
@@ -57,3 +57,29 @@ class WarehouseResource(DuckDBResource):
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+
+    def write_slice(self, table: str, df: pl.DataFrame, column: str | None, keys: list[str]) -> None:
+        """Replace the rows of ``table`` whose ``column`` is in ``keys`` (the whole table when
+        ``column`` is None) with ``df``; create the table from ``df``'s schema if needed."""
+        with self.get_connection() as conn:
+            conn.register("incoming", df.to_arrow())
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                if column is None:
+                    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming")
+                else:
+                    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
+                    conn.execute(f"DELETE FROM {table} WHERE list_contains($keys, {column})", {"keys": keys})
+                    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            finally:
+                conn.unregister("incoming")
+
+    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame:
+        with self.get_connection() as conn:
+            if column is None:
+                return conn.execute(f"SELECT * FROM {table}").pl()
+            return conn.execute(f"SELECT * FROM {table} WHERE list_contains($keys, {column})", {"keys": keys}).pl()

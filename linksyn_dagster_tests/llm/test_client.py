@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from linksyn_dagster.llm.client import (
-    InvalidReply, LLMClient, LLMConfigurationError, LLMRequest, parse_reply, split_reasoning,
+    InvalidReply, LLMClient, LLMConfigurationError, LLMRequest, grammar_friendly, parse_reply, split_reasoning,
 )
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.testing.scripted_llm import Fault
@@ -147,3 +147,12 @@ def test_parse_reply_accepts_fenced_and_embedded_json():
         parse_reply("no braces here", Pair)
     with pytest.raises(InvalidReply, match="score"):
         parse_reply("{\"left\":\"x\",\"right\":\"y\",\"score\":9}", Pair)
+
+
+def test_grammar_friendly_schema_drops_only_long_caps():
+    from linksyn_dagster.llm.schemas import SynthesizedQA
+
+    sent = grammar_friendly(SynthesizedQA.model_json_schema())
+    assert "maxLength" not in sent["properties"]["question"]
+    assert sent["properties"]["knowledge_points_used"]["items"]["maxLength"] == 80
+    assert sent["properties"]["choices"]["minItems"] == 4
