@@ -49,6 +49,9 @@ class LLMSettings(BaseModel):
     api_key: SecretStr | None = Field(None, description="API key for the model provider")
     local_port: int = Field(8088, description="port of the local llama.cpp server (127.0.0.1)")
     local_threads: int = Field(2, description="CPU threads of the local llama.cpp server")
+    local_max_tokens: int = Field(
+        512, description="completion token cap with the local model (a CPU model that rambles to a high cap "
+        "holds the single-slot server past the timeout)")
     temperature: float = Field(0.7, description="sampling temperature")
     max_tokens: int = Field(1024, description="completion token cap per call")
     timeout_s: float = Field(120.0, description="seconds before one call times out")

@@ -44,7 +44,7 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
     llm = settings.llm
     if llm.model:
         model, api_base = llm.model, llm.api_base
-        structured = llm.structured_output
+        structured, max_tokens, concurrency = llm.structured_output, llm.max_tokens, llm.concurrency
     else:
         from linksyn_dagster.services.llm_server import LocalLLMServer
 
@@ -52,9 +52,13 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
         server.ensure_running()
         model, api_base = server.litellm_model, server.api_base
         structured = "json_object_schema"  # llama.cpp: JSON schema turned into a grammar
+        max_tokens = min(llm.max_tokens, llm.local_max_tokens)
+        # llama.cpp's server answers one request at a time: more in flight only queue, and
+        # queued time counts against each call's timeout
+        concurrency = min(llm.concurrency, 2)
     api_key = llm.api_key.get_secret_value() if llm.api_key else ("none" if api_base else None)
     return LLMClient(
         model, store, api_base=api_base, api_key=api_key, temperature=llm.temperature,
-        max_tokens=llm.max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
-        concurrency=llm.concurrency, structured_output=structured, logger=logger,
+        max_tokens=max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
+        concurrency=concurrency, structured_output=structured, logger=logger,
     )
