@@ -32,6 +32,7 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver):
     settings = pipeline_settings
     summary = run_pipeline(settings, say=lambda _: None)
     assert len(summary.seed_disciplines) >= 6
+    assert summary.failed_checks == []
 
     release = pl.read_parquet(settings.release_dir / "linkqa.parquet")
     assert release.height > 0

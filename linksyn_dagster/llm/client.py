@@ -201,18 +201,25 @@ class LLMClient:
             LLMOutcome(r.item_id, k, cached[k], None, True) if k in cached else None
             for r, k in zip(requests, keys)
         ]
-        todo = [i for i, o in enumerate(outcomes) if o is None]
-        progress = _Progress(stage, len(todo), len(requests) - len(todo), self.log, self.progress_every_s)
+        # identical requests in one batch are asked once and share the answer
+        todo: dict[str, list[int]] = {}
+        for i, outcome in enumerate(outcomes):
+            if outcome is None:
+                todo.setdefault(keys[i], []).append(i)
+        progress = _Progress(stage, len(todo), len(requests) - sum(map(len, todo.values())), self.log,
+                             self.progress_every_s)
         semaphore = asyncio.Semaphore(self.concurrency)
 
-        async def one(index: int) -> None:
+        async def one(indices: list[int]) -> None:
             async with semaphore:
-                outcome = await self._answer(stage, prompt_version, requests[index], keys[index],
+                outcome = await self._answer(stage, prompt_version, requests[indices[0]], keys[indices[0]],
                                              schema_model, schema)
-            outcomes[index] = outcome
+            for i in indices:
+                outcomes[i] = LLMOutcome(requests[i].item_id, outcome.request_key, outcome.result,
+                                         outcome.failure, False)
             progress.tick(outcome.ok)
 
-        tasks = [asyncio.create_task(one(i)) for i in todo]
+        tasks = [asyncio.create_task(one(indices)) for indices in todo.values()]
         try:
             await asyncio.gather(*tasks)
         except BaseException:

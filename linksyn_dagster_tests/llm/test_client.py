@@ -47,6 +47,15 @@ def test_results_are_durable_and_never_paid_twice(llm_server, tmp_path):
     assert llm_server.stats()["successes"] == 14
 
 
+def test_identical_requests_in_a_batch_are_asked_once(llm_server, tmp_path):
+    same = [{"role": "user", "content": "pair words photosynthesis chlorophyll twin"}]
+    requests = [LLMRequest("first", same), LLMRequest("second", list(same)), *_requests(2)]
+    outcomes = _client(llm_server, tmp_path).run("stage", "p@v1", requests, Pair)
+    assert [o.item_id for o in outcomes] == ["first", "second", "item-0", "item-1"]
+    assert outcomes[0].result == outcomes[1].result and all(o.ok for o in outcomes)
+    assert llm_server.stats()["successes"] == 3
+
+
 @pytest.mark.parametrize("kind", ["429", "429_no_retry_after", "500", "503", "reset", "empty",
                                   "truncated_json"])
 def test_each_fault_is_retried_to_success(llm_server, tmp_path, kind):

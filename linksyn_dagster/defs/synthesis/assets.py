@@ -92,7 +92,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
             continue
         qa, path = outcome.result.parsed, paths[outcome.item_id]
         rows.append({
-            "qa_id": stable_id("synth", outcome.request_key), "discipline": context.partition_key,
+            "qa_id": stable_id("synth", path["path_id"], outcome.request_key), "discipline": context.partition_key,
             "path_id": path["path_id"], "question": qa["question"], "choices": qa["choices"],
             "answer": qa["answer"], "explanation": qa["explanation"], "kps_used": qa["knowledge_points_used"],
             "path_kp_ids": path["kp_ids"], "source_seed_ids": path["seed_ids"],
@@ -160,7 +160,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
             continue
         source, qa = by_id[outcome.item_id], outcome.result.parsed
         enhanced_items.append({
-            **source, "qa_id": stable_id("enhanced", outcome.request_key), "question": qa["question"],
+            **source, "qa_id": stable_id("enhanced", source["qa_id"], outcome.request_key), "question": qa["question"],
             "choices": qa["choices"], "answer": qa["answer"], "explanation": qa["explanation"],
             **_usage(outcome), "variant": "enhanced", "enhanced_from": source["qa_id"]})
     judged_rewrites = client.run(STAGE_JUDGE, judge.version_id,
