@@ -56,7 +56,10 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(1024, description="completion token cap per call")
     timeout_s: float = Field(120.0, description="seconds before one call times out")
     max_retries: int = Field(3, description="retries of a failed call (429, 5xx, timeouts, invalid JSON)")
-    concurrency: int = Field(4, description="calls in flight at once per endpoint")
+    concurrency: int = Field(4, description="calls in flight at once per endpoint (ceiling of the adaptive limit)")
+    budget_usd: float | None = Field(
+        None, description="most one asset materialization may spend on new calls; when reached the stage stops "
+        "cleanly, answered items saved; unset = no cap")
     structured_output: Literal["json_object_schema", "json_schema", "json_object", "none"] = Field(
         "json_object_schema",
         description="how the JSON schema is sent: json_object+schema (llama.cpp, vLLM), json_schema "

@@ -5,6 +5,7 @@ record for every item that could not be done. Nothing here knows about Dagster."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -37,6 +38,7 @@ _RETRYABLE = (
     litellm.BadGatewayError,
 )
 _FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError)
+_OVERLOAD = (litellm.RateLimitError, litellm.ServiceUnavailableError)
 
 
 class LLMConfigurationError(RuntimeError):
@@ -50,6 +52,50 @@ class InvalidReply(ValueError):
     def __init__(self, message: str, not_json: bool):
         super().__init__(message)
         self.not_json = not_json
+
+
+class BudgetExhausted(RuntimeError):
+    """The spending cap was reached: calls already answered are saved, the rest not asked."""
+
+
+class _NotAsked(Exception):
+    """Raised inside a call slot when the budget is spent: the item is left for a later run."""
+
+
+class AdaptiveLimit:
+    """AIMD concurrency: at most ``limit`` calls in flight, never above ``ceiling``. An
+    overload answer (429, 503) halves the limit (at most once per ``cooldown_s``, so one
+    burst of 429s is one cut); every ``limit`` successes add one back."""
+
+    def __init__(self, ceiling: int, cooldown_s: float = 1.0):
+        self.ceiling = self.limit = max(1, ceiling)
+        self.cooldown_s = cooldown_s
+        self.in_flight = self.peak = self.cuts = 0
+        self._successes = 0
+        self._last_cut = float("-inf")
+        self._cond = asyncio.Condition()
+
+    @contextlib.asynccontextmanager
+    async def slot(self):
+        async with self._cond:
+            await self._cond.wait_for(lambda: self.in_flight < self.limit)
+            self.in_flight += 1
+            self.peak = max(self.peak, self.in_flight)
+        verdict = {"ok": False, "overloaded": False}
+        try:
+            yield verdict
+        finally:
+            async with self._cond:
+                self.in_flight -= 1
+                now = time.monotonic()
+                if verdict["overloaded"] and now - self._last_cut >= self.cooldown_s:
+                    self.limit, self._last_cut, self._successes = max(1, self.limit // 2), now, 0
+                    self.cuts += 1
+                elif verdict["ok"]:
+                    self._successes += 1
+                    if self._successes >= self.limit and self.limit < self.ceiling:
+                        self.limit, self._successes = self.limit + 1, 0
+                self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -164,6 +210,7 @@ class LLMClient:
         backoff_max_s: float = 30.0,
         logger: logging.Logger | None = None,
         progress_every_s: float = 10.0,
+        budget_usd: float | None = None,
     ):
         self.model = model
         self.store = store
@@ -180,6 +227,9 @@ class LLMClient:
         self.backoff_max_s = backoff_max_s
         self.log = logger or logging.getLogger("linksyn.llm")
         self.progress_every_s = progress_every_s
+        self.budget_usd = budget_usd
+        self.spent_usd = 0.0  # paid by this client's fresh calls (answers from the store cost nothing)
+        self.limiter: AdaptiveLimit | None = None
 
     def __repr__(self) -> str:  # never show the key
         return f"LLMClient(model={self.model!r}, api_base={self._api_base!r})"
@@ -208,12 +258,17 @@ class LLMClient:
                 todo.setdefault(keys[i], []).append(i)
         progress = _Progress(stage, len(todo), len(requests) - sum(map(len, todo.values())), self.log,
                              self.progress_every_s)
-        semaphore = asyncio.Semaphore(self.concurrency)
+        self.limiter = AdaptiveLimit(self.concurrency)
+        skipped = 0
 
         async def one(indices: list[int]) -> None:
-            async with semaphore:
+            nonlocal skipped
+            try:
                 outcome = await self._answer(stage, prompt_version, requests[indices[0]], keys[indices[0]],
                                              schema_model, schema)
+            except _NotAsked:
+                skipped += len(indices)  # nothing recorded: a later run asks it
+                return
             for i in indices:
                 outcomes[i] = LLMOutcome(requests[i].item_id, outcome.request_key, outcome.result,
                                          outcome.failure, False)
@@ -228,6 +283,11 @@ class LLMClient:
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
         progress.finish()
+        if skipped:
+            raise BudgetExhausted(
+                f"{stage}: budget of ${self.budget_usd:.4f} reached (${self.spent_usd:.4f} spent); "
+                f"{skipped} item(s) not asked, every answered item is saved; raise LINKSYN_LLM__BUDGET_USD "
+                "and re-run to continue")
         return [o for o in outcomes if o is not None]
 
     # -- one item -----------------------------------------------------------------------
@@ -241,8 +301,18 @@ class LLMClient:
         last_error: BaseException | None = None
         while True:
             attempts += 1
+            assert self.limiter is not None
             try:
-                attempt = await self._complete(messages, schema_model, schema)
+                async with self.limiter.slot() as verdict:
+                    if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
+                        raise _NotAsked
+                    try:
+                        attempt = await self._complete(messages, schema_model, schema)
+                    except _OVERLOAD:
+                        verdict["overloaded"] = True
+                        raise
+                    verdict["ok"] = True
+                self.spent_usd += attempt.cost_usd
             except _FATAL as exc:
                 raise LLMConfigurationError(f"{self.model}: {type(exc).__name__}: {_short(exc)}") from None
             except _RETRYABLE as exc:

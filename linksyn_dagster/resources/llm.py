@@ -60,5 +60,5 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
     return LLMClient(
         model, store, api_base=api_base, api_key=api_key, temperature=llm.temperature,
         max_tokens=max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
-        concurrency=concurrency, structured_output=structured, logger=logger,
+        concurrency=concurrency, structured_output=structured, logger=logger, budget_usd=llm.budget_usd,
     )

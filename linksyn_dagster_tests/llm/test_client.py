@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from linksyn_dagster.llm.client import (
-    InvalidReply, LLMClient, LLMConfigurationError, LLMRequest, grammar_friendly, parse_reply, split_reasoning,
+    BudgetExhausted, InvalidReply, LLMClient, LLMConfigurationError, LLMRequest, grammar_friendly, parse_reply, split_reasoning,
 )
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.testing.scripted_llm import Fault
@@ -165,3 +165,27 @@ def test_grammar_friendly_schema_drops_only_long_caps():
     assert "maxLength" not in sent["properties"]["question"]
     assert sent["properties"]["knowledge_points_used"]["items"]["maxLength"] == 80
     assert sent["properties"]["choices"]["minItems"] == 4
+
+
+def test_overload_halves_the_limit_and_successes_restore_it(llm_server, tmp_path):
+    llm_server.configure(rules=[(r"photosynthesis", Fault("429", times=1))], retry_after_s=0.05, latency_s=0.05)
+    client = _client(llm_server, tmp_path, concurrency=8)
+    outcomes = client.run("stage", "p@v1", _requests(40), Pair)
+    assert all(o.ok for o in outcomes)
+    assert client.limiter.cuts >= 1  # the 429 burst cut the limit
+    assert client.limiter.limit > 1  # and 40 successes grew it back up
+    assert llm_server.stats()["peak_in_flight"] <= 8
+
+
+def test_budget_stops_cleanly_and_a_rerun_continues(llm_server, tmp_path):
+    llm_server.configure(model_name="gpt-4o-mini")  # a model with a price in litellm's offline cost map
+    client = _client(llm_server, tmp_path, concurrency=1, budget_usd=1e-9)
+    with pytest.raises(BudgetExhausted, match="4 item\\(s\\) not asked"):
+        client.run("stage", "p@v1", _requests(5), Pair)
+    assert client.spent_usd > 0
+    assert llm_server.stats()["successes"] == 1
+    assert client.store.failures() == []  # items not asked are not failures
+
+    rest = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(5), Pair)
+    assert sum(o.from_cache for o in rest) == 1 and all(o.ok for o in rest)
+    assert llm_server.stats()["successes"] == 5
