@@ -4,7 +4,6 @@
 import dagster as dg
 import duckdb
 import polars as pl
-import pytest
 
 from linksyn_dagster.resources.io_manager import WarehouseIOManager
 
