@@ -60,6 +60,22 @@ class LLMSettings(BaseModel):
     budget_usd: float | None = Field(
         None, description="most one asset materialization may spend on new calls; when reached the stage stops "
         "cleanly, answered items saved; unset = no cap")
+    api_bases: list[str] = Field(
+        default_factory=list,
+        description="several OpenAI-compatible endpoints serving `model` (a vLLM fleet, JSON list): a litellm "
+        "Router spreads calls over them (and over `api_base`), at most `concurrency` in flight on each; a "
+        "failing endpoint is cooled down while the others carry on")
+    fallback_models: list[str] = Field(
+        default_factory=list,
+        description="litellm model ids tried in order when `model` fails a call (Router fallbacks, JSON list); "
+        "`model@http://host/v1` for a self-hosted one; keys come from the providers' usual env variables")
+    routing_strategy: Literal["simple-shuffle", "least-busy", "latency-based-routing"] = Field(
+        "least-busy", description="how the Router picks an endpoint for each call")
+    input_cost_per_mtok: float | None = Field(
+        None, description="USD per million prompt tokens, for a model litellm has no price for (e.g. your GPU "
+        "cost); unset = litellm's price list, 0 for unknown models")
+    output_cost_per_mtok: float | None = Field(
+        None, description="USD per million completion (and reasoning) tokens; see input_cost_per_mtok")
     structured_output: Literal["json_object_schema", "json_schema", "json_object", "none"] = Field(
         "json_object_schema",
         description="how the JSON schema is sent: json_object+schema (llama.cpp, vLLM), json_schema "

@@ -24,6 +24,11 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # offline: never 
 import litellm  # noqa: E402
 
 litellm.suppress_debug_info = True
+# litellm logs every failed attempt (and the Router its cooldowns) at ERROR; this client
+# retries those itself and records what still fails in llm_failures, so their lines would
+# only be noise (and a false alarm) in the Dagster run log
+for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 litellm.telemetry = False
 
 StructuredOutput = Literal["json_object_schema", "json_schema", "json_object", "none"]
@@ -37,6 +42,12 @@ _RETRYABLE = (
     litellm.ServiceUnavailableError,
     litellm.BadGatewayError,
 )
+try:  # the Router's "every deployment is cooling down" (a ValueError, not an API error)
+    from litellm.types.router import RouterRateLimitError as _RouterCooldown
+except ImportError:  # pragma: no cover - older litellm
+    class _RouterCooldown(Exception):  # type: ignore[no-redef]
+        pass
+_RETRYABLE = (*_RETRYABLE, _RouterCooldown)
 _FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError)
 _OVERLOAD = (litellm.RateLimitError, litellm.ServiceUnavailableError)
 
@@ -63,17 +74,35 @@ class _NotAsked(Exception):
 
 
 class AdaptiveLimit:
-    """AIMD concurrency: at most ``limit`` calls in flight, never above ``ceiling``. An
-    overload answer (429, 503) halves the limit (at most once per ``cooldown_s``, so one
-    burst of 429s is one cut); every ``limit`` successes add one back."""
+    """AIMD concurrency with paced starts.
 
-    def __init__(self, ceiling: int, cooldown_s: float = 1.0):
+    * At most ``limit`` calls in flight, never above ``ceiling``. An overload answer (429,
+      503) halves the limit (at most once per ``cooldown_s``, so one burst of 429s is one
+      cut); every ``limit`` successes add one back.
+    * Starts are paced: two calls start at least ``latency / (pace_factor · limit)`` apart,
+      ``latency`` being the moving average of successful calls. At the steady rate
+      (``limit`` calls per latency) that never delays anything; what it prevents is a
+      platoon: N calls started in one burst come back in one burst, and their client-side
+      work (litellm's parsing, cost, logging: milliseconds each) queues in the event loop,
+      so every later wave starts late again. Endpoints also prefer smooth arrivals to
+      bursts. The first wave is not paced (no latency is known yet).
+    """
+
+    def __init__(self, ceiling: int, cooldown_s: float = 1.0, pace_factor: float = 2.0):
         self.ceiling = self.limit = max(1, ceiling)
         self.cooldown_s = cooldown_s
+        self.pace_factor = pace_factor
         self.in_flight = self.peak = self.cuts = 0
+        self.latency_s: float | None = None  # moving average of successful calls
         self._successes = 0
         self._last_cut = float("-inf")
+        self._next_start = 0.0
         self._cond = asyncio.Condition()
+
+    def _spacing(self) -> float:
+        if self.latency_s is None or self.pace_factor <= 0:
+            return 0.0
+        return self.latency_s / (self.pace_factor * self.limit)
 
     @contextlib.asynccontextmanager
     async def slot(self):
@@ -81,8 +110,14 @@ class AdaptiveLimit:
             await self._cond.wait_for(lambda: self.in_flight < self.limit)
             self.in_flight += 1
             self.peak = max(self.peak, self.in_flight)
+            start = max(time.monotonic(), self._next_start)
+            self._next_start = start + self._spacing()
         verdict = {"ok": False, "overloaded": False}
         try:
+            delay = start - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            started = time.monotonic()
             yield verdict
         finally:
             async with self._cond:
@@ -92,10 +127,12 @@ class AdaptiveLimit:
                     self.limit, self._last_cut, self._successes = max(1, self.limit // 2), now, 0
                     self.cuts += 1
                 elif verdict["ok"]:
+                    took = now - started
+                    self.latency_s = took if self.latency_s is None else 0.8 * self.latency_s + 0.2 * took
                     self._successes += 1
                     if self._successes >= self.limit and self.limit < self.ceiling:
                         self.limit, self._successes = self.limit + 1, 0
-                self._cond.notify_all()
+                self._cond.notify(self.limit - self.in_flight)
 
 
 @dataclass(frozen=True)
@@ -211,8 +248,15 @@ class LLMClient:
         logger: logging.Logger | None = None,
         progress_every_s: float = 10.0,
         budget_usd: float | None = None,
+        router: Any | None = None,
+        price_per_token: tuple[float, float] | None = None,
     ):
+        """``router``: a ``litellm.Router`` whose model group ``model`` spreads calls over
+        several endpoints (with its fallbacks); ``api_base``/``api_key`` are then unused.
+        ``price_per_token``: (input, output) USD per token for a model litellm has no price
+        for (a self-hosted endpoint priced by its GPU hours); unset, such a model costs 0."""
         self.model = model
+        self.router = router
         self.store = store
         self._api_base = api_base
         self._api_key = api_key
@@ -230,6 +274,14 @@ class LLMClient:
         self.budget_usd = budget_usd
         self.spent_usd = 0.0  # paid by this client's fresh calls (answers from the store cost nothing)
         self.limiter: AdaptiveLimit | None = None
+        self._price_kwargs: dict[str, float] = {}
+        if price_per_token is not None:
+            self._price_kwargs = {"input_cost_per_token": price_per_token[0],
+                                  "output_cost_per_token": price_per_token[1]}
+        elif router is None and not _has_price(model):
+            # litellm would search its whole price list for a near match on every call
+            # (milliseconds each); a model it has no price for costs 0 either way
+            self._price_kwargs = {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0}
 
     def __repr__(self) -> str:  # never show the key
         return f"LLMClient(model={self.model!r}, api_base={self._api_base!r})"
@@ -317,6 +369,12 @@ class LLMClient:
                 raise LLMConfigurationError(f"{self.model}: {type(exc).__name__}: {_short(exc)}") from None
             except _RETRYABLE as exc:
                 last_error = exc
+                if _fleet_saturated(exc) and time.monotonic() - started < self.timeout_s:
+                    # the Router found every endpoint at its in-flight cap (e.g. one is down
+                    # and cooling off): nothing was sent, so this is a wait, not an attempt
+                    attempts -= 1
+                    await asyncio.sleep(random.uniform(0.02, 0.1))
+                    continue
                 if attempts > self.max_retries + repairs:
                     break
                 await asyncio.sleep(self._backoff(attempts - repairs, _retry_after(exc)))
@@ -385,23 +443,28 @@ class LLMClient:
             model=self.model, messages=messages, temperature=self.temperature,
             max_tokens=self.max_tokens, timeout=self.timeout_s, max_retries=0, num_retries=0,
         )
-        if self._api_base:
-            kwargs["api_base"] = self._api_base
-        if self._api_key:
-            kwargs["api_key"] = self._api_key
+        kwargs.update(self._price_kwargs)
         response_format = self._response_format(schema_model, schema)
         if response_format is not None:
             kwargs["response_format"] = response_format
-        response = await litellm.acompletion(**kwargs)
+        if self.router is not None:
+            response = await self.router.acompletion(**kwargs)
+        else:
+            if self._api_base:
+                kwargs["api_base"] = self._api_base
+            if self._api_key:
+                kwargs["api_key"] = self._api_key
+            response = await litellm.acompletion(**kwargs)
         message = response.choices[0].message
         content, reasoning = split_reasoning(message.content,
                                              getattr(message, "reasoning_content", None))
         usage = getattr(response, "usage", None)
         details = getattr(usage, "completion_tokens_details", None)
-        try:
-            cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-        except Exception:  # models without a price (local ones) cost nothing we can know
-            cost = 0.0
+        # litellm prices every response once already (offline cost map, or the custom price
+        # passed in); models without a price (local ones) cost nothing we can know
+        hidden = getattr(response, "_hidden_params", None)
+        priced = hidden.get("response_cost") if hasattr(hidden, "get") else getattr(hidden, "response_cost", None)
+        cost = float(priced or 0.0)
         return _Attempt(
             content=content, reasoning=reasoning,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
@@ -409,6 +472,21 @@ class LLMClient:
             reasoning_tokens=int(getattr(details, "reasoning_tokens", 0) or 0),
             cost_usd=cost,
         )
+
+
+def _fleet_saturated(exc: BaseException) -> bool:
+    """litellm's Router refusing locally because every deployment is at its
+    ``max_parallel_requests``: no request reached an endpoint."""
+    return isinstance(exc, _RouterCooldown) or (
+        isinstance(exc, litellm.RateLimitError) and "max_parallel_requests" in str(exc))
+
+
+def _has_price(model: str) -> bool:
+    try:
+        info = litellm.get_model_info(model)
+    except Exception:  # litellm raises for models it does not know
+        return False
+    return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
 
 
 def _short(exc: BaseException | None) -> str:

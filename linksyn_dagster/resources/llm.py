@@ -8,6 +8,7 @@ talks to any litellm provider or self-hosted OpenAI-compatible endpoint.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import dagster as dg
 from pydantic import PrivateAttr
@@ -57,8 +58,47 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
         # queued time counts against each call's timeout
         concurrency = min(llm.concurrency, 2)
     api_key = llm.api_key.get_secret_value() if llm.api_key else ("none" if api_base else None)
+    prices = None
+    if llm.input_cost_per_mtok is not None or llm.output_cost_per_mtok is not None:
+        prices = ((llm.input_cost_per_mtok or 0.0) / 1e6, (llm.output_cost_per_mtok or 0.0) / 1e6)
+    endpoints = list(dict.fromkeys([*([api_base] if api_base else []), *llm.api_bases])) if llm.model else [api_base]
+    router = None
+    if llm.model and (len(endpoints) > 1 or llm.fallback_models):
+        router = build_router(model, endpoints, api_key, concurrency, llm.fallback_models, llm.routing_strategy,
+                              llm.timeout_s)
+        concurrency *= max(1, len(endpoints))  # the adaptive limit's ceiling: every endpoint full
     return LLMClient(
         model, store, api_base=api_base, api_key=api_key, temperature=llm.temperature,
         max_tokens=max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
         concurrency=concurrency, structured_output=structured, logger=logger, budget_usd=llm.budget_usd,
+        router=router, price_per_token=prices,
+    )
+
+
+def build_router(model: str, endpoints: list[str | None], api_key: str | None, per_endpoint: int,
+                 fallback_models: list[str], strategy: str, timeout_s: float) -> Any:
+    """A litellm Router with one deployment of ``model`` per endpoint (at most
+    ``per_endpoint`` calls in flight on each) and ``fallback_models`` behind them. Retries
+    stay with LLMClient (backoff, Retry-After, repair turns), so the Router does none; an
+    endpoint that fails is cooled down for a few seconds and the others take its calls."""
+    import litellm
+
+    deployments = []
+    for endpoint in endpoints:
+        params: dict[str, Any] = {"model": model, "max_parallel_requests": per_endpoint, "timeout": timeout_s}
+        if endpoint:
+            params["api_base"] = endpoint
+        if api_key:
+            params["api_key"] = api_key
+        deployments.append({"model_name": model, "litellm_params": params})
+    for fallback in fallback_models:
+        name, _, base = fallback.partition("@")  # "model" or "model@http://host/v1"
+        params: dict[str, Any] = {"model": name, "timeout": timeout_s}
+        if base:  # a self-hosted fallback shares the primary's key; a hosted one uses its provider's env
+            params.update(api_base=base, **({"api_key": api_key} if api_key else {}))
+        deployments.append({"model_name": fallback, "litellm_params": params})
+    return litellm.Router(
+        model_list=deployments, routing_strategy=strategy, num_retries=0,
+        fallbacks=[{model: list(fallback_models)}] if fallback_models else [],
+        allowed_fails=1, cooldown_time=5.0,
     )

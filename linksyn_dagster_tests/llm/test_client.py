@@ -189,3 +189,22 @@ def test_budget_stops_cleanly_and_a_rerun_continues(llm_server, tmp_path):
     rest = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(5), Pair)
     assert sum(o.from_cache for o in rest) == 1 and all(o.ok for o in rest)
     assert llm_server.stats()["successes"] == 5
+
+
+def test_costs_come_from_litellms_price_list_or_the_configured_price(llm_server, tmp_path):
+    llm_server.configure(model_name="gpt-4o-mini")  # priced in litellm's offline cost map
+    [listed] = _client(llm_server, tmp_path).run("stage", "p@v1", _requests(1), Pair)
+    import litellm
+    info = litellm.get_model_info("openai/gpt-4o-mini")
+    expected = (listed.result.prompt_tokens * info["input_cost_per_token"]
+                + listed.result.completion_tokens * info["output_cost_per_token"])
+    assert listed.result.cost_usd == pytest.approx(expected, rel=1e-6) and expected > 0
+
+    llm_server.configure(model_name="scripted")  # unknown to litellm: free unless priced
+    [free] = _client(llm_server, tmp_path / "a").run("stage", "p@v1", _requests(1), Pair)
+    assert free.result.cost_usd == 0.0
+    [priced] = _client(llm_server, tmp_path / "b", price_per_token=(2e-6, 8e-6)).run(
+        "stage", "p@v1", _requests(1), Pair)
+    assert priced.result.cost_usd == pytest.approx(
+        priced.result.prompt_tokens * 2e-6 + priced.result.completion_tokens * 8e-6, rel=1e-6)
+    assert priced.result.cost_usd > 0
