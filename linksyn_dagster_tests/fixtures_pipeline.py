@@ -20,6 +20,9 @@ def pipeline_settings(tmp_path, monkeypatch, neo4j_server, neo4j_driver, llm_ser
         "LINKSYN_LLM__API_BASE": llm_server.api_base,
         "LINKSYN_LLM__API_KEY": "scripted-test-key",
         "LINKSYN_LLM__CONCURRENCY": "8",
+        # priced like a self-hosted endpoint, so cost accounting has something to add up
+        "LINKSYN_LLM__INPUT_COST_PER_MTOK": "0.5",
+        "LINKSYN_LLM__OUTPUT_COST_PER_MTOK": "2.0",
         "DAGSTER_HOME": str(data_dir / "dagster_home"),
     }
     for name, value in env.items():

@@ -81,6 +81,24 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver):
     assert enhanced <= set(settings.synthesis.enhance_disciplines)
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
 
+    # tokens and cost: every answer behind the data is accounted per discipline and per path
+    usage_total = _sql(settings, "SELECT sum(prompt_tokens * 0.5e-6 + completion_tokens * 2e-6), sum(cost_usd) "
+                                 "FROM llm_usage")[0]
+    assert usage_total[1] > 0 and usage_total[1] == pytest.approx(usage_total[0], rel=1e-6)
+    qa_cost = _sql(settings, "SELECT sum(cost_usd) FROM synthesized_qa")[0][0]
+    assert _sql(settings, "SELECT sum(cost_usd) FROM llm_usage WHERE stage = 'qa_synthesis'")[0][0] == \
+        pytest.approx(qa_cost, rel=1e-9)
+    unpriced_paths = _sql(settings, """
+        SELECT count(*) FROM synthesized_qa q LEFT JOIN (SELECT path_id, sum(cost_usd) AS c FROM llm_usage
+        WHERE path_id IS NOT NULL GROUP BY path_id) u USING (path_id) WHERE u.c IS NULL OR u.c < q.cost_usd""")[0][0]
+    assert unpriced_paths == 0  # each path carries at least its synthesis cost (plus judging/rewrites)
+    seed_disciplines = {r[0] for r in _sql(settings, "SELECT DISTINCT discipline FROM seed_qa")}
+    usage_disciplines = {r[0] for r in _sql(settings, "SELECT DISTINCT discipline FROM llm_usage")}
+    assert seed_disciplines <= usage_disciplines
+    report_text = report.read_text()
+    assert "## Tokens and cost by discipline" in report_text and "## Tokens and cost per path" in report_text
+    assert summary_json["total_cost_usd"] == pytest.approx(usage_total[1], abs=1e-6)
+
     # re-running without changes asks the model nothing and changes no count
     counts = _table_counts(settings)
     paid = llm_server.stats()["successes"]

@@ -6,6 +6,7 @@ import hashlib
 import json
 
 import polars as pl
+import pytest
 
 from linksyn_dagster.publish.release import write_release
 from linksyn_dagster.publish.report import build_report
@@ -49,3 +50,22 @@ def test_report_numbers():
     assert abs(s["max_discipline_deviation"] - (2 / 3 - 0.5)) < 1e-3
     assert "KP coverage **75.0%**" in report.markdown
     assert "| physics | 2 | 0.667 | 0.500 | 0.167 |" in report.markdown
+
+
+def test_report_costs_per_discipline_and_path():
+    paths = pl.DataFrame({"path_id": ["p1", "p2"], "start_discipline": ["physics", "law"],
+                          "kp_ids": [["k1", "k2"], ["k2", "k3"]]})
+    kps = pl.DataFrame({"kp_id": ["k1", "k2", "k3"], "primary_discipline": ["physics"] * 3})
+    by_discipline = pl.DataFrame({"discipline": ["law", "physics"], "calls": [2, 3], "prompt_tokens": [10, 30],
+                                  "completion_tokens": [5, 15], "reasoning_tokens": [0, 7], "tokens": [15, 45],
+                                  "cost_usd": [0.0004, 0.0012]})
+    by_path = pl.DataFrame({"path_id": ["p1", "p2"], "discipline": ["physics", "law"], "calls": [2, 1],
+                            "tokens": [40, 20], "cost_usd": [0.0009, 0.0003]})
+    report = build_report(_dataset(), {"physics": 10}, paths, kps, {"physics": 1.0}, {}, {}, {},
+                          by_discipline, by_path)
+    assert report.summary["mean_cost_usd_per_path"] == pytest.approx(0.0006)
+    assert report.summary["mean_tokens_per_path"] == 30.0
+    md = report.markdown
+    assert "| physics | 3 | 30 | 15 | 7 | 0.0012 |" in md  # small costs keep their digits
+    assert "| 2 | 30.000 | 40 | 0.0006 | 0.0006 | 0.0009 |" in md
+    assert md.index("| p1 | physics |") < md.index("| p2 | law |")  # costliest first

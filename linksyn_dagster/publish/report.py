@@ -21,7 +21,9 @@ def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return "_(none)_"
     def fmt(v: Any) -> str:
-        return f"{v:.3f}" if isinstance(v, float) else str(v)
+        if isinstance(v, float):  # small costs keep their significant digits
+            return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
+        return str(v)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(fmt(r.get(c, "")) for c in columns) + " |" for r in rows]
     return "\n".join(lines)
@@ -30,7 +32,10 @@ def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], paths: pl.DataFrame,
                  knowledge_points: pl.DataFrame, discipline_target: dict[str, float],
                  difficulty_target: dict[str, float], failures: dict[str, int],
-                 usage_by_stage: dict[str, dict[str, float]]) -> Report:
+                 usage_by_stage: dict[str, dict[str, float]], usage_by_discipline: pl.DataFrame | None = None,
+                 usage_by_path: pl.DataFrame | None = None) -> Report:
+    """``usage_by_discipline``: discipline, calls, prompt/completion/reasoning tokens, tokens,
+    cost_usd; ``usage_by_path``: path_id, discipline, calls, tokens, cost_usd."""
     per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
     discipline_rows = distribution_vs_target(per_discipline, discipline_target)
     difficulties = dataset.with_columns(pl.col("difficulty").cast(pl.Utf8).fill_null("unjudged"))
@@ -47,10 +52,26 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     total_tokens = sum(int(u.get("prompt_tokens", 0) + u.get("completion_tokens", 0)) for u in usage_by_stage.values())
     total_cost = sum(float(u.get("cost_usd", 0.0)) for u in usage_by_stage.values())
 
+    by_discipline = usage_by_discipline.to_dicts() if usage_by_discipline is not None else []
+    by_path = usage_by_path if usage_by_path is not None else pl.DataFrame(
+        schema={"path_id": pl.Utf8, "discipline": pl.Utf8, "calls": pl.Int64, "tokens": pl.Int64,
+                "cost_usd": pl.Float64})
+    path_cost = by_path.get_column("cost_usd") if by_path.height else pl.Series([], dtype=pl.Float64)
+    path_tokens = by_path.get_column("tokens") if by_path.height else pl.Series([], dtype=pl.Int64)
+    path_stats = [{
+        "paths": by_path.height,
+        "mean_tokens": float(path_tokens.mean() or 0.0), "max_tokens": int(path_tokens.max() or 0),
+        "mean_cost_usd": float(path_cost.mean() or 0.0), "median_cost_usd": float(path_cost.median() or 0.0),
+        "max_cost_usd": float(path_cost.max() or 0.0),
+    }] if by_path.height else []
+    costliest = by_path.head(5).to_dicts()
+
     summary = {
         "items": dataset.height, "paths": paths.height, "knowledge_points": len(all_kps),
         "kp_coverage": round(kp_coverage, 4), "kp_usage_gini": round(kp_gini, 4),
         "llm_failures": sum(failures.values()), "total_tokens": total_tokens, "total_cost_usd": round(total_cost, 6),
+        "mean_cost_usd_per_path": round(path_stats[0]["mean_cost_usd"], 8) if path_stats else 0.0,
+        "mean_tokens_per_path": round(path_stats[0]["mean_tokens"], 1) if path_stats else 0.0,
         "max_discipline_deviation": round(max((abs(r["deviation"]) for r in discipline_rows), default=0.0), 4),
     }
     seed_rows = [{"discipline": k, "seeds": v} for k, v in sorted(seeds_per_discipline.items()) if v]
@@ -82,5 +103,19 @@ Tokens: **{total_tokens}**, cost: **${total_cost:.4f}**.
 ## Tokens and cost by stage
 
 {_md_table(usage_rows, ["stage", "calls", "prompt_tokens", "completion_tokens", "reasoning_tokens", "cost_usd"])}
+
+## Tokens and cost by discipline
+
+{_md_table(by_discipline, ["discipline", "calls", "prompt_tokens", "completion_tokens", "reasoning_tokens", "cost_usd"])}
+
+## Tokens and cost per path
+
+Each path's synthesis call plus the judging and rewrites of its QA.
+
+{_md_table(path_stats, ["paths", "mean_tokens", "max_tokens", "mean_cost_usd", "median_cost_usd", "max_cost_usd"])}
+
+Costliest paths:
+
+{_md_table(costliest, ["path_id", "discipline", "calls", "tokens", "cost_usd"])}
 """
     return Report(markdown, summary)

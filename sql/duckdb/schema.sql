@@ -43,3 +43,21 @@ CREATE TABLE IF NOT EXISTS dataset_drops (
     duplicate_of VARCHAR,
     reason VARCHAR NOT NULL
 );
+
+-- Tokens and cost of every LLM answer behind the data, per stage and partition, with the
+-- discipline and path it belongs to (cost per discipline and per path in the report).
+CREATE TABLE IF NOT EXISTS llm_usage (
+    stage VARCHAR NOT NULL,
+    partition_key VARCHAR NOT NULL,
+    discipline VARCHAR NOT NULL,
+    item_id VARCHAR NOT NULL,
+    path_id VARCHAR,
+    request_key VARCHAR NOT NULL,
+    model VARCHAR NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    reasoning_tokens BIGINT NOT NULL,
+    cost_usd DOUBLE NOT NULL,
+    attempts INTEGER NOT NULL,
+    from_store BOOLEAN NOT NULL
+);

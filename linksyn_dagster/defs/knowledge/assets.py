@@ -12,7 +12,7 @@ from linksyn_dagster.core.canonical import canonicalize_kps
 from linksyn_dagster.core.cooccurrence import cooccurrence_edges
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.defs.llm_stage import record_failures, usage_metadata
+from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.client import LLMRequest
@@ -59,7 +59,7 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
     ]
     client = llm.client(context.log)
     outcomes = client.run(STAGE_KP_EXTRACTION, prompt.version_id, requests, schema_model)
-    failed = record_failures(warehouse, STAGE_KP_EXTRACTION, context.partition_key, outcomes)
+    failed = record_outcomes(warehouse, STAGE_KP_EXTRACTION, context.partition_key, outcomes)
 
     rows = []
     for outcome in outcomes:

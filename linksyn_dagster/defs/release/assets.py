@@ -14,7 +14,6 @@ from linksyn_dagster.core.walker import quotas_from_distribution
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.publish.release import write_release
 from linksyn_dagster.publish.report import build_report
-from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.settings import load_settings
 
@@ -78,8 +77,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
                                    description=f"each discipline's share of paths within "
                                                f"{DISCIPLINE_TOLERANCE:.0%} of its target")],
 )
-def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                        llm: LLMResource) -> Iterator:
+def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
     """Discipline and difficulty distributions of the release against their targets, KP
     coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost;
     as markdown here and as `<data dir>/reports/distribution_report.{md,json}`."""
@@ -95,7 +93,8 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     total = sum(quotas.values()) or 1
     discipline_target = {d: q / total for d, q in quotas.items() if q}
     report = build_report(dataset, seeds, paths, kps, discipline_target, settings.synthesis.difficulty_mix,
-                          failures, llm.store.usage_by_stage())
+                          failures, {row.pop("stage"): row for row in warehouse.query("usage_by_stage").to_dicts()},
+                          warehouse.query("usage_by_discipline"), warehouse.query("usage_by_path"))
 
     directory = settings.data_dir / "reports"
     directory.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import polars as pl
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
 )
-from linksyn_dagster.defs.llm_stage import record_failures, usage_metadata
+from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.client import LLMOutcome, LLMRequest
@@ -83,7 +83,8 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
             seeds=format_seed_block(linked))))
     client = llm.client(context.log)
     outcomes = client.run(STAGE_SYNTHESIS, prompt.version_id, requests, SynthesizedQA)
-    failed = record_failures(warehouse, STAGE_SYNTHESIS, context.partition_key, outcomes)
+    failed = record_outcomes(warehouse, STAGE_SYNTHESIS, context.partition_key, outcomes,
+                             {o.item_id: o.item_id for o in outcomes})
 
     paths = {p["path_id"]: p for p in kp_paths.iter_rows(named=True)}
     rows = []
@@ -168,8 +169,9 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     levels.update({o.item_id: o.result.parsed for o in judged_rewrites if o.result is not None})
     all_outcomes = [*judged, *rewritten, *judged_rewrites]
     failed = 0
+    path_of = {item["qa_id"]: item["path_id"] for item in [*originals, *enhanced_items]}
     for stage, outcomes in ((STAGE_JUDGE, [*judged, *judged_rewrites]), (STAGE_REWRITE, rewritten)):
-        failed += record_failures(warehouse, stage, partition, outcomes)
+        failed += record_outcomes(warehouse, stage, partition, outcomes, path_of)
 
     rows = []
     for item in [*({**o, "variant": "original", "enhanced_from": None} for o in originals), *enhanced_items]:
