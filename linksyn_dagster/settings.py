@@ -71,6 +71,10 @@ class LLMSettings(BaseModel):
         "`model@http://host/v1` for a self-hosted one; keys come from the providers' usual env variables")
     routing_strategy: Literal["simple-shuffle", "least-busy", "latency-based-routing"] = Field(
         "least-busy", description="how the Router picks an endpoint for each call")
+    client_processes: int = Field(
+        1, ge=1, description="worker processes sharing a large LLM batch (>= 64 calls each), when litellm's "
+        "per-call CPU work rather than the endpoint limits the rate (hundreds of calls/s against a fleet); they "
+        "split the concurrency limit and the budget")
     input_cost_per_mtok: float | None = Field(
         None, description="USD per million prompt tokens, for a model litellm has no price for (e.g. your GPU "
         "cost); unset = litellm's price list, 0 for unknown models")

@@ -14,6 +14,7 @@ import random
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -248,15 +249,26 @@ class LLMClient:
         logger: logging.Logger | None = None,
         progress_every_s: float = 10.0,
         budget_usd: float | None = None,
-        router: Any | None = None,
+        router_config: dict[str, Any] | None = None,
         price_per_token: tuple[float, float] | None = None,
+        processes: int = 1,
     ):
-        """``router``: a ``litellm.Router`` whose model group ``model`` spreads calls over
-        several endpoints (with its fallbacks); ``api_base``/``api_key`` are then unused.
-        ``price_per_token``: (input, output) USD per token for a model litellm has no price
-        for (a self-hosted endpoint priced by its GPU hours); unset, such a model costs 0."""
+        """``router_config``: keyword arguments of a ``litellm.Router`` whose model group
+        ``model`` spreads calls over several endpoints (with fallbacks); ``api_base`` and
+        ``api_key`` are then unused. ``price_per_token``: (input, output) USD per token for a
+        model litellm has no price for (a self-hosted endpoint priced by its GPU hours);
+        unset, such a model costs 0. ``processes``: worker processes that share a large
+        batch (and the concurrency limit and budget) when litellm's per-call CPU work, not
+        the endpoint, is the bottleneck; see ``run``."""
+        self._spec = dict(
+            model=model, store_path=str(store.path), api_base=api_base, api_key=api_key,
+            temperature=temperature, max_tokens=max_tokens, timeout_s=timeout_s, max_retries=max_retries,
+            max_repairs=max_repairs, structured_output=structured_output, backoff_base_s=backoff_base_s,
+            backoff_max_s=backoff_max_s, progress_every_s=progress_every_s, router_config=router_config,
+            price_per_token=price_per_token)
         self.model = model
-        self.router = router
+        self.router_config = router_config
+        self._router: Any | None = None
         self.store = store
         self._api_base = api_base
         self._api_key = api_key
@@ -272,61 +284,117 @@ class LLMClient:
         self.log = logger or logging.getLogger("linksyn.llm")
         self.progress_every_s = progress_every_s
         self.budget_usd = budget_usd
+        self.processes = max(1, processes)
         self.spent_usd = 0.0  # paid by this client's fresh calls (answers from the store cost nothing)
         self.limiter: AdaptiveLimit | None = None
+        self._pool: Any | None = None
+        self._writer: Any | None = None  # one thread commits results, in call order
+        self._pool_ticks: Any | None = None
         self._price_kwargs: dict[str, float] = {}
         if price_per_token is not None:
             self._price_kwargs = {"input_cost_per_token": price_per_token[0],
                                   "output_cost_per_token": price_per_token[1]}
-        elif router is None and not _has_price(model):
-            # litellm would search its whole price list for a near match on every call
-            # (milliseconds each); a model it has no price for costs 0 either way
-            self._price_kwargs = {"input_cost_per_token": 0.0, "output_cost_per_token": 0.0}
 
     def __repr__(self) -> str:  # never show the key
         return f"LLMClient(model={self.model!r}, api_base={self._api_base!r})"
+
+    @property
+    def router(self) -> Any | None:
+        """The litellm Router, built on first use (each worker process builds its own)."""
+        if self._router is None and self.router_config is not None:
+            self._router = litellm.Router(**self.router_config)
+        return self._router
 
     # -- public -------------------------------------------------------------------------
 
     def run(self, stage: str, prompt_version: str, requests: Sequence[LLMRequest],
             schema_model: type[BaseModel]) -> list[LLMOutcome]:
         """Answer every request: from the store when already paid for, else from the model.
-        Returns one outcome per request, in order; failed items carry a failure record."""
-        return asyncio.run(self.arun(stage, prompt_version, requests, schema_model))
+        Returns one outcome per request, in order; failed items carry a failure record.
+
+        With ``processes > 1`` and at least ``SHARD_MIN`` calls to make per process, the
+        calls are dealt out to that many worker processes (started once per client, kept
+        for its later batches); each has its share of the concurrency limit (and of the
+        in-flight cap of every Router endpoint) and of the budget, writes the same result
+        store, and reports progress here. Only worth it when litellm's few milliseconds of
+        CPU per call limit the rate (hundreds of calls per second against a fleet)."""
+        plan = self._plan(prompt_version, requests, schema_model)
+        progress = _Progress(stage, len(plan.todo), plan.cached_count, self.log, self.progress_every_s)
+        items = [(key, requests[indices[0]]) for key, indices in plan.todo.items()]
+        if self.processes > 1 and len(items) >= self.processes * SHARD_MIN:
+            answers, skipped = self._ask_sharded(stage, prompt_version, items, schema_model, progress)
+        else:
+            answers, skipped = _run_loop(self._ask_all(stage, prompt_version, items, schema_model, progress.tick))
+        return self._finish(stage, plan, requests, answers, skipped, progress)
 
     async def arun(self, stage: str, prompt_version: str, requests: Sequence[LLMRequest],
                    schema_model: type[BaseModel]) -> list[LLMOutcome]:
+        """``run`` inside a running event loop (always in this process)."""
+        plan = self._plan(prompt_version, requests, schema_model)
+        progress = _Progress(stage, len(plan.todo), plan.cached_count, self.log, self.progress_every_s)
+        items = [(key, requests[indices[0]]) for key, indices in plan.todo.items()]
+        answers, skipped = await self._ask_all(stage, prompt_version, items, schema_model, progress.tick)
+        return self._finish(stage, plan, requests, answers, skipped, progress)
+
+    def close(self) -> None:
+        """Stop the worker processes and the writer thread, if any were started."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = self._pool_ticks = None
+
+    # -- planning and fan-out ---------------------------------------------------------------
+
+    def _plan(self, prompt_version: str, requests: Sequence[LLMRequest], schema_model: type[BaseModel]) -> _Plan:
         schema = schema_model.model_json_schema()
         keys = [request_key(self.model, prompt_version, r.messages, schema) for r in requests]
         cached = self.store.get_many(keys)
-        outcomes: list[LLMOutcome | None] = [
-            LLMOutcome(r.item_id, k, cached[k], None, True) if k in cached else None
-            for r, k in zip(requests, keys)
-        ]
         # identical requests in one batch are asked once and share the answer
         todo: dict[str, list[int]] = {}
-        for i, outcome in enumerate(outcomes):
-            if outcome is None:
-                todo.setdefault(keys[i], []).append(i)
-        progress = _Progress(stage, len(todo), len(requests) - sum(map(len, todo.values())), self.log,
-                             self.progress_every_s)
+        for i, key in enumerate(keys):
+            if key not in cached:
+                todo.setdefault(key, []).append(i)
+        return _Plan(keys, cached, todo)
+
+    def _finish(self, stage: str, plan: _Plan, requests: Sequence[LLMRequest], answers: dict[str, LLMOutcome],
+                skipped: int, progress: _Progress) -> list[LLMOutcome]:
+        progress.finish()
+        if skipped:
+            raise BudgetExhausted(
+                f"{stage}: budget of ${self.budget_usd:.4f} reached (${self.spent_usd:.4f} spent); "
+                f"{skipped} item(s) not asked, every answered item is saved; raise LINKSYN_LLM__BUDGET_USD "
+                "and re-run to continue")
+        outcomes = []
+        for request, key in zip(requests, plan.keys):
+            if key in plan.cached:
+                outcomes.append(LLMOutcome(request.item_id, key, plan.cached[key], None, True))
+            else:
+                answer = answers[key]
+                outcomes.append(LLMOutcome(request.item_id, key, answer.result, answer.failure, False))
+        return outcomes
+
+    async def _ask_all(self, stage: str, prompt_version: str, items: Sequence[tuple[str, LLMRequest]],
+                       schema_model: type[BaseModel], tick: Any) -> tuple[dict[str, LLMOutcome], int]:
+        """Ask every (key, request) with bounded concurrency; returns the outcomes by key and
+        how many were not asked because the budget ran out."""
+        schema = schema_model.model_json_schema()
         self.limiter = AdaptiveLimit(self.concurrency)
+        answers: dict[str, LLMOutcome] = {}
         skipped = 0
 
-        async def one(indices: list[int]) -> None:
+        async def one(key: str, request: LLMRequest) -> None:
             nonlocal skipped
             try:
-                outcome = await self._answer(stage, prompt_version, requests[indices[0]], keys[indices[0]],
-                                             schema_model, schema)
+                outcome = await self._answer(stage, prompt_version, request, key, schema_model, schema)
             except _NotAsked:
-                skipped += len(indices)  # nothing recorded: a later run asks it
+                skipped += 1  # nothing recorded: a later run asks it
                 return
-            for i in indices:
-                outcomes[i] = LLMOutcome(requests[i].item_id, outcome.request_key, outcome.result,
-                                         outcome.failure, False)
-            progress.tick(outcome.ok)
+            answers[key] = outcome
+            tick(outcome.ok)
 
-        tasks = [asyncio.create_task(one(indices)) for indices in todo.values()]
+        tasks = [asyncio.create_task(one(key, request)) for key, request in items]
         try:
             await asyncio.gather(*tasks)
         except BaseException:
@@ -334,13 +402,46 @@ class LLMClient:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        progress.finish()
-        if skipped:
-            raise BudgetExhausted(
-                f"{stage}: budget of ${self.budget_usd:.4f} reached (${self.spent_usd:.4f} spent); "
-                f"{skipped} item(s) not asked, every answered item is saved; raise LINKSYN_LLM__BUDGET_USD "
-                "and re-run to continue")
-        return [o for o in outcomes if o is not None]
+        return answers, skipped
+
+    def _ask_sharded(self, stage: str, prompt_version: str, items: list[tuple[str, LLMRequest]],
+                     schema_model: type[BaseModel], progress: _Progress) -> tuple[dict[str, LLMOutcome], int]:
+        import concurrent.futures
+        import multiprocessing
+        import queue as queue_module
+
+        k = self.processes
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")  # never fork a process with threads
+            self._pool_ticks = context.Queue()
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=k, mp_context=context, initializer=_worker_init, initargs=(self._pool_ticks,))
+        remaining = None if self.budget_usd is None else max(0.0, self.budget_usd - self.spent_usd)
+        futures = [
+            self._pool.submit(_worker_run, self._spec, index, k, self.concurrency, remaining, stage, prompt_version,
+                              items[index::k], schema_model)
+            for index in range(k)
+        ]
+        pending = set(futures)
+        while pending:
+            try:
+                progress.tick(self._pool_ticks.get(timeout=0.2))
+            except queue_module.Empty:
+                pass
+            pending = {f for f in pending if not f.done()}
+        answers: dict[str, LLMOutcome] = {}
+        skipped = 0
+        for future in futures:
+            shard_answers, spent, shard_skipped = future.result()  # re-raises a worker's error
+            answers.update(shard_answers)
+            self.spent_usd += spent
+            skipped += shard_skipped
+        while True:  # ticks still queued after the last worker finished
+            try:
+                progress.tick(self._pool_ticks.get_nowait())
+            except queue_module.Empty:
+                break
+        return answers, skipped
 
     # -- one item -----------------------------------------------------------------------
 
@@ -412,15 +513,24 @@ class LLMClient:
                 cost_usd=totals.cost_usd, latency_s=time.monotonic() - started, attempts=attempts,
                 created_at=now(),
             )
-            self.store.put_result(result)  # durable before anyone else sees it
+            await self._write(self.store.put_result, result)  # durable before anyone else sees it
             return LLMOutcome(request.item_id, key, result, None, False)
         failure = StoredFailure(
             request_key=key, stage=stage, item_id=request.item_id, model=self.model,
             prompt_version=prompt_version, error_class=type(last_error).__name__,
             message=_short(last_error), attempts=attempts, created_at=now(),
         )
-        self.store.put_failure(failure)
+        await self._write(self.store.put_failure, failure)
         return LLMOutcome(request.item_id, key, None, failure, False)
+
+    async def _write(self, put: Any, record: Any) -> None:
+        """Commit one record on the client's writer thread: SQLite waits out another
+        process's write lock by sleeping, which must not stall every call in the event loop."""
+        if self._writer is None:
+            import concurrent.futures
+
+            self._writer = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-store")
+        await asyncio.get_running_loop().run_in_executor(self._writer, put, record)
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -474,19 +584,76 @@ class LLMClient:
         )
 
 
+SHARD_MIN = 64  # calls per worker process below which sharding is not worth its start-up
+
+
+@dataclass
+class _Plan:
+    keys: list[str]
+    cached: dict[str, StoredResult]
+    todo: dict[str, list[int]]  # request key -> indices of the requests that share it
+
+    @property
+    def cached_count(self) -> int:
+        return len(self.keys) - sum(map(len, self.todo.values()))
+
+
+def _run_loop(coroutine: Any) -> Any:
+    """Run a batch in a fresh event loop with the garbage collector's young generation
+    made larger: litellm allocates thousands of short-lived objects per call, and the
+    default threshold (700) has the collector run several times per call (about 10% of
+    the batch's CPU)."""
+    import gc
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(threshold[0], 50_000), *threshold[1:])
+    try:
+        return asyncio.run(coroutine)
+    finally:
+        gc.set_threshold(*threshold)
+
+
+def _split(total: int, index: int, parts: int) -> int:
+    """Share ``index`` of ``total`` dealt out over ``parts`` (shares sum to ``total``, each >= 1)."""
+    return max(1, total // parts + (1 if index < total % parts else 0))
+
+
+_TICKS: Any = None  # progress queue of a worker process
+
+
+def _worker_init(ticks: Any) -> None:
+    global _TICKS
+    _TICKS = ticks
+
+
+def _worker_run(spec: dict[str, Any], index: int, parts: int, concurrency: int, budget: float | None, stage: str,
+                prompt_version: str, items: list[tuple[str, LLMRequest]],
+                schema_model: type[BaseModel]) -> tuple[dict[str, LLMOutcome], float, int]:
+    """One shard of a batch, in a worker process: its share of the limit and budget."""
+    spec = dict(spec)
+    store = ResultStore(Path(spec.pop("store_path")))
+    router_config = spec.pop("router_config")
+    if router_config is not None:  # each endpoint's in-flight cap is shared out too
+        router_config = {**router_config, "model_list": [
+            {**d, "litellm_params": {**d["litellm_params"], **(
+                {"max_parallel_requests": _split(d["litellm_params"]["max_parallel_requests"], index, parts)}
+                if "max_parallel_requests" in d["litellm_params"] else {})}}
+            for d in router_config["model_list"]]}
+    client = LLMClient(store=store, router_config=router_config, concurrency=_split(concurrency, index, parts),
+                       budget_usd=None if budget is None else budget / parts, **spec)
+    try:
+        answers, skipped = _run_loop(client._ask_all(stage, prompt_version, items, schema_model, _TICKS.put))
+    finally:
+        client.close()
+        store.close()
+    return answers, client.spent_usd, skipped
+
+
 def _fleet_saturated(exc: BaseException) -> bool:
     """litellm's Router refusing locally because every deployment is at its
     ``max_parallel_requests``: no request reached an endpoint."""
     return isinstance(exc, _RouterCooldown) or (
         isinstance(exc, litellm.RateLimitError) and "max_parallel_requests" in str(exc))
-
-
-def _has_price(model: str) -> bool:
-    try:
-        info = litellm.get_model_info(model)
-    except Exception:  # litellm raises for models it does not know
-        return False
-    return bool(info.get("input_cost_per_token") or info.get("output_cost_per_token"))
 
 
 def _short(exc: BaseException | None) -> str:

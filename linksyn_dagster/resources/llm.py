@@ -23,11 +23,15 @@ class LLMResource(dg.ConfigurableResource):
 
     _settings: LinkSynSettings = PrivateAttr()
     _store: ResultStore | None = PrivateAttr(default=None)
+    _clients: list[LLMClient] = PrivateAttr(default_factory=list)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         self._settings = load_settings()
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        for client in self._clients:
+            client.close()  # worker processes, if the client started any
+        self._clients.clear()
         if self._store is not None:
             self._store.close()
 
@@ -38,7 +42,9 @@ class LLMResource(dg.ConfigurableResource):
         return self._store
 
     def client(self, logger: logging.Logger | None = None) -> LLMClient:
-        return build_client(self._settings, self.store, logger)
+        client = build_client(self._settings, self.store, logger)
+        self._clients.append(client)
+        return client
 
 
 def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.Logger | None = None) -> LLMClient:
@@ -62,27 +68,25 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
     if llm.input_cost_per_mtok is not None or llm.output_cost_per_mtok is not None:
         prices = ((llm.input_cost_per_mtok or 0.0) / 1e6, (llm.output_cost_per_mtok or 0.0) / 1e6)
     endpoints = list(dict.fromkeys([*([api_base] if api_base else []), *llm.api_bases])) if llm.model else [api_base]
-    router = None
+    router_config = None
     if llm.model and (len(endpoints) > 1 or llm.fallback_models):
-        router = build_router(model, endpoints, api_key, concurrency, llm.fallback_models, llm.routing_strategy,
-                              llm.timeout_s)
+        router_config = router_settings(model, endpoints, api_key, concurrency, llm.fallback_models,
+                                        llm.routing_strategy, llm.timeout_s)
         concurrency *= max(1, len(endpoints))  # the adaptive limit's ceiling: every endpoint full
     return LLMClient(
         model, store, api_base=api_base, api_key=api_key, temperature=llm.temperature,
         max_tokens=max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
         concurrency=concurrency, structured_output=structured, logger=logger, budget_usd=llm.budget_usd,
-        router=router, price_per_token=prices,
+        router_config=router_config, price_per_token=prices, processes=llm.client_processes if llm.model else 1,
     )
 
 
-def build_router(model: str, endpoints: list[str | None], api_key: str | None, per_endpoint: int,
-                 fallback_models: list[str], strategy: str, timeout_s: float) -> Any:
-    """A litellm Router with one deployment of ``model`` per endpoint (at most
+def router_settings(model: str, endpoints: list[str | None], api_key: str | None, per_endpoint: int,
+                    fallback_models: list[str], strategy: str, timeout_s: float) -> dict[str, Any]:
+    """Keyword arguments of a litellm Router with one deployment of ``model`` per endpoint (at most
     ``per_endpoint`` calls in flight on each) and ``fallback_models`` behind them. Retries
     stay with LLMClient (backoff, Retry-After, repair turns), so the Router does none; an
     endpoint that fails is cooled down for a few seconds and the others take its calls."""
-    import litellm
-
     deployments = []
     for endpoint in endpoints:
         params: dict[str, Any] = {"model": model, "max_parallel_requests": per_endpoint, "timeout": timeout_s}
@@ -97,7 +101,7 @@ def build_router(model: str, endpoints: list[str | None], api_key: str | None, p
         if base:  # a self-hosted fallback shares the primary's key; a hosted one uses its provider's env
             params.update(api_base=base, **({"api_key": api_key} if api_key else {}))
         deployments.append({"model_name": fallback, "litellm_params": params})
-    return litellm.Router(
+    return dict(
         model_list=deployments, routing_strategy=strategy, num_retries=0,
         fallbacks=[{model: list(fallback_models)}] if fallback_models else [],
         allowed_fails=1, cooldown_time=5.0,

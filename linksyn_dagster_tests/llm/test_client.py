@@ -208,3 +208,40 @@ def test_costs_come_from_litellms_price_list_or_the_configured_price(llm_server,
     assert priced.result.cost_usd == pytest.approx(
         priced.result.prompt_tokens * 2e-6 + priced.result.completion_tokens * 8e-6, rel=1e-6)
     assert priced.result.cost_usd > 0
+
+
+def test_worker_processes_share_a_large_batch_and_its_limit(llm_server, tmp_path, caplog):
+    import logging
+
+    llm_server.configure(latency_s=0.02)
+    twin = [{"role": "user", "content": "pair words photosynthesis chlorophyll twin"}]
+    requests = [*_requests(150), LLMRequest("twin-a", twin), LLMRequest("twin-b", list(twin))]
+    client = _client(llm_server, tmp_path, concurrency=6, processes=2, logger=logging.getLogger("test.shard"))
+    try:
+        with caplog.at_level(logging.INFO, logger="test.shard"):
+            outcomes = client.run("stage", "p@v1", requests, Pair)
+        assert client._pool is not None  # the batch really went to worker processes
+        assert [o.item_id for o in outcomes] == [r.item_id for r in requests]
+        assert all(o.ok and not o.from_cache for o in outcomes)
+        assert outcomes[-1].result == outcomes[-2].result
+        stats = llm_server.stats()
+        assert stats["successes"] == 151 and stats["max_successes_per_request"] == 1
+        assert stats["peak_in_flight"] <= 6
+        assert "stage: 151/151 done" in caplog.text  # progress ticks came back from the workers
+
+        # every answer is in the store: a new client (no workers needed) pays for nothing
+        again = _client(llm_server, tmp_path).run("stage", "p@v1", requests, Pair)
+        assert all(o.from_cache for o in again) and llm_server.stats()["successes"] == 151
+    finally:
+        client.close()
+
+
+def test_worker_processes_split_the_budget(llm_server, tmp_path):
+    llm_server.configure(model_name="gpt-4o-mini")
+    client = _client(llm_server, tmp_path, concurrency=2, processes=2, budget_usd=1e-9)
+    try:
+        with pytest.raises(BudgetExhausted, match="not asked"):
+            client.run("stage", "p@v1", _requests(140), Pair)
+        assert 0 < client.spent_usd and llm_server.stats()["successes"] <= 4  # each worker stops at its share
+    finally:
+        client.close()

@@ -48,7 +48,7 @@ def _client(tmp_path, **llm):
 
 def test_calls_spread_over_the_fleet_within_each_endpoints_limit(fleet, tmp_path):
     client = _client(tmp_path, api_bases=[s.api_base for s in fleet], concurrency=3)
-    assert client.router is not None and client.concurrency == 9
+    assert client.router_config is not None and client.concurrency == 9
     outcomes = client.run("stage", "p@v1", _requests(90), Pair)
     assert all(o.ok for o in outcomes)
     stats = [s.stats() for s in fleet]
@@ -80,4 +80,4 @@ def test_fallback_model_answers_when_the_primary_keeps_failing(fleet, tmp_path):
 
 def test_one_endpoint_needs_no_router(fleet, tmp_path):
     client = _client(tmp_path, api_base=fleet[0].api_base, concurrency=3)
-    assert client.router is None and client.concurrency == 3
+    assert client.router_config is None and client.concurrency == 3
