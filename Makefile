@@ -15,13 +15,20 @@ test: setup test-deps
 
 setup: $(STAMP)
 
-# Debian packages the tests use: docker-compose validates docker-compose.yml (no engine needed)
+# Debian packages the tests use: docker-compose validates docker-compose.yml (no engine
+# needed); chromium is the browser the UI tests drive with Playwright (never a downloaded one)
+DEBIAN_TEST_PACKAGES := docker-compose chromium
 test-deps:
-	@command -v docker-compose >/dev/null || { \
+	@missing=""; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null) \
-	      || echo "linksyn: could not install docker-compose; its test will be skipped"; \
-	  else echo "linksyn: docker-compose missing (apt-get install docker-compose); its test will be skipped"; fi; }
+	    echo "linksyn: installing$$missing from Debian"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	      || echo "linksyn: could not install$$missing; the tests that need them will fail"; \
+	  else echo "linksyn: missing$$missing (apt-get install$$missing); the tests that need them will fail"; fi; \
+	fi
 
 # llama-cpp-python compiles from source once (about 6 minutes on 2 cores); pip caches the
 # wheel, so later set-ups on the same machine take seconds.
