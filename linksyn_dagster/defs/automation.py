@@ -10,11 +10,11 @@ SEED_STAGES = ["seed_qa", "seed_kps"]
 PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa"]
 
 seed_stages_job = dg.define_asset_job(
-    "seed_stages_job", selection=dg.AssetSelection.assets(*SEED_STAGES), partitions_def=discipline_partitions,
+    "seed_stages_job", selection=dg.AssetSelection.assets(*SEED_STAGES),
     description="Load seeds and extract their knowledge points, one discipline partition per run.",
 )
 path_stages_job = dg.define_asset_job(
-    "path_stages_job", selection=dg.AssetSelection.assets(*PATH_STAGES), partitions_def=discipline_partitions,
+    "path_stages_job", selection=dg.AssetSelection.assets(*PATH_STAGES),
     description="Walk the KP graph and synthesize and enhance QA, one start-discipline partition per run.",
 )
 global_stages_job = dg.define_asset_job(
