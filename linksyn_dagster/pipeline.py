@@ -46,6 +46,15 @@ class PipelineSummary:
     failed_checks: list[str] = field(default_factory=list)
 
 
+def _root_cause(error) -> str:
+    """The user's exception behind Dagster's wrapping ("Error occurred while executing op"):
+    the innermost cause, one line."""
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    lines = (error.message or "").strip().splitlines()
+    return lines[-1] if lines else (error.cls_name or "run failed")
+
+
 def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
@@ -89,7 +98,7 @@ def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) 
                     + (f" [{partition}]" if partition else ""))
         if not result.success:
             failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-            detail = failures[0].event_specific_data.error.message.strip().splitlines()[-1] if failures else "run failed"
+            detail = _root_cause(failures[0].event_specific_data.error) if failures else "run failed"
             raise PipelineFailed(f"{label}: {detail}")
 
     say(f"seeds from {source}: disciplines {', '.join(seed_disciplines)}")
