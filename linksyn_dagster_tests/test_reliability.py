@@ -93,3 +93,54 @@ def test_neo4j_down_fails_fast_naming_the_uri(pipeline_settings, monkeypatch):
     with pytest.raises(PipelineFailed) as failure:
         run_pipeline(load_settings(), say=lambda _: None)
     assert uri in str(failure.value) and "kp_graph" in str(failure.value)
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """Local addresses with a socket listening on ``port`` (from /proc/net/tcp{,6})."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if state != "0A" or int(hex_port, 16) != port:  # 0A = LISTEN
+                continue
+            if width == 32 and address.startswith("0000000000000000FFFF0000"):  # ::ffff:a.b.c.d (Java)
+                width, address = 8, address[24:]
+            if width == 8:
+                found.add(".".join(str(int(address[i:i + 2], 16)) for i in (6, 4, 2, 0)))
+            else:
+                found.add("::1" if address == "0" * 24 + "01000000" else ("::" if set(address) == {"0"} else address))
+    return found
+
+
+@pytest.mark.neo4j
+@pytest.mark.llm
+def test_local_services_listen_on_loopback_only(neo4j_server, local_llm):
+    for port in (neo4j_server.bolt_port, neo4j_server.http_port, local_llm.port):
+        assert _listening_addresses(port) == {"127.0.0.1"}, port
+
+
+def test_docker_compose_takes_passwords_from_the_environment_only():
+    import re
+
+    from linksyn_dagster_tests.conftest import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    secrets = re.findall(r"(?im)^\s*[\w-]*(?:password|auth|api_key)[\w-]*\s*:\s*(.+)$", text)
+    assert secrets, "docker-compose.yml names no password at all?"
+    for value in secrets:
+        references = re.findall(r"\$\{(\w+)(:[?-])?([^}]*)\}", value)
+        assert references, f"a secret written into the file: {value}"
+        for _name, operator, default in references:
+            # required (${X:?message}) or optional with an empty default (${X:-}): never a value
+            assert operator == ":?" or (operator == ":-" and default == ""), f"a default secret: {value}"
+
+
+def test_the_ui_binds_to_loopback_by_default():
+    from linksyn_dagster.cli import build_parser
+
+    assert build_parser().parse_args(["ui"]).host == "127.0.0.1"
