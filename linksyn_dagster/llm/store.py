@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Iterable
 
@@ -85,6 +85,16 @@ class StoredFailure:
     created_at: float
 
 
+def _insert(table: str, record: type) -> str:
+    names = [f.name for f in fields(record)]
+    return f"INSERT OR REPLACE INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+
+
+# column lists come from the dataclasses, values always travel as parameters
+_INSERT_RESULT = _insert("llm_results", StoredResult)
+_INSERT_FAILURE = _insert("llm_failures", StoredFailure)
+
+
 class ResultStore:
     def __init__(self, path: Path):
         self.path = path
@@ -117,13 +127,9 @@ class ResultStore:
 
     def put_result(self, result: StoredResult) -> None:
         conn = self._connect()
-        values = asdict(result)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute(
-                f"INSERT OR REPLACE INTO llm_results ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-                list(values.values()),
-            )
+            conn.execute(_INSERT_RESULT, list(asdict(result).values()))
             conn.execute("DELETE FROM llm_failures WHERE request_key = ?", (result.request_key,))
             conn.execute("COMMIT")
         except BaseException:
@@ -131,17 +137,14 @@ class ResultStore:
             raise
 
     def put_failure(self, failure: StoredFailure) -> None:
-        values = asdict(failure)
-        self._connect().execute(
-            f"INSERT OR REPLACE INTO llm_failures ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
-            list(values.values()),
-        )
+        self._connect().execute(_INSERT_FAILURE, list(asdict(failure).values()))
 
     def failures(self, stage: str | None = None) -> list[StoredFailure]:
-        query, args = "SELECT * FROM llm_failures", ()
-        if stage is not None:
-            query, args = query + " WHERE stage = ?", (stage,)
-        return [StoredFailure(*row) for row in self._connect().execute(query + " ORDER BY created_at", args)]
+        if stage is None:
+            rows = self._connect().execute("SELECT * FROM llm_failures ORDER BY created_at")
+        else:
+            rows = self._connect().execute("SELECT * FROM llm_failures WHERE stage = ? ORDER BY created_at", (stage,))
+        return [StoredFailure(*row) for row in rows]
 
     def usage_by_stage(self) -> dict[str, dict[str, float]]:
         """Calls, tokens and cost of every stored result, per stage."""
