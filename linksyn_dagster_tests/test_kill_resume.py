@@ -131,3 +131,22 @@ def test_two_partitions_materialize_at_once_in_separate_processes(cli_settings, 
     assert llm_server.stats()["max_successes_per_request"] == 1
     logs = "".join((tmp_path / f"{p}.log").read_text() for p in partitions)
     assert "Could not set lock" not in logs and "database is locked" not in logs
+
+
+def test_the_same_partition_launched_twice_at_once_writes_each_row_once(cli_settings, llm_server, tmp_path):
+    settings = cli_settings
+    partition = "economics"
+    llm_server.configure(latency_s=0.05)
+    procs = [_launch("seed_qa,seed_kps", partition, tmp_path / f"run{k}.log") for k in range(2)]
+    for k, proc in enumerate(procs):
+        if proc.wait(timeout=300) != 0:
+            pytest.fail(f"run {k} failed:\n{(tmp_path / f'run{k}.log').read_text()[-3000:]}")
+    seeds = _sql(settings, f"SELECT count(*), count(DISTINCT seed_id) FROM seed_qa WHERE discipline = '{partition}'")
+    assert seeds[0][0] == seeds[0][1] > 0
+    kps = _sql(settings, f"SELECT count(*), count(DISTINCT (seed_id, kp_rank)) FROM seed_kps "
+                         f"WHERE discipline = '{partition}'")
+    assert kps[0][0] == kps[0][1] > 0
+    usage = _sql(settings, f"SELECT count(*), count(DISTINCT item_id) FROM llm_usage WHERE partition_key = '{partition}'")
+    assert usage[0][0] == usage[0][1] == seeds[0][0]
+    # both runs may have asked for the same seed before either stored it, but never more
+    assert llm_server.stats()["max_successes_per_request"] <= 2
