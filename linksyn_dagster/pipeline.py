@@ -16,13 +16,9 @@ import duckdb
 from linksyn_dagster.core.seeds import demo_seed_dir, load_seed_files
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.walker import quotas_from_distribution
+from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
 from linksyn_dagster.queries import sql
 from linksyn_dagster.settings import LinkSynSettings
-
-SEED_STAGES = ["seed_qa", "seed_kps"]
-GRAPH_STAGES = ["knowledge_points", "kp_graph"]
-PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa"]
-RELEASE_STAGES = ["linkqa_dataset", "distribution_report"]
 
 _INSTANCE_CONFIG = """# Written by linksyn: a local instance for `linksyn demo/run` and `linksyn ui`.
 telemetry:

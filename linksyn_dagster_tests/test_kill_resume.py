@@ -10,7 +10,9 @@ answer the killed run had already stored (the re-run pays for exactly the missin
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -40,9 +42,17 @@ def _launch(select: str, partition: str, log: Path) -> subprocess.Popen:
     out = log.open("ab")
     return subprocess.Popen(
         [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", select,
-         "--partition", partition],
+         "--partition", partition, *_executor_args()],
         env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True)
+
+
+def _executor_args() -> list[str]:
+    """Run the steps in the launched process itself (one process to kill, and no step
+    process to start per asset) unless a test asks for the multiprocess executor."""
+    if os.environ.get("LINKSYN_TEST_MULTIPROCESS") == "1":
+        return []
+    return ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})]
 
 
 def _materialize(select: str, partition: str, log: Path, timeout: float = 300) -> None:
@@ -114,7 +124,8 @@ def test_killed_kp_extraction_resumes_without_paying_twice(cli_settings, llm_ser
     assert _sql(settings, f"SELECT count(*) FROM llm_usage WHERE partition_key = '{partition}'")[0][0] == kps
 
 
-def test_two_partitions_materialize_at_once_in_separate_processes(cli_settings, llm_server, tmp_path):
+def test_two_partitions_materialize_at_once_in_separate_processes(cli_settings, llm_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("LINKSYN_TEST_MULTIPROCESS", "1")  # each run's steps in processes of their own too
     settings = cli_settings
     partitions = ["physics", "chemistry"]
     llm_server.configure(latency_s=0.05)
@@ -150,3 +161,150 @@ def test_the_same_partition_launched_twice_at_once_writes_each_row_once(cli_sett
     assert usage[0][0] == usage[0][1] == seeds[0][0]
     # both runs may have asked for the same seed before either stored it, but never more
     assert llm_server.stats()["max_successes_per_request"] <= 2
+
+
+def _graph_snapshot(driver) -> dict[str, set]:
+    def rows(query: str) -> set:
+        records, _, _ = driver.execute_query(query)
+        return {tuple(r.values()) for r in records}
+    return {
+        "kps": rows("MATCH (k:KnowledgePoint) RETURN k.kp_id, k.name, k.frequency, k.primary_discipline, k.visits"),
+        "seeds": rows("MATCH (s:Seed) RETURN s.seed_id"),
+        "co_occurs": rows("MATCH (a:KnowledgePoint)-[e:CO_OCCURS]->(b:KnowledgePoint) RETURN a.kp_id, b.kp_id, e.weight"),
+        "has_kp": rows("MATCH (s:Seed)-[:HAS_KP]->(k:KnowledgePoint) RETURN s.seed_id, k.kp_id"),
+        "in_discipline": rows("MATCH (k:KnowledgePoint)-[:IN_DISCIPLINE]->(d:Discipline) RETURN k.kp_id, d.name"),
+    }
+
+
+def _table_snapshot(settings: LinkSynSettings) -> dict[str, list]:
+    def rows(query: str) -> list:
+        return sorted((tuple(tuple(v) if isinstance(v, list) else v for v in row) for row in _sql(settings, query)),
+                      key=repr)
+    return {
+        "seed_qa": rows("SELECT seed_id, discipline, question FROM seed_qa"),
+        "seed_kps": rows("SELECT seed_id, kp_rank, kp_name FROM seed_kps"),
+        "knowledge_points": rows("SELECT kp_id, name, frequency FROM knowledge_points"),
+        "kp_paths": rows("SELECT path_id, kp_ids FROM kp_paths"),
+        "synthesized_qa": rows("SELECT qa_id, path_id, question FROM synthesized_qa"),
+        "enhanced_qa": rows("SELECT qa_id, variant, difficulty FROM enhanced_qa"),
+        "linkqa_dataset": rows("SELECT qa_id FROM linkqa_dataset"),
+    }
+
+
+def _kps_in_graph(driver) -> int:
+    records, _, _ = driver.execute_query("MATCH (k:KnowledgePoint) RETURN count(k) AS n")
+    return records[0]["n"]
+
+
+def test_ten_kills_across_the_llm_stages_and_the_graph_load_change_nothing(
+        cli_settings, llm_server, neo4j_driver, tmp_path, monkeypatch):
+    """Kill points: KP extraction in 4 partitions, the Neo4j load, synthesis in 3 path
+    partitions, difficulty judging in 2. After each kill the same materialization is run
+    again; at the end every table and the graph equal those of a run never killed."""
+    import random
+
+    from linksyn_dagster.core.taxonomy import DISCIPLINES
+    from linksyn_dagster.core.walker import quotas_from_distribution
+    from linksyn_dagster.pipeline import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES, run_pipeline
+    from linksyn_dagster.settings import load_settings
+
+    monkeypatch.setenv("LINKSYN_LLM__CONCURRENCY", "1")
+    monkeypatch.setenv("LINKSYN_NEO4J__BATCH_SIZE", "5")  # the graph load is many small transactions
+    # five seed disciplines, three paths for each: enough partitions for every kill point
+    disciplines = ["biology", "chemistry", "economics", "history", "physics"]
+    seeds_dir = tmp_path / "seeds"
+    seeds_dir.mkdir()
+    demo = Path(__file__).parents[1] / "linksyn_dagster" / "data" / "demo_seeds"
+    for discipline in disciplines:
+        shutil.copy(demo / f"{discipline}.jsonl", seeds_dir)
+    monkeypatch.setenv("LINKSYN_SEEDS__SOURCE_DIR", str(seeds_dir))
+    monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "15")
+    monkeypatch.setenv("LINKSYN_WALK__TARGET_DISTRIBUTION", json.dumps({d: 1.0 for d in disciplines}))
+    settings = load_settings()
+    log = tmp_path / "dagster.log"
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
+    llm_server.configure(latency_s=0.25)
+    llm_server.reset()
+    rng = random.Random(20261124)
+    kills: list[str] = []
+    lost_in_flight = 0
+
+    def run_with_kill(select: list[str], partition: str | None, stage: str, stage_items: int | None) -> None:
+        """Launch, kill once ``stage`` has stored a random number of its items (or, for the
+        graph, once the load is under way), then run the same selection to the end."""
+        nonlocal lost_in_flight
+        before = _stored(settings, stage) if stage != "graph" else 0
+        target = rng.randint(1, max(1, (stage_items or 2) - 1))
+        proc = _launch(",".join(select), partition or "", log) if partition else _launch_unpartitioned(select, log)
+        deadline = time.monotonic() + 240
+        while True:
+            progress = _kps_in_graph(neo4j_driver) if stage == "graph" else _stored(settings, stage) - before
+            if progress >= (20 if stage == "graph" else target):
+                break
+            assert proc.poll() is None, f"{select} [{partition}] ended before the kill:\n{log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, f"{select} [{partition}] made no progress"
+            time.sleep(0.01)
+        answered = llm_server.stats()["successes"]
+        _kill_group(proc)
+        time.sleep(0.6)  # a call in flight at the kill is answered to nobody
+        lost_in_flight += llm_server.stats()["successes"] - answered
+        kills.append(f"{stage} [{partition}]")
+        _run_to_end(select, partition)
+
+    def _run_to_end(select: list[str], partition: str | None) -> None:
+        proc = _launch(",".join(select), partition, log) if partition else _launch_unpartitioned(select, log)
+        if proc.wait(timeout=300) != 0:
+            pytest.fail(f"{select} [{partition}] failed:\n{log.read_text()[-3000:]}")
+
+    for k, discipline in enumerate(disciplines):
+        if k < 4:
+            run_with_kill(SEED_STAGES, discipline, "kp_extraction", 10)
+        else:
+            _run_to_end(SEED_STAGES, discipline)
+    _run_to_end(GRAPH_STAGES[:1], None)
+    run_with_kill(GRAPH_STAGES[1:], None, "graph", None)
+
+    kp_disciplines = sorted(r[0] for r in _sql(settings, "SELECT DISTINCT primary_discipline FROM knowledge_points"))
+    quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, kp_disciplines)
+    path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
+    synth_kills = judge_kills = 0
+    for discipline in path_disciplines:
+        if quotas[discipline] >= 2 and synth_kills < 3:
+            synth_kills += 1
+            run_with_kill(PATH_STAGES, discipline, "qa_synthesis", quotas[discipline])
+        elif quotas[discipline] >= 2 and judge_kills < 2:
+            judge_kills += 1
+            run_with_kill(PATH_STAGES, discipline, "difficulty_judge", quotas[discipline])
+        else:
+            _run_to_end(PATH_STAGES, discipline)
+    _run_to_end(RELEASE_STAGES, None)
+    assert len(kills) >= 10, kills
+
+    stats = llm_server.stats()
+    repeated = sum(n - 1 for n in stats["success_by_hash"].values() if n > 1)
+    assert repeated <= lost_in_flight  # only answers that died with a killed process were asked again
+    killed_tables, killed_graph = _table_snapshot(settings), _graph_snapshot(neo4j_driver)
+    for table, rows in killed_tables.items():
+        assert len(rows) == len(set(rows)), f"duplicate rows in {table}"
+    failures = _sql(settings, "SELECT count(*) FROM llm_failures")[0][0]
+    assert failures == 0  # no faults were injected: every item is in its output
+
+    # the same pipeline, never killed, in a fresh data directory
+    fresh = tmp_path / "fresh"
+    monkeypatch.setenv("LINKSYN_DATA_DIR", str(fresh))
+    monkeypatch.setenv("DAGSTER_HOME", str(fresh / "dagster_home"))
+    llm_server.configure(latency_s=0.0)
+    neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
+    baseline_settings = load_settings()
+    run_pipeline(baseline_settings, say=lambda _: None)
+    assert _table_snapshot(baseline_settings) == killed_tables
+    assert _graph_snapshot(neo4j_driver) == killed_graph
+
+
+def _launch_unpartitioned(select: list[str], log: Path) -> subprocess.Popen:
+    out = log.open("ab")
+    return subprocess.Popen(
+        [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", ",".join(select),
+         *_executor_args()],
+        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
+        start_new_session=True)

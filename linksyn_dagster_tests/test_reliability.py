@@ -58,6 +58,9 @@ def test_demo_run_with_20_percent_mixed_faults_loses_nothing(pipeline_settings, 
     # every failure says what went wrong
     assert _one(settings, "SELECT count(*) FROM llm_failures WHERE error_class = '' OR message = '' "
                           "OR attempts < 1") == 0
+    print(f"faults injected: {stats['faults_total']} of {stats['requests']} requests {stats['faults']}; "
+          f"failed items: {_one(settings, 'SELECT count(*) FROM llm_failures')}; seeds {seeds}, paths {paths}, "
+          f"judged items {items}")
     report = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text())
     assert report["llm_failures"] == _one(settings, "SELECT count(*) FROM llm_failures")
     assert summary.runs > 0

@@ -16,9 +16,14 @@ CHECK_COUNTS_MATCH = "neo4j_counts_match_duckdb"
 BROWSER_QUERIES = "browser/examples"
 
 
+KP_NODE_COLUMNS = ["kp_id", "name", "frequency", "disciplines", "primary_discipline", "aliases"]
+
+
 def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, seeds: pl.DataFrame) -> str:
-    """A content hash of everything the graph holds: equal inputs give an equal version, so
-    an unchanged graph is not written again."""
+    """A content hash of everything the graph holds (and nothing else: not when a KP was
+    first extracted): equal graphs give an equal version, so an unchanged graph is not
+    written again, and paths (whose ids carry the version) are reproducible."""
+    kps = kps.select(KP_NODE_COLUMNS)
     digest = hashlib.sha256()
     for frame, key in ((kps, ["kp_id"]), (links, ["seed_id", "kp_id"]), (edges, ["kp_a", "kp_b"]),
                        (seeds, ["seed_id"])):
@@ -55,9 +60,8 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     else:
         graph.run_batched("upsert_disciplines",
                           [{"name": d, "display_name": display_name(d)} for d in DISCIPLINES], version=version)
-        graph.run_batched("upsert_knowledge_points", knowledge_points.select(
-            "kp_id", "name", "frequency", "disciplines", "primary_discipline", "aliases").iter_rows(named=True),
-            version=version)
+        graph.run_batched("upsert_knowledge_points", knowledge_points.select(KP_NODE_COLUMNS).iter_rows(named=True),
+                          version=version)
         graph.run_batched("upsert_seeds", seeds.iter_rows(named=True), version=version)
         graph.run_batched("upsert_has_kp", links.iter_rows(named=True), version=version)
         graph.run_batched("upsert_cooccurs", edges.iter_rows(named=True), version=version)
