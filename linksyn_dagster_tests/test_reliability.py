@@ -240,3 +240,63 @@ def test_no_query_is_built_from_data():
                   and query.func.attr == "format"):
                 offenders.append(f"{where}: query built with str.format")
     assert offenders == []
+
+
+@pytest.mark.neo4j
+def test_neo4j_stopped_in_the_middle_of_a_load_fails_cleanly_and_the_rerun_converges(
+        pipeline_settings, llm_server, tmp_path, monkeypatch):
+    import threading
+    import time
+
+    import neo4j
+
+    from linksyn_dagster_tests.fixtures_neo4j import make_local_neo4j
+
+    own = make_local_neo4j(tmp_path / "own_neo4j")  # this test stops it; the session's server stays up
+    own.start(timeout=240)
+    try:
+        monkeypatch.setenv("LINKSYN_NEO4J__URI", own.uri)
+        monkeypatch.setenv("LINKSYN_NEO4J__USER", own.user)
+        monkeypatch.setenv("LINKSYN_NEO4J__PASSWORD", own.password)
+        monkeypatch.setenv("LINKSYN_NEO4J__BATCH_SIZE", "2")  # a load of many small transactions
+        settings = load_settings()
+        outcome: dict = {}
+
+        def pipeline() -> None:
+            try:
+                run_pipeline(settings, say=lambda _: None)
+            except PipelineFailed as exc:
+                outcome["error"] = str(exc)
+
+        runner = threading.Thread(target=pipeline)
+        runner.start()
+        driver = neo4j.GraphDatabase.driver(own.uri, auth=(own.user, own.password))
+        deadline = time.monotonic() + 300
+        while True:  # stop the server once the load has begun
+            try:
+                records, _, _ = driver.execute_query("MATCH (k:KnowledgePoint) RETURN count(k) AS n")
+                if records[0]["n"] >= 10:
+                    break
+            except neo4j.exceptions.Neo4jError:
+                pass
+            assert runner.is_alive() and time.monotonic() < deadline, "the load never started"
+            time.sleep(0.05)
+        driver.close()
+        own.stop()
+        runner.join(timeout=300)
+        assert not runner.is_alive()
+        assert "kp_graph" in outcome.get("error", ""), outcome
+        assert own.uri in outcome["error"] and own.password not in outcome["error"]
+
+        own.start(timeout=240)
+        run_pipeline(load_settings(), say=lambda _: None)
+        with neo4j.GraphDatabase.driver(own.uri, auth=(own.user, own.password)) as driver:
+            kps, _, _ = driver.execute_query("MATCH (k:KnowledgePoint) RETURN k.kp_id AS id, k.frequency AS f")
+            edges, _, _ = driver.execute_query(
+                "MATCH (a:KnowledgePoint)-[e:CO_OCCURS]->(b:KnowledgePoint) RETURN a.kp_id AS a, b.kp_id AS b, "
+                "e.weight AS w")
+        assert {(r["id"], r["f"]) for r in kps} == set(_sql(settings, "SELECT kp_id, frequency FROM knowledge_points"))
+        assert {(r["a"], r["b"], r["w"]) for r in edges} == set(
+            _sql(settings, "SELECT kp_a, kp_b, weight FROM kp_cooccurrence"))
+    finally:
+        own.stop()

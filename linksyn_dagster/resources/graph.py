@@ -12,7 +12,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import dagster as dg
 from neo4j import Driver, GraphDatabase, Session
-from neo4j.exceptions import AuthError, ServiceUnavailable
+from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 from pydantic import PrivateAttr
 
 from linksyn_dagster.queries import cypher, split_statements
@@ -83,16 +83,23 @@ class Neo4jResource(dg.ConfigurableResource):
         query = cypher(name)
         written = 0
         batch: list[dict[str, Any]] = []
-        with self.session() as session:
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= size:
+        try:
+            with self.session() as session:
+                for row in rows:
+                    batch.append(row)
+                    if len(batch) >= size:
+                        session.execute_write(lambda tx, b=batch: tx.run(query, rows=b, **params).consume())
+                        written += len(batch)
+                        batch = []
+                if batch:
                     session.execute_write(lambda tx, b=batch: tx.run(query, rows=b, **params).consume())
                     written += len(batch)
-                    batch = []
-            if batch:
-                session.execute_write(lambda tx, b=batch: tx.run(query, rows=b, **params).consume())
-                written += len(batch)
+        except (ServiceUnavailable, SessionExpired) as exc:
+            # the driver has already retried for its transaction retry time; each batch
+            # committed is idempotent (MERGE/SET), so a re-run converges
+            raise GraphUnavailable(
+                f"lost Neo4j at {self._uri} during {name} after {written} row(s) were written "
+                f"({type(exc).__name__}); re-run once it is back: the load converges") from None
         return written
 
 
