@@ -126,6 +126,41 @@ class SynthesisSettings(BaseModel):
     )
 
 
+class ReleaseSettings(BaseModel):
+    """Near-duplicate removal and quality signals of the release (``linkqa_dataset``)."""
+
+    near_dup_threshold: float = Field(
+        0.7, gt=0, lt=1, description="estimated Jaccard similarity of question + answer at or above which two "
+        "items are near-duplicates (MinHash-LSH); one item per cluster is kept")
+    near_dup_num_perm: int = Field(128, ge=16, le=1024, description="MinHash permutations (more = finer estimates, "
+                                   "slower)")
+    near_dup_shingle_size: int = Field(
+        2, ge=1, le=5, description="shingles are the word n-grams (character n-grams for CJK) for n = 1 up to this")
+    min_question_units: int = Field(
+        4, ge=1, description="questions with fewer words (CJK characters) get the question_too_short quality flag")
+    min_language_share: float = Field(
+        0.05, ge=0, le=1, description="a language of at least this share of a discipline's seeds (or its majority "
+        "language) is accepted there; others get the language_mismatch quality flag")
+    license: str = Field("other", description="license id written to the dataset card (a Hub license id, e.g. "
+                         "cc-by-nc-sa-4.0 when seeded from CMMLU)")
+
+
+class DecontamSettings(BaseModel):
+    """Decontamination of seeds and release against evaluation sets."""
+
+    benchmark_paths: list[Path] = Field(
+        default_factory=list, description="evaluation sets to decontaminate against (JSON list of files or "
+        "directories: MMLU CSV, CMMLU CSV, JSONL, Parquet as for seeds); empty = no decontamination")
+    ngram_words: int = Field(13, ge=1, description="n-gram size in words for texts that are mostly words")
+    ngram_chars: int = Field(13, ge=1, description="n-gram size in characters for texts that are mostly CJK")
+    min_overlap: float = Field(
+        0.5, ge=0, le=1, description="share of a benchmark item's n-grams an item must contain to be contaminated "
+        "(0 = any shared n-gram)")
+    near_dup_threshold: float = Field(
+        0.7, gt=0, lt=1, description="estimated Jaccard similarity (question + answer + choices) at or above which "
+        "an item is a near-copy of a benchmark item")
+
+
 class LinkSynSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINKSYN_",
@@ -141,6 +176,8 @@ class LinkSynSettings(BaseSettings):
     seeds: SeedSettings = Field(default_factory=SeedSettings)
     walk: WalkSettings = Field(default_factory=WalkSettings)
     synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
+    release: ReleaseSettings = Field(default_factory=ReleaseSettings)
+    decontam: DecontamSettings = Field(default_factory=DecontamSettings)
 
     @field_validator("data_dir")
     @classmethod

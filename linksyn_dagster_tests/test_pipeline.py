@@ -34,11 +34,12 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver):
     assert len(summary.seed_disciplines) >= 6
     assert summary.failed_checks == []
 
-    release = pl.read_parquet(settings.release_dir / "linkqa.parquet")
+    latest = settings.release_dir / "latest"  # releases are versioned directories
+    release = pl.read_parquet(latest / "linkqa.parquet")
     assert release.height > 0
     assert release.get_column("discipline").n_unique() >= 6
-    assert (settings.release_dir / "linkqa.jsonl").read_text().count("\n") == release.height
-    card = (settings.release_dir / "README.md").read_text()
+    assert (latest / "linkqa.jsonl").read_text().count("\n") == release.height
+    card = (latest / "README.md").read_text()
     assert card.startswith("---") and f"items: {release.height}" in card
     report = settings.data_dir / "reports" / "distribution_report.md"
     assert "KP coverage" in report.read_text()

@@ -26,7 +26,8 @@ def test_release_files_card_and_manifest(tmp_path):
     assert pl.read_parquet(files.parquet).equals(_dataset())
     assert len(files.jsonl.read_text().splitlines()) == 3
     card = files.card.read_text()
-    assert card.startswith("---\n") and "data_files: linkqa.parquet" in card
+    assert card.startswith("---\n") and "path: linkqa.parquet" in card  # the card's configs
+    assert files.directory == tmp_path / "release" / files.version  # versioned, see publish/test_release.py
     assert "| physics | 2 |" in card and "| unjudged | 1 |" in card and "exact duplicates removed: 2" in card
     manifest = json.loads(files.manifest.read_text())
     assert manifest["rows"] == 3

@@ -1,0 +1,48 @@
+"""Loading release files with the ``datasets`` library, in a subprocess.
+
+``HF_DATASETS_OFFLINE=1`` and a private ``HF_HOME``: the tests neither touch the network nor
+the user's cache, and do not depend on whether another test imported ``datasets`` first
+(it reads its settings at import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+_LOADER = textwrap.dedent("""
+    import json, sys
+    import datasets
+    from huggingface_hub import DatasetCard
+
+    out = {}
+    for kind, path in json.loads(sys.argv[1]):
+        if kind == "dir":
+            ds = datasets.load_dataset(path)["train"]
+        else:
+            ds = datasets.load_dataset(kind, data_files=path)["train"]
+        out[kind] = {"rows": ds.num_rows, "features": ds.features.to_dict(), "first": ds[0], "last": ds[-1]}
+        if kind == "dir":
+            card = DatasetCard.load(path + "/README.md")
+            declared = datasets.Features._from_yaml_list(card.data.to_dict()["dataset_info"]["features"])
+            out["card"] = {"license": card.data.license, "language": card.data.language,
+                           "declared_equals_loaded": declared == ds.features,
+                           "num_examples": card.data.to_dict()["dataset_info"]["splits"][0]["num_examples"]}
+    print(json.dumps(out, default=str))
+""")
+
+
+def load_with_datasets(tmp_path: Path, requests: list[tuple[str, str]]) -> dict:
+    """Load ``(kind, path)`` pairs (kind: "parquet", "json", or "dir" for a release directory
+    through its card) and return rows, features, first/last row, and for "dir" the card's
+    metadata and whether its declared features are the loaded ones."""
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+    done = subprocess.run([sys.executable, "-c", _LOADER, json.dumps(requests)], capture_output=True, text=True,
+                          env=env, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
