@@ -47,8 +47,11 @@ def _root_cause(error) -> str:
     the innermost cause, one line."""
     while getattr(error, "cause", None) is not None:
         error = error.cause
-    lines = (error.message or "").strip().splitlines()
-    return lines[-1] if lines else (error.cls_name or "run failed")
+    lines = [line for line in (error.message or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return error.cls_name or "run failed"
+    first = lines[0] if not lines[0].startswith(f"{error.cls_name}:") else lines[0][len(error.cls_name) + 1:].strip()
+    return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
 def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:

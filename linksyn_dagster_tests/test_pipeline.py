@@ -28,8 +28,16 @@ def _table_counts(settings) -> dict[str, int]:
     return {t: _sql(settings, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
 
 
-def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver):
-    settings = pipeline_settings
+def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, monkeypatch, tmp_path):
+    # an evaluation set holding a copy of one demo seed (case and punctuation changed): that
+    # seed must be left out before it spreads, and nothing released may overlap the set
+    leaked = "velocity is the rate of change, with respect to time, of which quantity"
+    benchmark = tmp_path / "benchmarks" / "high_school_physics_test.csv"
+    benchmark.parent.mkdir()
+    benchmark.write_text(f'"{leaked}?",Acceleration,Position (displacement),Force,Momentum,B\n'
+                         '"What is the SI unit of electric charge?",Volt,Ampere,Coulomb,Ohm,C\n', encoding="utf-8")
+    monkeypatch.setenv("LINKSYN_DECONTAM__BENCHMARK_PATHS", json.dumps([str(benchmark.parent)]))
+    settings = load_settings()
     summary = run_pipeline(settings, say=lambda _: None)
     assert len(summary.seed_disciplines) >= 6
     assert summary.failed_checks == []
@@ -45,6 +53,19 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver):
     assert "KP coverage" in report.read_text()
     summary_json = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text())
     assert summary_json["items"] == release.height and 0 < summary_json["kp_coverage"] <= 1
+
+    # decontamination: the copied seed is out of seed_qa and named in decontamination_hits
+    hits = _sql(settings, "SELECT stage, partition_key, benchmark_file, benchmark_row FROM decontamination_hits")
+    assert [(h[0], h[1], h[3]) for h in hits] == [("seed_qa", "physics", 1)]
+    assert hits[0][2].endswith("high_school_physics_test.csv")
+    assert _sql(settings, "SELECT count(*) FROM seed_qa WHERE question LIKE 'Velocity is the rate%'")[0][0] == 0
+    assert "quality_flags" in release.columns
+    # the report's charts are real PNGs, and the HTML report carries them inline
+    charts = sorted((settings.data_dir / "reports" / "charts").glob("*.png"))
+    assert [c.stem for c in charts] == ["cost", "difficulty", "disciplines", "kp_coverage", "kp_usage"]
+    assert all(c.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and c.stat().st_size > 5000 for c in charts)
+    html = (settings.data_dir / "reports" / "distribution_report.html").read_text()
+    assert html.count("data:image/png;base64,") == 5 and "http" not in html.split("</head>")[0]
 
     # provenance: every release row joins to stored seeds and paths
     orphans = _sql(settings, """

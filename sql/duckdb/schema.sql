@@ -61,3 +61,20 @@ CREATE TABLE IF NOT EXISTS llm_usage (
     attempts INTEGER NOT NULL,
     from_store BOOLEAN NOT NULL
 );
+
+-- Seeds and release items that overlap an evaluation benchmark (LINKSYN_DECONTAM__*), each
+-- with the benchmark item it matched; they are left out of seed_qa / the release.
+CREATE TABLE IF NOT EXISTS decontamination_hits (
+    stage VARCHAR NOT NULL,
+    partition_key VARCHAR NOT NULL,
+    item_id VARCHAR NOT NULL,
+    benchmark_id VARCHAR NOT NULL,
+    benchmark_file VARCHAR NOT NULL,
+    benchmark_row BIGINT,
+    benchmark_question VARCHAR,
+    method VARCHAR NOT NULL,
+    matched_ngram VARCHAR,
+    overlap_count BIGINT,
+    overlap_fraction DOUBLE,
+    similarity DOUBLE
+);

@@ -8,17 +8,27 @@ from typing import Iterator
 import dagster as dg
 import polars as pl
 
+from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contamination
 from linksyn_dagster.core.dedup import exact_dedup
+from linksyn_dagster.core.neardup import near_dedup
+from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages
 from linksyn_dagster.core.metrics import distribution_vs_target
+from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.walker import quotas_from_distribution
 from linksyn_dagster.defs.metadata import table_metadata
-from linksyn_dagster.publish.release import write_release
+from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
+from linksyn_dagster.publish.release import ReleaseSummary, write_release
+from linksyn_dagster.publish.charts import (
+    cost_chart, difficulty_chart, discipline_chart, kp_coverage_chart, kp_usage_chart, png_markdown,
+)
+from linksyn_dagster.publish.html_report import ReportSection, write_html_report
 from linksyn_dagster.publish.report import build_report
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.settings import load_settings
 
 CHECK_UNIQUE_QA_IDS = "unique_qa_ids"
 CHECK_PROVENANCE = "every_item_traces_to_seeds_and_paths"
+CHECK_NO_CONTAMINATION = "no_benchmark_contamination"
 CHECK_DISCIPLINES_ON_TARGET = "disciplines_within_tolerance"
 DISCIPLINE_TOLERANCE = 0.10  # largest |share - target share| accepted per discipline
 
@@ -37,25 +47,74 @@ ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
         dg.AssetCheckSpec(CHECK_UNIQUE_QA_IDS, asset="linkqa_dataset", description="no qa_id twice"),
         dg.AssetCheckSpec(CHECK_PROVENANCE, asset="linkqa_dataset",
                           description="every item's source seeds exist in seed_qa and its path in kp_paths"),
+        dg.AssetCheckSpec(CHECK_NO_CONTAMINATION, asset="linkqa_dataset",
+                          description="no released item overlaps an evaluation set of LINKSYN_DECONTAM__BENCHMARK_PATHS"),
     ],
 )
 def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
                    warehouse: WarehouseResource) -> Iterator:
-    """The release: original and enhanced QA of every discipline, exact duplicates (same
-    normalized question and answer) removed and listed in `dataset_drops`, exported to
-    `<data dir>/release/` as Parquet and JSONL with a dataset card and a manifest."""
+    """The release: original and enhanced QA of every discipline, cleaned in this order:
+    exact duplicates (same normalized question and answer), items overlapping an evaluation
+    set (13-gram coverage or a MinHash near-copy; see `decontamination_hits`), then
+    near-duplicates (MinHash-LSH over question and answer, one kept per cluster); every
+    removal is in `dataset_drops` with its reason. Each item carries `quality_flags`. Exported
+    to `<data dir>/release/<version>/` as Parquet and JSONL with a Hugging Face dataset card
+    and a manifest; `release/latest` points at it."""
+    settings = load_settings()
     # originals before their rewrites, so a rewrite that changed nothing is the one dropped
     ordered = enhanced_qa.sort(["discipline", "variant", "qa_id"], descending=[False, True, False]).with_columns(
         answer_text=pl.col("choices").list.get(
             pl.col("answer").replace_strict(ANSWER_INDEX, default=None, return_dtype=pl.Int64), null_on_oob=True))
-    kept, dropped = exact_dedup(ordered, ["question", "answer_text"], "qa_id")
-    dataset = kept.drop("reasoning", "answer_text")  # traces stay in DuckDB; the release is QA data
-    warehouse.replace("dataset_drops", dropped.select(pl.col("id").alias("qa_id"), "duplicate_of", "reason"))
-    files = write_release(dataset, load_settings().release_dir, dropped.height)
+    kept, exact = exact_dedup(ordered, ["question", "answer_text"], "qa_id")
+
+    benchmarks = benchmark_index(settings.decontam, settings.release)
+    hits = pl.DataFrame(schema=HIT_SCHEMA)
+    if benchmarks is not None:  # before near-dedup: a contaminated item never represents a cluster
+        kept, hits = decontaminate(kept, benchmarks[1], id_col="qa_id", question_col="question",
+                                   choices_col="choices", answer_col="answer")
+    record_hits(warehouse, "linkqa_dataset", "all", hits)
+    kept, near = near_dedup(kept, ["question", "answer_text"], "qa_id", threshold=settings.release.near_dup_threshold,
+                            num_perm=settings.release.near_dup_num_perm,
+                            ngram_range=(1, settings.release.near_dup_shingle_size))
+
+    languages = seed_languages(warehouse.query("seed_languages"), min_share=settings.release.min_language_share)
+    flags = quality_flags(kept, question_col="question", choices_col="choices", answer_col="answer",
+                          discipline_col="discipline", languages=languages,
+                          min_question_units=settings.release.min_question_units)
+    dataset = kept.with_columns(quality_flags=flags).drop("reasoning", "answer_text")  # traces stay in DuckDB
+
+    contaminated_ids = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))
+    drops = pl.concat([
+        exact.select(pl.col("id").alias("qa_id"), "duplicate_of", "reason"),
+        contaminated_ids.unique("qa_id", keep="first", maintain_order=True).with_columns(
+            reason=pl.lit("benchmark_contamination")),
+        near.select(pl.col("id").alias("qa_id"), pl.col("representative_id").alias("duplicate_of"), "reason"),
+    ], how="vertical_relaxed")
+    warehouse.replace("dataset_drops", drops)
+
+    by_benchmark = dict(hits.unique("item_id").group_by("benchmark_file").len().iter_rows()) if hits.height else {}
+    summary = ReleaseSummary(
+        exact_duplicates=exact.height, near_duplicates=near.height,
+        near_dup_threshold=settings.release.near_dup_threshold,
+        contaminated=hits.get_column("item_id").n_unique(),
+        contaminated_seeds=int(warehouse.query("contaminated_seeds").item()),
+        benchmark_files=[str(p) for p in settings.decontam.benchmark_paths],
+        benchmark_items=benchmarks[0].items.height if benchmarks else 0,
+        hits_by_benchmark={str(k): int(v) for k, v in by_benchmark.items()},
+        seed_sources=dict(warehouse.query("seed_sources").iter_rows()),
+        quality_flags=flag_counts(dataset.get_column("quality_flags")),
+        license=settings.release.license,
+    )
+    files = write_release(dataset, settings.release_dir, summary)
     orphans = warehouse.query("release_orphans", frames={"dataset": dataset}).row(0, named=True)
     yield dg.Output(dataset, metadata={
         **table_metadata(dataset, preview_columns=["qa_id", "discipline", "variant", "difficulty", "question"]),
-        "exact_duplicates_dropped": dropped.height,
+        "exact_duplicates_dropped": exact.height,
+        "near_duplicates_dropped": near.height,
+        "benchmark_contaminated_dropped": summary.contaminated,
+        "items_with_quality_flags": int((dataset.get_column("quality_flags").list.len() > 0).sum()),
+        "quality_flags": dg.MetadataValue.json(dict(summary.quality_flags)),
+        "release_version": files.version,
         "release_dir": dg.MetadataValue.path(str(files.directory)),
         "dataset_card": dg.MetadataValue.md(files.card.read_text(encoding="utf-8")),
     })
@@ -65,6 +124,12 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
     yield dg.AssetCheckResult(check_name=CHECK_PROVENANCE,
                               passed=orphans["missing_seeds"] == 0 and orphans["missing_paths"] == 0,
                               metadata={k: int(v) for k, v in orphans.items()})
+    remaining = 0 if benchmarks is None else find_contamination(
+        dataset, benchmarks[1], id_col="qa_id", question_col="question", choices_col="choices",
+        answer_col="answer").get_column("item_id").n_unique()
+    yield dg.AssetCheckResult(check_name=CHECK_NO_CONTAMINATION, passed=remaining == 0, metadata={
+        "contaminated_items_in_release": remaining,
+        "benchmarks": "none configured" if benchmarks is None else f"{summary.benchmark_items} items"})
 
 
 @dg.asset(
@@ -79,8 +144,9 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
 )
 def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
     """Discipline and difficulty distributions of the release against their targets, KP
-    coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost;
-    as markdown here and as `<data dir>/reports/distribution_report.{md,json}`."""
+    coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost; as
+    markdown and charts here, and as `<data dir>/reports/distribution_report.{md,json,html}`
+    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`."""
     settings = load_settings()
     warehouse.ensure_schema()
     dataset = warehouse.query("release_items")
@@ -101,12 +167,42 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     (directory / "distribution_report.md").write_text(report.markdown, encoding="utf-8")
     (directory / "distribution_report.json").write_text(json.dumps(report.summary, indent=2), encoding="utf-8")
 
+    # charts: PNG files beside the report, inline on the asset page, and in one HTML file
+    charts_dir = directory / "charts"
+    per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
+    usage = (dict(paths.select(pl.col("kp_ids").explode().alias("kp_id")).group_by("kp_id").len().iter_rows())
+             if paths.height else {})
+    order = {d: i for i, d in enumerate(DISCIPLINES)}  # walks run in taxonomy order
+    walked = paths.sort(pl.col("start_discipline").replace_strict(order, default=len(order)), "path_index")
+    usage_by_discipline = warehouse.query("usage_by_discipline")
+    charts = {
+        "disciplines": discipline_chart(distribution_vs_target(per_discipline, discipline_target),
+                                        charts_dir / "disciplines.png"),
+        "difficulty": difficulty_chart(dataset, charts_dir / "difficulty.png"),
+        "kp_usage": kp_usage_chart(kps, charts_dir / "kp_usage.png", usage=usage),
+        "kp_coverage": kp_coverage_chart(walked.get_column("kp_ids") if paths.height else [], kps.height,
+                                         charts_dir / "kp_coverage.png"),
+        "cost": cost_chart(usage_by_discipline, charts_dir / "cost.png"),
+    }
+    html = write_html_report(directory / "distribution_report.html", "LinkSyn distribution report", [
+        ReportSection("Disciplines vs target", image=charts["disciplines"], image_alt="disciplines"),
+        ReportSection("Difficulty per discipline", image=charts["difficulty"], image_alt="difficulty"),
+        ReportSection("KP usage vs popularity", image=charts["kp_usage"], image_alt="KP usage"),
+        ReportSection("Cumulative KP coverage", image=charts["kp_coverage"], image_alt="KP coverage"),
+        ReportSection("Tokens and cost per discipline", image=charts["cost"], image_alt="cost",
+                      table=usage_by_discipline),
+        ReportSection("Quality flags", table=[{"flag": k, "items": v} for k, v in sorted(
+            flag_counts(dataset.get_column("quality_flags")).items())] if "quality_flags" in dataset.columns else []),
+    ], summary=report.summary)
+
     path_counts = dict(paths.group_by("start_discipline").len().iter_rows()) if paths.height else {}
     deviations = {r["key"]: r["deviation"] for r in distribution_vs_target(path_counts, discipline_target)}
     worst = max((abs(v) for v in deviations.values()), default=0.0)
     yield dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.md(report.markdown),
+        **{f"chart/{name}": dg.MetadataValue.md(png_markdown(path, alt=name)) for name, path in charts.items()},
         "report_file": dg.MetadataValue.path(str(directory / "distribution_report.md")),
+        "html_report": dg.MetadataValue.path(str(html)),
         **{f"summary/{k}": v for k, v in report.summary.items()},
     })
     yield dg.AssetCheckResult(check_name=CHECK_DISCIPLINES_ON_TARGET, passed=worst <= DISCIPLINE_TOLERANCE,

@@ -7,7 +7,9 @@ from typing import Iterator
 import dagster as dg
 import polars as pl
 
+from linksyn_dagster.core.decontam import decontaminate
 from linksyn_dagster.core.seeds import demo_seed_dir, load_seed_files
+from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.resources.warehouse import WarehouseResource
@@ -44,13 +46,24 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     """Seed QA of one discipline: MMLU/CMMLU CSV, JSONL or Parquet files from
     LINKSYN_SEEDS__SOURCE_DIR (bundled demo seeds when unset), normalized, hashed and
     de-duplicated. Rows that cannot be loaded land in the `seed_rejects` table with file,
-    line and reason; the valid rows of the same file still load."""
+    line and reason; the valid rows of the same file still load. Seeds that are items of
+    the evaluation sets in LINKSYN_DECONTAM__BENCHMARK_PATHS are left out and listed in
+    `decontamination_hits`."""
     settings = load_settings()
     source = settings.seeds.source_dir or demo_seed_dir()
     loaded = load_seed_files(source, max_field_chars=settings.seeds.max_field_chars)
     warehouse.replace("seed_rejects", loaded.rejects)  # every partition sees every file: same rows
 
     seeds = loaded.seeds.filter(pl.col("discipline") == context.partition_key)
+    # a seed that is an evaluation benchmark item is left out before it can spread into
+    # KPs, paths and new QA; it is listed in decontamination_hits with what it matched
+    contaminated = 0
+    benchmarks = benchmark_index(settings.decontam, settings.release)
+    if benchmarks is not None:
+        seeds, hits = decontaminate(seeds, benchmarks[1], id_col="seed_id", question_col="question",
+                                    choices_col="choices", answer_col="answer")
+        contaminated = hits.get_column("item_id").n_unique()
+        record_hits(warehouse, "seed_qa", context.partition_key, hits)
     other_subjects = (
         loaded.seeds.filter(pl.col("discipline") == "other").get_column("subject").unique().sort().to_list()
     )
@@ -63,6 +76,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
             "files_read": loaded.files,
             "rows_rejected_all_files": loaded.rejects.height,
             "duplicates_skipped_all_files": loaded.duplicates,
+            "benchmark_items_left_out": contaminated,
             "unmapped_subjects": len(other_subjects),
             "unmapped_subject_names": ", ".join(other_subjects[:50]) or "none",
         },

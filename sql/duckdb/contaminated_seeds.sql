@@ -1,0 +1,1 @@
+SELECT count(DISTINCT item_id)::BIGINT AS seeds FROM decontamination_hits WHERE stage = 'seed_qa'

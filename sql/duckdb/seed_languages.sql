@@ -1,0 +1,1 @@
+SELECT discipline, language FROM seed_qa
