@@ -196,10 +196,10 @@ def _kps_in_graph(driver) -> int:
     return records[0]["n"]
 
 
-def test_ten_kills_across_the_llm_stages_and_the_graph_load_change_nothing(
+def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
         cli_settings, llm_server, neo4j_driver, tmp_path, monkeypatch):
-    """Kill points: KP extraction in 4 partitions, the Neo4j load, synthesis in 3 path
-    partitions, difficulty judging in 2. After each kill the same materialization is run
+    """Kill points: KP extraction in 4 partitions, the Neo4j load, synthesis in 2 path
+    partitions, difficulty judging in 2, rewriting in 1. After each kill the same materialization is run
     again; at the end every table and the graph equal those of a run never killed."""
     import random
 
@@ -220,6 +220,9 @@ def test_ten_kills_across_the_llm_stages_and_the_graph_load_change_nothing(
     monkeypatch.setenv("LINKSYN_SEEDS__SOURCE_DIR", str(seeds_dir))
     monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "15")
     monkeypatch.setenv("LINKSYN_WALK__TARGET_DISTRIBUTION", json.dumps({d: 1.0 for d in disciplines}))
+    # every original QA below the top level gets a harder rewrite: the rewrite stage has work
+    monkeypatch.setenv("LINKSYN_SYNTHESIS__ENHANCE_DISCIPLINES", json.dumps(disciplines))
+    monkeypatch.setenv("LINKSYN_SYNTHESIS__TARGET_DIFFICULTY", "5")
     settings = load_settings()
     log = tmp_path / "dagster.log"
     neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
@@ -267,16 +270,15 @@ def test_ten_kills_across_the_llm_stages_and_the_graph_load_change_nothing(
     kp_disciplines = sorted(r[0] for r in _sql(settings, "SELECT DISTINCT primary_discipline FROM knowledge_points"))
     quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, kp_disciplines)
     path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
-    synth_kills = judge_kills = 0
+    # every LLM stage of the path partitions gets killed: synthesis twice, judging twice, rewriting once
+    plan = ["qa_synthesis", "qa_synthesis", "difficulty_judge", "difficulty_judge", "difficulty_rewrite"]
     for discipline in path_disciplines:
-        if quotas[discipline] >= 2 and synth_kills < 3:
-            synth_kills += 1
-            run_with_kill(PATH_STAGES, discipline, "qa_synthesis", quotas[discipline])
-        elif quotas[discipline] >= 2 and judge_kills < 2:
-            judge_kills += 1
-            run_with_kill(PATH_STAGES, discipline, "difficulty_judge", quotas[discipline])
+        if quotas[discipline] >= 2 and plan:
+            stage = plan.pop(0)  # a rewrite kill waits for the first one (not every QA needs rewriting)
+            run_with_kill(PATH_STAGES, discipline, stage, 2 if stage == "difficulty_rewrite" else quotas[discipline])
         else:
             _run_to_end(PATH_STAGES, discipline)
+    assert not plan, f"kill points left over: {plan}"
     _run_to_end(RELEASE_STAGES, None)
     assert len(kills) >= 10, kills
 
