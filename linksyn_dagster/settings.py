@@ -111,6 +111,13 @@ class WalkSettings(BaseModel):
         description="discipline -> share of paths (JSON); empty = uniform over disciplines that have KPs",
     )
     random_seed: int = Field(20260801, description="seed of the walk's random generator")
+    cross_discipline: Literal["allow", "prefer", "avoid"] = Field(
+        "allow", description="steps to a KP of another discipline: allow (no bias), prefer (score × cross_bonus), "
+        "avoid (only when no same-discipline step is left)")
+    cross_bonus: float = Field(2.0, gt=0, description="score factor of a crossing step when cross_discipline = prefer")
+    batch_size: int = Field(
+        0, ge=0, description="walks that see the same visit counts and run in parallel; 1 = exactly sequential, "
+        "0 = auto (KPs / (64 · max_length), at most 4096: same coverage as sequential, see core/walker.py)")
 
 
 class SynthesisSettings(BaseModel):

@@ -12,15 +12,17 @@ import polars as pl
 from linksyn_dagster.core.linking import linked_seeds
 from linksyn_dagster.core.prompting import stable_id
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.core.walker import CSRGraph, WalkParams, quotas_from_distribution, walk_paths
+from linksyn_dagster.core.walker import WalkParams, quotas_from_distribution, walk_paths
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.resources.graph import Neo4jResource
+from linksyn_dagster.resources.graph_csr import read_kp_graph_csr
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.settings import load_settings
 
 CHECK_QUOTA_MET = "path_quota_met"
 CHECK_PATH_KPS_EXIST = "path_kps_exist"
+CSR_CACHE_DIR = "csr_cache"  # under the data dir: the KP graph as CSR arrays, one file per graph version
 
 PATHS_SCHEMA = {
     "path_id": pl.Utf8, "start_discipline": pl.Utf8, "path_index": pl.Int32, "length": pl.Int32,
@@ -67,18 +69,11 @@ def kp_paths(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     walk = settings.walk
     discipline = context.partition_key
 
-    nodes = pl.DataFrame(graph.read("read_walk_nodes"),
-                         schema={"kp_id": pl.Utf8, "frequency": pl.Float64, "discipline": pl.Utf8})
-    edges = pl.DataFrame(graph.read("read_walk_edges"),
-                         schema={"kp_a": pl.Utf8, "kp_b": pl.Utf8, "weight": pl.Float64})
-    version_rows = graph.read("graph_meta_get")
-    version = (version_rows[0]["version"] if version_rows else None) or "unknown"
-    csr = CSRGraph.from_edges(
-        nodes.get_column("kp_id").to_numpy(), nodes.get_column("frequency").to_numpy(),
-        nodes.get_column("discipline").to_numpy(),
-        (edges.get_column("kp_a").to_numpy(), edges.get_column("kp_b").to_numpy(),
-         edges.get_column("weight").to_numpy()),
-    )
+    # the graph as CSR arrays: streamed from Neo4j once per graph version, then from the cache
+    csr, transfer = read_kp_graph_csr(graph, settings.data_dir / CSR_CACHE_DIR)
+    version = transfer.version
+    context.log.info(f"kp_paths: graph {version} ({csr.n_nodes} KPs, {csr.n_edges} edges) "
+                     f"{'from the cache' if transfer.cache_hit else 'read from Neo4j'} in {transfer.read_seconds:.2f}s")
     index = {kp: i for i, kp in enumerate(csr.node_ids.tolist())}
     # Coverage carries over in taxonomy order: a walk starts from the visits of the stored
     # paths of the disciplines before its own, so the result does not depend on the order
@@ -87,15 +82,14 @@ def kp_paths(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     earlier = order[: order.index(discipline)] if discipline in order else []
     others = [d for d in order if d != discipline]
     visits = _visit_vector(warehouse, earlier, index)
-    available = sorted(set(nodes.get_column("discipline").drop_nulls().to_list()))
+    available = sorted(csr.discipline_names[c] for c in np.unique(csr.discipline))
     quotas = quotas_from_distribution(walk.paths_total, walk.target_distribution, available)
     quota = quotas.get(discipline, 0)
-    params = WalkParams(alpha=walk.alpha, beta=walk.beta, gamma=walk.gamma, min_length=walk.min_length,
-                        max_length=walk.max_length, random_seed=_partition_seed(walk.random_seed, discipline))
+    params = WalkParams.from_settings(walk, random_seed=_partition_seed(walk.random_seed, discipline))
     result = walk_paths(csr, {discipline: quota}, params, visits) if quota else None
 
     names = dict(zip(knowledge_points.get_column("kp_id").to_list(), knowledge_points.get_column("name").to_list()))
-    primary = dict(zip(nodes.get_column("kp_id").to_list(), nodes.get_column("discipline").to_list()))
+    primary = dict(zip(csr.node_ids.tolist(), (csr.discipline_names[c] for c in csr.discipline.tolist()), strict=True))
     params_json = json.dumps({**walk.model_dump(), "random_seed": params.random_seed,
                               "quota": quota, "quotas": quotas}, sort_keys=True)
     rows = []
@@ -122,7 +116,11 @@ def kp_paths(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     unknown = paths.explode("kp_ids").filter(~pl.col("kp_ids").is_in(list(names))).height
     yield dg.Output(paths, metadata={
         **table_metadata(paths, preview_columns=["path_id", "length", "kp_names", "disciplines", "seed_ids"]),
-        "quota": quota, "graph_nodes": len(index), "graph_edges": edges.height,
+        "quota": quota, "graph_nodes": csr.n_nodes, "graph_edges": csr.n_edges,
+        "csr_cache": "hit" if transfer.cache_hit else "miss", "csr_read_seconds": round(transfer.read_seconds, 3),
+        "csr_bytes": transfer.csr_bytes, "csr_neo4j_queries": transfer.queries,
+        "walk_seconds": round(result.stats["walk_s"], 4) if result else 0.0,
+        "walk_batch_size": result.batch_size if result else 0,
         "crossing_paths": int(paths.get_column("crosses_disciplines").sum() or 0),
         "mean_length": float(paths.get_column("length").mean() or 0.0),
         "walk_params": dg.MetadataValue.json(json.loads(params_json)),

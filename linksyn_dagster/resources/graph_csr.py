@@ -1,0 +1,153 @@
+"""The KP graph from Neo4j as CSR arrays for the walker, cached on disk by graph version.
+
+``read_kp_graph_csr`` asks Neo4j for the graph version that ``kp_graph`` wrote; if
+``<cache_dir>/kp_graph-<version>-f<format>.npz`` exists, the graph comes from that file and
+Neo4j is not asked for nodes or edges. Otherwise nodes and edges are streamed in pages
+(keyset pagination on ``kp_id``, each page one record of columns) into preallocated numpy
+columns, so memory stays at the arrays themselves plus one page of Python values; the CSR
+is built in numba (``CSRGraph.from_index_edges``) and written to the cache, replacing the
+files of older versions. A graph whose version changed while it was read, or that has no
+version, is never cached.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from linksyn_dagster.core.csr_store import Column, KeyIndex, cache_file, load_csr, save_csr, stale_cache_files
+from linksyn_dagster.core.walker import CSRGraph
+
+__all__ = ["PAGE_NODES", "CSRTransfer", "GraphReader", "read_kp_graph_csr"]
+
+log = logging.getLogger(__name__)
+
+# nodes per page (an edge page holds the edges leaving that many nodes)
+PAGE_NODES = 20_000
+
+
+class GraphReader(Protocol):
+    """What the transfer needs from the graph store: ``Neo4jResource.read`` (run the read
+    query ``sql/cypher/<name>.cypher`` with parameters, records as dicts)."""
+
+    def read(self, name: str, **params: Any) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class CSRTransfer:
+    """How the graph was obtained, for run metadata."""
+
+    version: str
+    cache_hit: bool
+    cache_path: str | None  # None: not cacheable (no version, or it changed during the read)
+    read_seconds: float
+    queries: int  # queries sent to Neo4j
+    nodes: int
+    edges: int  # undirected
+    csr_bytes: int  # the CSR's numeric arrays
+    peak_rss_bytes: int  # of this process so far (ru_maxrss)
+
+    def metadata(self) -> dict[str, Any]:
+        return {f"csr/{k}": v for k, v in asdict(self).items() if v is not None}
+
+
+def _version(graph: GraphReader) -> str:
+    rows = graph.read("graph_meta_get")
+    return str((rows[0]["version"] if rows else None) or "unknown")
+
+
+def _peak_rss() -> int:
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
+
+
+def _stream(graph: GraphReader, page_nodes: int) -> tuple[CSRGraph, int]:
+    """Nodes then edges, page by page; returns the graph and the queries sent."""
+    sizes = graph.read("read_walk_sizes")[0]
+    queries = 1
+    n_expected, e_expected = int(sizes["nodes"]), int(sizes["edges"])
+
+    ids: list[str] = []
+    frequency = Column(np.float64, n_expected)
+    discipline_names: list[str] = []
+    keys = Column(np.int64, n_expected)
+    after = ""
+    while True:
+        page = graph.read("read_walk_nodes_page", after=after, limit=page_nodes)[0]
+        queries += 1
+        if not page["nodes"]:
+            break
+        ids.extend(page["kp_ids"])
+        frequency.extend(page["frequency"])
+        discipline_names.extend(page["discipline"])
+        keys.extend(page["node_keys"])
+        after = page["kp_ids"][-1]
+        if page["nodes"] < page_nodes:
+            break
+    missing = [kp for kp, d in zip(ids, discipline_names, strict=True) if not d]
+    if missing:
+        raise ValueError(f"CSRGraph: node {missing[0]!r} has no discipline ({len(missing)} KP(s) without one)")
+    freq = frequency.array()
+    if np.any(freq < 0):
+        raise ValueError(f"CSRGraph: node {ids[int(np.flatnonzero(freq < 0)[0])]!r} has no frequency")
+    names = tuple(sorted(set(discipline_names)))
+    code = {d: k for k, d in enumerate(names)}
+    disc = np.fromiter((code[d] for d in discipline_names), dtype=np.int32, count=len(ids))
+    del discipline_names
+    index = KeyIndex(keys.array())
+
+    src = Column(np.int32, e_expected)
+    dst = Column(np.int32, e_expected)
+    weight = Column(np.float32, e_expected)
+    after = ""
+    while True:
+        page = graph.read("read_walk_edges_page", after=after, limit=page_nodes)[0]
+        queries += 1
+        if not page["nodes"]:
+            break
+        src.extend(index.positions(page["src"]))
+        dst.extend(index.positions(page["dst"]))
+        weight.extend(page["weight"])
+        after = page["last"]
+        if page["nodes"] < page_nodes:
+            break
+    csr = CSRGraph.from_index_edges(np.array(ids, dtype=object), freq, disc, names, src.array(), dst.array(),
+                                    weight.array())
+    return csr, queries
+
+
+def read_kp_graph_csr(graph: GraphReader, cache_dir: Path, page_nodes: int = PAGE_NODES) -> tuple[CSRGraph, CSRTransfer]:
+    """The current KP graph as a ``CSRGraph`` (node order: ``kp_id``), from the cache when it
+    holds this graph version, else streamed from Neo4j (and then cached)."""
+    began = time.perf_counter()
+    version = _version(graph)
+    queries = 1
+    path = cache_file(cache_dir, version)
+    if path is not None and path.exists():
+        try:
+            csr = load_csr(path)
+        except (ValueError, OSError) as exc:  # a damaged file is read again, not trusted
+            log.warning("graph cache %s unreadable (%s); reading the graph from Neo4j", path, exc)
+        else:
+            return csr, CSRTransfer(version=version, cache_hit=True, cache_path=str(path),
+                                    read_seconds=time.perf_counter() - began, queries=queries, nodes=csr.n_nodes,
+                                    edges=csr.n_edges, csr_bytes=csr.nbytes, peak_rss_bytes=_peak_rss())
+    csr, streamed = _stream(graph, page_nodes)
+    queries += streamed
+    after = _version(graph)
+    queries += 1
+    if after != version:
+        log.warning("KP graph changed from version %s to %s while it was read; not caching it", version, after)
+        path = None
+    if path is not None:
+        save_csr(csr, path)
+        for old in stale_cache_files(path.parent, keep=path):
+            old.unlink(missing_ok=True)
+    return csr, CSRTransfer(version=version, cache_hit=False, cache_path=str(path) if path else None,
+                            read_seconds=time.perf_counter() - began, queries=queries, nodes=csr.n_nodes,
+                            edges=csr.n_edges, csr_bytes=csr.nbytes, peak_rss_bytes=_peak_rss())
