@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.linksyn-installed
 
-.PHONY: demo test setup test-deps check clean-data
+.PHONY: demo test setup test-deps bench-deps check clean-data
 
 demo: setup
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn demo
@@ -40,6 +40,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# PecanPy, the baseline of benchmarks/walker.py, pins numpy < 2 (the project needs numpy 2),
+# so it gets its own virtualenv; only the benchmarks use it
+bench-deps: setup .venv-pecanpy/.installed
+.venv-pecanpy/.installed: benchmarks/requirements-pecanpy.txt
+	test -x .venv-pecanpy/bin/python || $(PYTHON) -m venv .venv-pecanpy
+	.venv-pecanpy/bin/python -m pip install --quiet --upgrade pip
+	.venv-pecanpy/bin/python -m pip install --quiet -r benchmarks/requirements-pecanpy.txt
+	touch $@
 
 # definitions load and validate, as CI runs them
 check: setup
