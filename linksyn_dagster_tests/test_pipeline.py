@@ -121,6 +121,10 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert "## Tokens and cost by discipline" in report_text and "## Tokens and cost per path" in report_text
     assert summary_json["total_cost_usd"] == pytest.approx(usage_total[1], abs=1e-6)
 
+    # kp_paths walked the graph as CSR arrays cached under the current graph version only
+    version = neo4j_driver.execute_query("MATCH (m:GraphMeta) RETURN m.version AS v").records[0]["v"]
+    assert [p.name for p in (settings.data_dir / "csr_cache").iterdir()] == [f"kp_graph-{version}-f1.npz"]
+
     # re-running without changes asks the model nothing and changes no count
     counts = _table_counts(settings)
     paid = llm_server.stats()["successes"]
