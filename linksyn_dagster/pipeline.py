@@ -23,6 +23,11 @@ from linksyn_dagster.settings import LinkSynSettings
 _INSTANCE_CONFIG = """# Written by linksyn: a local instance for `linksyn demo/run` and `linksyn ui`.
 telemetry:
   enabled: false
+# a backfill of every discipline launches one run per partition: at most 4 at a time, so a
+# laptop is not buried in processes (runs wait in the queue, the daemon starts them)
+concurrency:
+  runs:
+    max_concurrent_runs: 4
 """
 
 

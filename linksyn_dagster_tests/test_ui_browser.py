@@ -1,0 +1,341 @@
+"""The Dagster UI and Neo4j Browser as a person meets them: Debian's Chromium driven by
+Playwright against `linksyn ui` (dagster dev), the session's real Neo4j and the scripted LLM.
+
+Screenshots of every step land in ``test-artifacts/ui/`` (gitignored). With
+``LINKSYN_UI_DOCS=1`` the README's screenshots in ``docs/ui/`` are refreshed from the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.services.process import free_port
+from linksyn_dagster_tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "ui"
+DOCS_SHOTS = PROJECT_ROOT / "docs" / "ui"
+VIEWPORT = {"width": 1280, "height": 800}
+# waits are generous: a run is a fresh process (Dagster and litellm imports) on 2 busy cores
+RUN_TIMEOUT_MS = 240_000
+
+TABLE_ASSETS = {"seed_qa", "seed_kps", "knowledge_points", "kp_paths", "synthesized_qa", "enhanced_qa",
+                "linkqa_dataset"}
+
+
+def shot(page, name: str, docs_name: str | None = None) -> None:
+    """Screenshot as a test artifact, and as a README image when LINKSYN_UI_DOCS=1."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), animations="disabled")  # no half-faded dialogs
+    if docs_name and os.environ.get("LINKSYN_UI_DOCS") == "1":
+        from PIL import Image  # through matplotlib
+
+        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
+        with Image.open(path) as image:  # 64-colour palette: a small committed image
+            image.convert("RGB").quantize(colors=64).save(DOCS_SHOTS / f"{docs_name}.png", optimize=True)
+
+
+@pytest.fixture()
+def chromium() -> Iterator:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test-deps` installs Debian's chromium", pytrace=False)
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture()
+def browser_page(chromium):
+    context = chromium.new_context(viewport=VIEWPORT)
+    # Dagster's one-off "Join the community" dialog on loopback: marked as seen, as after its
+    # first "Skip" (and dismissed anyway should a later version show it again)
+    context.add_init_script("window.localStorage.setItem('communityNux', '1')")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda button: button.click())
+    yield page
+    context.close()
+
+
+@pytest.fixture()
+def dagster_ui(pipeline_settings) -> Iterator[str]:
+    """`linksyn ui` on a free loopback port, with the pipeline's environment (temp data dir
+    and Dagster instance, the session's Neo4j, the scripted LLM)."""
+    port = free_port()
+    log = open(pipeline_settings.data_dir.parent / "dagster_ui.log", "w")  # noqa: SIM115 (closed below)
+    proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.cli", "ui", "--port", str(port)],
+                            cwd=PROJECT_ROOT, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, f"dagster dev exited: {_tail(log.name)}"
+            try:
+                reply = httpx.post(f"{base}/graphql", json={"query": "{ assetNodes { id } }"}, timeout=10)
+                if reply.status_code == 200 and reply.json().get("data", {}).get("assetNodes"):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"the UI did not answer within 180 s: {_tail(log.name)}"
+            time.sleep(1)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def _tail(path: str, lines: int = 20) -> str:
+    return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+
+
+def _lineage() -> dict[str, dict]:
+    """Group, parents and children of every asset, from the project's own definitions."""
+    from linksyn_dagster.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    out = {}
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        out[key.to_user_string()] = {
+            "group": node.group_name,
+            "upstream": sorted(k.to_user_string() for k in node.parent_keys),
+            "downstream": sorted(k.to_user_string() for k in node.child_keys),
+        }
+    return out
+
+
+def _shown_name(label: str, name: str) -> bool:
+    """A graph node label is the asset name, or the name middle-truncated with '…'."""
+    if label == name:
+        return True
+    head, sep, tail = label.partition("…")
+    return bool(sep) and name.startswith(head) and name.endswith(tail) and len(head) + len(tail) < len(name)
+
+
+def _section(text: str, start: str, end: str) -> list[str]:
+    """The distinct non-empty lines between two headings of an asset page's text."""
+    body = text.split(start, 1)[1].split(end, 1)[0]
+    return sorted({line.strip() for line in body.splitlines() if line.strip()})
+
+
+def _launch_one_partition(page, base: str, asset: str, partition: str) -> None:
+    """Asset page → Materialize… → Custom → just ``partition`` → Launch 1 run → the run
+    page, until the run shows Success."""
+    page.goto(f"{base}/assets/{asset}?view=partitions", wait_until="networkidle")
+    page.get_by_role("button", name="Materialize…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("Custom", exact=True).click()
+    dialog.get_by_text(re.compile(r"^\d+ partitions selected$")).click()
+    page.get_by_text(f"Select all ({len(DISCIPLINES)})").click()  # clears the selection
+    page.get_by_text(partition, exact=True).filter(visible=True).last.click()
+    page.keyboard.press("Escape")
+    playwright_api.expect(dialog.get_by_text("1 partition", exact=True)).to_be_visible()
+    shot(page, f"launch-{asset}-{partition}")
+    dialog.get_by_role("button", name="Launch 1 run").click()
+    toast = page.get_by_text(re.compile(r"^Launched run \w+"))
+    playwright_api.expect(toast).to_be_visible()
+    page.get_by_role("link", name="View").or_(page.get_by_role("button", name="View")).first.click()
+    playwright_api.expect(page).to_have_url(re.compile(r"/runs/[0-9a-f-]+"))
+    playwright_api.expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=RUN_TIMEOUT_MS)
+    shot(page, f"run-{asset}-{partition}")
+
+
+def _partition_counts(page) -> dict[str, int]:
+    text = page.inner_text("body")
+    return {state: int(n) for state, n in re.findall(r"(Failed|Materialized|Materializing|Missing) \((\d+)\)", text)}
+
+
+def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, llm_server):
+    page, base = browser_page, dagster_ui
+    lineage = _lineage()
+    assert len(lineage) == 9
+
+    # 1. the asset graph: every asset, inside its group, with all groups expanded
+    page.goto(f"{base}/asset-groups", wait_until="networkidle")
+    page.get_by_role("button", name="Materialize all…").wait_for()
+    page.locator("svg foreignObject").first.wait_for()
+    page.mouse.click(700, 780)  # the empty canvas, so the graph takes the shortcut
+    page.keyboard.press("Alt+e")  # "Expand all groups"
+    expanded = page.locator("svg foreignObject").filter(has_text="kp_paths")
+    playwright_api.expect(expanded.first).to_be_visible()
+    labels = [t.strip() for t in page.locator("svg foreignObject").all_text_contents() if t.strip()]
+    for name, info in lineage.items():
+        assert any(_shown_name(label, name) for label in labels), f"{name} not in the asset graph: {labels}"
+        assert info["group"] in labels, f"group {info['group']} not in the asset graph"
+    shot(page, "01-asset-graph", docs_name="asset-graph")
+
+    # 2. every asset page: description, group and lineage edges as the definitions say
+    for name, info in lineage.items():
+        page.goto(f"{base}/assets/{name}", wait_until="networkidle")
+        page.get_by_text("Upstream assets").or_(page.get_by_text("Downstream assets")).first.wait_for()
+        page.get_by_text("Code location").wait_for()
+        text = page.inner_text("body")
+        assert "Description" in text and "No description" not in text, name
+        assert _section(text, "Definition", "Code location") == sorted({"Group", info["group"]}), name
+        # the Lineage box lists each neighbour (name and link); "–" when there is none
+        assert _section(text, "Upstream assets", "Downstream assets") == (info["upstream"] or ["–"]), name
+        assert _section(text, "Downstream assets", "Definition") == (info["downstream"] or ["–"]), name
+
+    # 3. seed_qa lists every discipline partition
+    page.goto(f"{base}/assets/seed_qa?view=partitions", wait_until="networkidle")
+    playwright_api.expect(page.get_by_text(f"{len(DISCIPLINES)} Partitions Selected")).to_be_visible()
+    for discipline in DISCIPLINES:
+        playwright_api.expect(page.get_by_text(discipline, exact=True).filter(visible=True).first).to_be_visible()
+    shot(page, "02-seed-qa-partitions")
+
+    # 4. one discipline partition materialized by clicks: seeds, then KP extraction (LLM)
+    _launch_one_partition(page, base, "seed_qa", "physics")
+    paid_before = llm_server.stats()["successes"]
+    _launch_one_partition(page, base, "seed_kps", "physics")
+    assert llm_server.stats()["successes"] > paid_before  # the run asked the scripted model over HTTP
+    page.goto(f"{base}/assets/seed_kps?view=partitions", wait_until="networkidle")
+    playwright_api.expect(page.get_by_text("Materialized (1)")).to_be_visible()
+
+    # 5. a backfill of all discipline partitions from the asset page
+    page.goto(f"{base}/assets/seed_qa?view=partitions", wait_until="networkidle")
+    page.get_by_role("button", name="Materialize…").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_text("All", exact=True).click()
+    playwright_api.expect(dialog.get_by_text(f"{len(DISCIPLINES)} partitions", exact=True)).to_be_visible()
+    dialog.get_by_role("button", name="Launch backfill").click()
+    playwright_api.expect(page.get_by_text(re.compile(r"^Created backfill \w+")).first).to_be_visible()
+    deadline, counts = time.monotonic() + 600, {}
+    while time.monotonic() < deadline:
+        page.reload(wait_until="networkidle")
+        page.get_by_text(re.compile(r"Materialized \(\d+\)")).wait_for()
+        counts = _partition_counts(page)
+        assert counts.get("Failed", 0) == 0, counts
+        if counts.get("Materialized") == len(DISCIPLINES):
+            break
+        page.wait_for_timeout(5000)
+    assert counts.get("Materialized") == len(DISCIPLINES) and counts.get("Missing") == 0, counts
+    shot(page, "03-seed-qa-backfilled", docs_name="partitions")
+    page.goto(f"{base}/overview/backfills", wait_until="networkidle")  # the instance's only backfill
+    playwright_api.expect(page.locator("a[href^='/runs/b/']").first).to_be_visible()
+    playwright_api.expect(page.get_by_role("button", name=f"{len(DISCIPLINES)} partitions")).to_be_visible()
+    playwright_api.expect(page.get_by_text(re.compile(r"^Success")).first).to_be_visible(timeout=60_000)
+    shot(page, "04-backfills")
+
+@pytest.fixture()
+def pipeline_run(pipeline_settings) -> None:
+    """The whole pipeline, as `linksyn run` does it (before the browser starts: Playwright's
+    sync API holds the thread's event loop, which the LLM client needs)."""
+    from linksyn_dagster.pipeline import run_pipeline
+
+    run_pipeline(pipeline_settings, say=lambda _: None)
+
+
+def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, dagster_ui, browser_page):
+    """After a run of the whole pipeline, the pages users read: row counts, column schemas
+    and previews of every table asset, kp_graph's Cypher, the report and its charts."""
+    page, base = browser_page, dagster_ui
+    for name in sorted(TABLE_ASSETS):
+        page.goto(f"{base}/assets/{name}", wait_until="networkidle")
+        page.get_by_text("Columns", exact=True).first.wait_for()
+        assert "Row count" in page.inner_text("body"), name
+        schema = page.locator("table").filter(has_text="Column name").first
+        names = [t.strip() for t in schema.locator("tbody tr td:first-child").all_inner_texts() if t.strip()]
+        assert len(names) >= 3, f"{name}: column schema {names}"
+        # the markdown preview renders as a table whose headers are some of those columns
+        headers = {t.strip() for t in page.locator("th").all_inner_texts()}
+        assert len(headers & set(names)) >= 2, f"{name}: no preview table among headers {sorted(headers)}"
+    shot(page, "05-linkqa-dataset")
+
+    page.goto(f"{base}/assets/kp_graph", wait_until="networkidle")
+    queries = _metadata_row(page, "browser_queries")  # short markdown renders in place
+    playwright_api.expect(queries).to_contain_text("Paste into Neo4j Browser")
+    playwright_api.expect(queries).to_contain_text("MATCH (k:KnowledgePoint)-[e:CO_OCCURS]-(n:KnowledgePoint)")
+    queries.scroll_into_view_if_needed()
+    shot(page, "06-kp-graph-cypher")
+
+    page.goto(f"{base}/assets/distribution_report", wait_until="networkidle")
+    dialog = _open_markdown(page, "report")
+    for heading in ("Tokens and cost by discipline", "Tokens and cost per path"):
+        playwright_api.expect(dialog.get_by_role("heading", name=heading)).to_be_visible()
+    shot(page, "07-distribution-report")
+    dialog.get_by_role("button", name="Close").click()
+    playwright_api.expect(dialog).to_have_count(0)
+    for chart in ("disciplines", "difficulty", "kp_usage", "kp_coverage", "cost"):
+        dialog = _open_markdown(page, f"chart/{chart}")
+        image = dialog.locator("img[src^='data:image/png']")
+        playwright_api.expect(image).to_be_visible()
+        assert image.evaluate("img => img.complete && img.naturalWidth > 100"), f"chart {chart} did not load"
+        shot(page, f"08-chart-{chart}", docs_name="report" if chart == "disciplines" else None)
+        dialog.get_by_role("button", name="Close").click()
+        playwright_api.expect(dialog).to_have_count(0)
+
+
+def _metadata_row(page, key: str):
+    """The asset page's metadata row of ``key``."""
+    return page.get_by_role("row").filter(has=page.get_by_role("cell", name=key, exact=True)).first
+
+
+def _open_markdown(page, key: str):
+    """Metadata key ``key``'s long markdown, opened as a user does: its row's [Show Markdown]."""
+    _metadata_row(page, key).get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog").filter(has=page.get_by_role("button", name="Close"))
+    playwright_api.expect(dialog).to_have_count(1)
+    return dialog
+
+
+def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_driver):
+    """Neo4j Browser, served by the local server, logs in and shows KP nodes for the README's
+    example query."""
+    neo4j_driver.execute_query(
+        "UNWIND range(1, 6) AS i CREATE (:KnowledgePoint {kp_id: 'kp' + i, name: 'kp number ' + i, frequency: i})")
+    neo4j_driver.execute_query(
+        "MATCH (a:KnowledgePoint), (b:KnowledgePoint) WHERE a.frequency + 1 = b.frequency "
+        "CREATE (a)-[:CO_OCCURS {weight: a.frequency}]->(b)")
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    block = re.search(r"```cypher\n(\s*MATCH \(k:KnowledgePoint\).*?)```", readme, re.S)
+    assert block, "the README's example Cypher query is gone"
+    query = "\n".join(line.strip() for line in block.group(1).strip().splitlines())
+    page = browser_page
+    page.goto(f"{neo4j_server.http_url}/browser/", wait_until="networkidle")
+    address = page.locator("input[data-testid=boltaddress]")
+    address.wait_for()
+    address.locator("xpath=preceding::select[1]").select_option("bolt://")
+    address.fill(neo4j_server.uri.removeprefix("bolt://"))
+    page.locator("input[data-testid=username]").fill(neo4j_server.user)
+    page.locator("input[data-testid=password]").fill(neo4j_server.password)
+    shot(page, "10-neo4j-browser-login")
+    page.locator("button[data-testid=connect]").click()
+    editor = page.locator("[data-testid=activeEditor] textarea").first
+    playwright_api.expect(page.get_by_text(re.compile(r"^neo4j\$")).first).to_be_visible()  # the connected prompt
+    editor.click()
+    page.keyboard.insert_text(query)
+    page.keyboard.press("Control+Enter")
+    label = page.locator("[data-testid=property-details-overview-node-label-KnowledgePoint]").first
+    playwright_api.expect(label).to_have_text("KnowledgePoint (6)")
+    playwright_api.expect(page.locator("[data-testid=property-details-overview-relationship-type-CO_OCCURS]").first) \
+        .to_have_text("CO_OCCURS (5)")
+    playwright_api.expect(page.locator("svg g.node")).to_have_count(6)  # drawn, one circle per KP
+    shot(page, "11-neo4j-browser-graph", docs_name="neo4j-browser")
+    page.locator("[data-testid=cypherFrameSidebarTable]").first.click()
+    playwright_api.expect(page.get_by_text("kp number 6").first).to_be_visible()
+    shot(page, "12-neo4j-browser-table")
