@@ -95,6 +95,9 @@ class ScriptedConfig:
     retry_after_s: float = 1.0
     reasoning: ReasoningMode = "none"
     seed: int = 0
+    # requests served at once, like a serving engine's batch limit (0 = unlimited): more
+    # wait for a free slot, and their latency starts when they get one
+    capacity: int = 0
 
     def update(self, values: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -114,6 +117,8 @@ class ScriptedConfig:
             raise ValueError(f"unknown fault kind(s) {bad}; known: {', '.join(FAULT_KINDS)}")
         if self.reasoning not in ("none", "field", "think", "both"):
             raise ValueError("reasoning must be one of none, field, think, both")
+        if self.capacity < 0:
+            raise ValueError("capacity must be >= 0 (0 = unlimited)")
         if self.latency_s < 0 or self.timeout_hold_s < 0 or self.retry_after_s < 0:
             raise ValueError("latency_s, timeout_hold_s and retry_after_s must be >= 0")
 
@@ -524,6 +529,8 @@ class ScriptedLLMServer:
         self.config = ScriptedConfig()
         self.config.update(options)
         self._rules = _compile_rules(rules)
+        self._slots: asyncio.Semaphore | None = None  # capacity slots, made on the server loop
+        self._slots_size = 0
         self._stats = _Stats()
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -680,6 +687,25 @@ class ScriptedLLMServer:
             return _error(400, "'messages' must be a non-empty list", "invalid_request_error")
 
         key = request_hash(messages)
+        async with self._slot():
+            arrived = loop_time()
+            return await self._answer(request, body, messages, key, arrived)
+
+    @contextlib.asynccontextmanager
+    async def _slot(self):
+        """One of ``capacity`` serving slots (none needed when capacity is 0)."""
+        size = self.config.capacity
+        if not size:
+            yield
+            return
+        if self._slots is None or self._slots_size != size:
+            self._slots, self._slots_size = asyncio.Semaphore(size), size
+        async with self._slots:
+            yield
+
+    async def _answer(self, request: web.Request, body: dict[str, Any], messages: list, key: str,
+                      arrived: float) -> web.StreamResponse:
+        loop_time = asyncio.get_running_loop().time
         attempt = self._stats.begin(key)
         try:
             cfg = self.config
@@ -889,6 +915,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--retry-after", type=float, default=1.0)
     parser.add_argument("--reasoning", choices=["none", "field", "think", "both"], default="none")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--capacity", type=int, default=0, help="requests served at once (0 = unlimited)")
     parser.add_argument("--rules-file", type=Path, help='JSON list of ["regex", "reply"] pairs')
     return parser.parse_args(argv)
 
@@ -904,6 +931,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults=[k for k in args.faults.split(",") if k],
         max_faults_per_request=None if args.max_faults_per_request < 0 else args.max_faults_per_request,
         timeout_hold_s=args.timeout_hold, retry_after_s=args.retry_after, reasoning=args.reasoning, seed=args.seed,
+        capacity=args.capacity,
     )
     server.start()
     if args.port_file:

@@ -331,6 +331,26 @@ def test_counters_and_peak_in_flight_under_concurrency(llm_server: ScriptedLLMSe
     assert elapsed < 12.5
 
 
+def test_capacity_bounds_requests_served_at_once(llm_server: ScriptedLLMServer) -> None:
+    # like a serving engine's batch limit: 30 requests at once, 4 served at a time, all answered
+    llm_server.configure(latency_s=0.05, capacity=4)
+    n = 30
+
+    async def fire() -> list[int]:
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=n), timeout=30) as client:
+            async def one(i: int) -> int:
+                body = {"model": "scripted", "messages": [{"role": "user", "content": f"{PROMPT} cap {i}"}]}
+                return (await client.post(f"{llm_server.api_base}/chat/completions", json=body)).status_code
+
+            return await asyncio.gather(*(one(i) for i in range(n)))
+
+    assert asyncio.run(fire()) == [200] * n
+    stats = llm_server.stats()
+    assert stats["successes"] == n and stats["peak_in_flight"] == 4
+    with pytest.raises(ValueError, match="capacity"):
+        llm_server.configure(capacity=-1)
+
+
 # ---- a separate process with the admin API ----------------------------------------------------
 
 
