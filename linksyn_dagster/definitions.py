@@ -15,7 +15,8 @@ def executor_for(name: str) -> dg.ExecutorDefinition:
         from dagster_k8s import k8s_job_executor  # only in the deployment image (the `deploy` extra)
 
         return k8s_job_executor
-    return {"multiprocess": dg.multiprocess_executor, "in_process": dg.in_process_executor}[name]
+    # multiprocess: Dagster's default executor, which also lets a run's config pick in_process
+    return {"multiprocess": dg.multi_or_in_process_executor, "in_process": dg.in_process_executor}[name]
 
 
 @dg.definitions
