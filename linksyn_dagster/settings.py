@@ -179,7 +179,8 @@ class LinkSynSettings(BaseSettings):
 
     data_dir: Path = Field(Path("./data"), description="where DuckDB, caches, local servers' state and releases live")
     executor: Literal["multiprocess", "in_process", "k8s"] = Field(
-        "multiprocess", description="how a run executes its steps: multiprocess (Dagster's default: a process per step; a run's config may pick in_process), "
+        "multiprocess", description="how a run executes its steps: multiprocess (Dagster's default: a process per "
+        "step; a run's config may pick in_process), "
         "in_process, or k8s (one Kubernetes Job per step, dagster-k8s; see deploy/)")
     neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
