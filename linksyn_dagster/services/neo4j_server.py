@@ -84,6 +84,13 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _picocli_arg_file(args: list[str]) -> str:
+    """An @file for neo4j-admin (picocli): one double-quoted argument per line, so spaces,
+    quotes and backslashes survive; pass ``--`` first when a value may start with ``-``
+    (``secrets.token_urlsafe`` starts with one about once in 64 passwords)."""
+    return "".join('"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"\n' for arg in args)
+
+
 def _one_line(text: str, limit: int = 300) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     # the first error line is the cause; Maven follows it with generic "[ERROR] re-run with -X" advice
@@ -320,7 +327,7 @@ class LocalNeo4j:
         arg_file.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(arg_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(password + "\n")
+            handle.write(_picocli_arg_file(["--", password]))
         env = {**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.conf_dir)}
         cmd = [java, *_ADMIN_JVM_OPTIONS, "-cp", f"{lib}/*", ADMIN_TOOL,
                "dbms", "set-initial-password", f"@{arg_file}"]

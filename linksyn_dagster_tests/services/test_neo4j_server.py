@@ -15,8 +15,8 @@ import pytest  # noqa: E402
 
 from linksyn_dagster.services import process  # noqa: E402
 from linksyn_dagster.services.neo4j_server import LocalNeo4j  # noqa: E402
-from linksyn_dagster.settings import LinkSynSettings  # noqa: E402
-from linksyn_dagster_tests.fixtures_neo4j import free_ports, make_local_neo4j  # noqa: E402
+from linksyn_dagster.settings import LinkSynSettings, Neo4jSettings  # noqa: E402
+from linksyn_dagster_tests.fixtures_neo4j import TEST_HEAP, TEST_PAGECACHE, free_ports, make_local_neo4j  # noqa: E402
 
 pytestmark = pytest.mark.neo4j
 
@@ -284,3 +284,19 @@ def test_truncated_class_archive_is_never_used(neo4j_server: LocalNeo4j, tmp_pat
     assert not server._cds_dump.exists()
     assert not server._cds_archive(java_id).exists()
     assert server._cds_options(java_id) == []  # and no dump is attempted again
+
+
+def test_password_starting_with_a_dash_and_holding_quotes_is_set(tmp_path: Path) -> None:
+    """neo4j-admin reads the initial password from a picocli @file: a generated password
+    starts with '-' about once in 64 and must not be taken for an option."""
+    password = '-x "quoted" back\\slash'
+    bolt_port, http_port = free_ports(2)
+    server = LocalNeo4j(tmp_path / "home", version=Neo4jSettings().version, bolt_port=bolt_port,
+                        http_port=http_port, heap=TEST_HEAP, pagecache=TEST_PAGECACHE, password=password)
+    try:
+        server.start(timeout=240)
+        with neo4j.GraphDatabase.driver(server.uri, auth=(server.user, password)) as driver:
+            records, _, _ = driver.execute_query("RETURN 1 AS one")
+        assert records[0]["one"] == 1
+    finally:
+        server.stop()
