@@ -34,7 +34,8 @@ class Neo4jSettings(BaseModel):
     http_port: int = Field(7474, description="HTTP port of the local server (Neo4j Browser, Query API)")
     heap: str = Field("512m", description="JVM heap of the local server")
     pagecache: str = Field("256m", description="page cache of the local server")
-    batch_size: int = Field(5000, description="rows per UNWIND batch when loading the graph")
+    batch_size: int = Field(5000, description="rows per transaction when loading the graph")
+    writers: int = Field(2, ge=1, description="sessions writing the graph at once (relationships in lock-free rounds)")
 
     _blank = field_validator("uri", "password", mode="before")(_blank_is_unset)
 

@@ -8,7 +8,7 @@ server the project runs itself. Every query is a parameterized Cypher file from
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import dagster as dg
 from neo4j import Driver, GraphDatabase, Session
@@ -16,6 +16,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 from pydantic import PrivateAttr
 
 from linksyn_dagster.queries import cypher, split_statements
+from linksyn_dagster.resources.graph_loader import GraphLoader
 from linksyn_dagster.settings import LinkSynSettings, load_settings
 
 
@@ -75,6 +76,13 @@ class Neo4jResource(dg.ConfigurableResource):
         with self.session() as session:
             for statement in split_statements(cypher(name)):
                 session.run(statement, **params).consume()
+
+    def loader(self, log: Callable[[str], None] | None = None) -> GraphLoader:
+        """The bulk loader for kp_graph (LINKSYN_NEO4J__BATCH_SIZE rows per transaction,
+        LINKSYN_NEO4J__WRITERS sessions at once)."""
+        cfg = self._settings.neo4j
+        return GraphLoader(self._connect(), self.database, batch_size=cfg.batch_size, writers=cfg.writers, log=log,
+                           where=self._uri)
 
     def run_batched(self, name: str, rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
                     batch_size: int | None = None, **params: Any) -> int:

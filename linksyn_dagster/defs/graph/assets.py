@@ -7,7 +7,8 @@ from typing import Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.taxonomy import DISCIPLINES, display_name
+from linksyn_dagster.core.graph_load import KP_COLUMNS, GraphState, GraphTables, diff, state_of
+from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.queries import cypher
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
@@ -16,7 +17,14 @@ CHECK_COUNTS_MATCH = "neo4j_counts_match_duckdb"
 BROWSER_QUERIES = "browser/examples"
 
 
-KP_NODE_COLUMNS = ["kp_id", "name", "frequency", "disciplines", "primary_discipline", "aliases"]
+KP_NODE_COLUMNS = KP_COLUMNS
+
+
+def _holds(graph: Neo4jResource, state: GraphState) -> bool:
+    """Neo4j's counts equal the saved state's (a cheap guard against a graph changed by hand)."""
+    counts = graph.read("graph_counts")[0]
+    return (counts["knowledge_points"], counts["seeds"], counts["has_kp"], counts["co_occurs"]) == (
+        state.kps.height, state.seeds.height, state.links.height, state.edges.height)
 
 
 def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, seeds: pl.DataFrame) -> str:
@@ -43,30 +51,38 @@ def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, s
 def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, graph: Neo4jResource,
              warehouse: WarehouseResource) -> Iterator:
     """(:KnowledgePoint)-[:CO_OCCURS {weight}]-(:KnowledgePoint), (:Seed)-[:HAS_KP]->(:KnowledgePoint)
-    and (:KnowledgePoint)-[:IN_DISCIPLINE]->(:Discipline) in Neo4j. Written with batched,
-    parameterized MERGE; properties and weights are SET from DuckDB (never incremented), and
-    whatever the current version no longer holds is removed, so re-materializing converges
-    to the same graph. Coverage counters (`visits`) on KP nodes are kept for kp_paths."""
+    and (:KnowledgePoint)-[:IN_DISCIPLINE]->(:Discipline) in Neo4j, as DuckDB holds them.
+    Incremental: when Neo4j still holds the version this asset last wrote, only the
+    difference is written (new and changed nodes and edges, and deletes), so a small change
+    costs a small load; otherwise (first load, a load that stopped half-way, a graph changed
+    by hand) the KP graph is wiped and written whole. Either way the result is the same
+    graph, and an unchanged graph is not written at all. Coverage counters (`visits`) on KP
+    nodes are set by kp_paths."""
     links = warehouse.query("all_seed_kp_links")
     edges = warehouse.query("all_kp_cooccurrence")
     seeds = warehouse.query("seeds_with_kps")
     version = graph_version(knowledge_points, links, edges, seeds)
+    tables = GraphTables(kps=knowledge_points, seeds=seeds, links=links, edges=edges)
 
     graph.run_script("schema")
     current = graph.read("graph_meta_get")
-    unchanged = bool(current) and current[0]["version"] == version
-    if unchanged:
+    neo4j_version = current[0]["version"] if current else None
+    load: dict = {"written": False}
+    if neo4j_version == version:
         context.log.info(f"kp_graph: Neo4j already holds graph version {version}; nothing to write")
+        if warehouse.graph_state_version() != version:  # e.g. loaded before states were kept
+            warehouse.write_graph_state(version, state_of(tables))
     else:
-        graph.run_batched("upsert_disciplines",
-                          [{"name": d, "display_name": display_name(d)} for d in DISCIPLINES], version=version)
-        graph.run_batched("upsert_knowledge_points", knowledge_points.select(KP_NODE_COLUMNS).iter_rows(named=True),
-                          version=version)
-        graph.run_batched("upsert_seeds", seeds.iter_rows(named=True), version=version)
-        graph.run_batched("upsert_has_kp", links.iter_rows(named=True), version=version)
-        graph.run_batched("upsert_cooccurs", edges.iter_rows(named=True), version=version)
-        graph.run_script("delete_stale", version=version)
-        graph.run("graph_meta_set", version=version)  # last: a half-done load is redone next time
+        saved = warehouse.read_graph_state() if neo4j_version and warehouse.graph_state_version() == neo4j_version else None
+        base = saved if saved is not None and _holds(graph, saved) else None
+        delta = diff(base, tables)
+        context.log.info(f"kp_graph: {'incremental' if base else 'full'} load of version {version}: "
+                         f"{delta.counts()}")
+        report = graph.loader(log=context.log.info).load(delta, version, full=base is None)
+        warehouse.write_graph_state(version, state_of(tables), delta=delta if base else None, base=neo4j_version)
+        load = {"written": True, "load/mode": "incremental" if base else "full",
+                "load/seconds": report.seconds["total"], "load/writers": report.writers,
+                **{f"load/rows/{k}": v for k, v in report.rows.items()}}
 
     counts = graph.read("graph_counts")[0]
     expected = {"knowledge_points": knowledge_points.height, "seeds": seeds.height,
@@ -74,7 +90,7 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     mismatches = {k: (counts[k], v) for k, v in expected.items() if counts[k] != v}
     yield dg.MaterializeResult(metadata={
         "graph_version": version,
-        "written": not unchanged,
+        **load,
         "neo4j_uri": graph.uri,
         **{f"neo4j/{k}": int(v) for k, v in counts.items()},
         "browser_queries": dg.MetadataValue.md(

@@ -1,0 +1,5 @@
+// New KPs (absent from Neo4j). Columns arrive as parallel lists, row i across them.
+// `visits` is left to kp_paths.
+UNWIND range(0, size($kp_id) - 1) AS i
+CREATE (:KnowledgePoint {kp_id: $kp_id[i], name: $name[i], frequency: $frequency[i], disciplines: $disciplines[i],
+                         primary_discipline: $primary_discipline[i], aliases: $aliases[i]})

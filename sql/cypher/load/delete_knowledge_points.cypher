@@ -1,0 +1,3 @@
+UNWIND $kp_id AS id
+MATCH (k:KnowledgePoint {kp_id: id})
+DETACH DELETE k
