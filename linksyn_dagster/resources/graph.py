@@ -16,7 +16,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 from pydantic import PrivateAttr
 
 from linksyn_dagster.queries import cypher, split_statements
-from linksyn_dagster.resources.graph_loader import GraphLoader
+from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore
 from linksyn_dagster.settings import LinkSynSettings, load_settings
 
 
@@ -83,6 +83,10 @@ class Neo4jResource(dg.ConfigurableResource):
         cfg = self._settings.neo4j
         return GraphLoader(self._connect(), self.database, batch_size=cfg.batch_size, writers=cfg.writers, log=log,
                            where=self._uri)
+
+    def state_store(self) -> GraphStateStore:
+        """Where kp_graph keeps what its last load left in Neo4j (``<data dir>/graph_state``)."""
+        return GraphStateStore(self._settings.data_dir / "graph_state")
 
     def run_batched(self, name: str, rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
                     batch_size: int | None = None, **params: Any) -> int:

@@ -12,13 +12,20 @@ everything in order from one session.
 
 A load is bracketed by ``meta_begin``/``meta_end``: while it runs, the graph has no
 version, so a load that stops half-way is never taken for a complete one.
+
+``GraphStateStore`` keeps what the last load left in Neo4j (``GraphState``) as Arrow files
+under the data directory, for the next load's diff: about 0.6 s to write and 0.8 s to read
+at 10M edges, where DuckDB tables took 3 s and 2.4 s.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -26,13 +33,47 @@ import polars as pl
 from neo4j import Driver
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
-from linksyn_dagster.core.graph_load import GraphDelta, lock_free_rounds, node_buckets
+from linksyn_dagster.core.graph_load import GraphDelta, GraphState, lock_free_rounds, node_buckets
 from linksyn_dagster.core.taxonomy import DISCIPLINES, display_name
 from linksyn_dagster.queries import cypher, split_statements
 
 
 class GraphLoadError(RuntimeError):
     pass
+
+
+class GraphStateStore:
+    """``<directory>/<version>/{kps,seeds,links,edges}.arrow``: the state of the one graph
+    version last loaded. A new state is written beside the old one and renamed into place
+    (atomic), then the old one is removed, so a crash leaves one complete state or the
+    other; a state whose version Neo4j no longer holds is simply not used."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+
+    def version(self) -> str | None:
+        if not self.directory.is_dir():
+            return None
+        found = sorted(p for p in self.directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return found[-1].name if len(found) == 1 else None
+
+    def read(self, version: str) -> GraphState:
+        folder = self.directory / version
+        return GraphState(**{f.name: pl.read_ipc(folder / f"{f.name}.arrow") for f in fields(GraphState)})
+
+    def write(self, version: str, state: GraphState) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        staging = self.directory / f".staging-{version}-{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        for f in fields(GraphState):
+            getattr(state, f.name).write_ipc(staging / f"{f.name}.arrow")
+        target = self.directory / version
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        for old in self.directory.iterdir():
+            if old != target:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 @dataclass

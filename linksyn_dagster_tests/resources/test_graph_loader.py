@@ -131,3 +131,21 @@ def test_lost_server_is_one_clear_error(neo4j_server) -> None:
     with pytest.raises(GraphLoadError, match=r"lost Neo4j at bolt://127\.0\.0\.1:1 while loading graph version v1"):
         GraphLoader(driver, "neo4j", where="bolt://127.0.0.1:1").load(diff(None, tables), "v1", full=True)
     driver.close()
+
+
+def test_state_store_keeps_one_complete_state(tmp_path) -> None:
+    from linksyn_dagster.resources.graph_loader import GraphStateStore
+
+    store = GraphStateStore(tmp_path / "graph_state")
+    assert store.version() is None
+    one = _tables(_links(range(0, 30), np.random.default_rng(3)))
+    two = _tables(_links(range(0, 40), np.random.default_rng(4)))
+    store.write("v1", state_of(one))
+    assert store.version() == "v1"
+    assert diff(store.read("v1"), one).empty and not diff(store.read("v1"), two).empty
+    (tmp_path / "graph_state" / ".staging-v2-1").mkdir()  # a write that crashed half-way
+    assert store.version() == "v1"
+    store.write("v2", state_of(two))
+    assert store.version() == "v2"
+    assert sorted(p.name for p in (tmp_path / "graph_state").iterdir()) == ["v2"]
+    assert diff(store.read("v2"), two).empty

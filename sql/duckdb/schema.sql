@@ -78,29 +78,3 @@ CREATE TABLE IF NOT EXISTS decontamination_hits (
     overlap_fraction DOUBLE,
     similarity DOUBLE
 );
-
--- What the last complete kp_graph load left in Neo4j (written by kp_graph after the load):
--- node keys with a hash of their properties, and the relationships. The next load writes
--- only the difference, when Neo4j still holds exactly this version.
-CREATE TABLE IF NOT EXISTS neo4j_state_meta (
-    version VARCHAR NOT NULL,
-    saved_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS neo4j_state_kps (
-    kp_id VARCHAR NOT NULL,
-    h UBIGINT NOT NULL,
-    disciplines VARCHAR[]
-);
-CREATE TABLE IF NOT EXISTS neo4j_state_seeds (
-    seed_id VARCHAR NOT NULL,
-    h UBIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS neo4j_state_links (
-    seed_id VARCHAR NOT NULL,
-    kp_id VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS neo4j_state_edges (
-    kp_a VARCHAR NOT NULL,
-    kp_b VARCHAR NOT NULL,
-    weight BIGINT NOT NULL
-);

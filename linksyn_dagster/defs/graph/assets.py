@@ -65,21 +65,22 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     tables = GraphTables(kps=knowledge_points, seeds=seeds, links=links, edges=edges)
 
     graph.run_script("schema")
+    states = graph.state_store()
     current = graph.read("graph_meta_get")
     neo4j_version = current[0]["version"] if current else None
     load: dict = {"written": False}
     if neo4j_version == version:
         context.log.info(f"kp_graph: Neo4j already holds graph version {version}; nothing to write")
-        if warehouse.graph_state_version() != version:  # e.g. loaded before states were kept
-            warehouse.write_graph_state(version, state_of(tables))
+        if states.version() != version:  # e.g. loaded before states were kept
+            states.write(version, state_of(tables))
     else:
-        saved = warehouse.read_graph_state() if neo4j_version and warehouse.graph_state_version() == neo4j_version else None
+        saved = states.read(neo4j_version) if neo4j_version and states.version() == neo4j_version else None
         base = saved if saved is not None and _holds(graph, saved) else None
         delta = diff(base, tables)
         context.log.info(f"kp_graph: {'incremental' if base else 'full'} load of version {version}: "
                          f"{delta.counts()}")
         report = graph.loader(log=context.log.info).load(delta, version, full=base is None)
-        warehouse.write_graph_state(version, state_of(tables), delta=delta if base else None, base=neo4j_version)
+        states.write(version, state_of(tables))
         load = {"written": True, "load/mode": "incremental" if base else "full",
                 "load/seconds": report.seconds["total"], "load/writers": report.writers,
                 **{f"load/rows/{k}": v for k, v in report.rows.items()}}
