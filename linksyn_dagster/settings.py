@@ -35,7 +35,7 @@ class Neo4jSettings(BaseModel):
     heap: str = Field("512m", description="JVM heap of the local server")
     pagecache: str = Field("256m", description="page cache of the local server")
     batch_size: int = Field(5000, description="rows per transaction when loading the graph")
-    writers: int = Field(2, ge=1, description="sessions writing the graph at once (relationships in lock-free rounds)")
+    writers: int = Field(1, ge=1, description="sessions writing the graph at once (relationships in node-disjoint rounds)")
 
     _blank = field_validator("uri", "password", mode="before")(_blank_is_unset)
 

@@ -9,7 +9,8 @@ graph. Against no state (a first or a repaired load) everything is a create.
 relationship locks both its end nodes, so two transactions touching the same hub KP wait
 on each other (or deadlock and retry). Nodes are hashed into buckets; each relationship
 falls into the cell (bucket of one end, bucket of the other); cells are grouped into rounds
-in which no two cells share a bucket, so the writers of one round never touch the same node.
+in which no two cells share a bucket, so the writers of one round never touch the same node
+(Neo4j may still lock a shared neighbouring relationship record: see graph_loader.py).
 
 Pure polars/numpy: no Neo4j here (``resources/graph_loader.py`` executes the plan).
 """

@@ -5,10 +5,15 @@ lists (``$kp_id[i]``, ``$name[i]``...): packing a few long lists costs the drive
 than a dict per row. New nodes and relationships are CREATEd (the delta knows they are
 absent), never MERGEd; changed ones are matched by key and SET.
 
-Relationships are written by ``writers`` sessions at once, in rounds whose groups share no
-end node (``lock_free_rounds``), so concurrent transactions never wait on each other's node
-locks; nodes are written by all writers in interleaved batches. ``writers=1`` writes
-everything in order from one session.
+With ``writers`` > 1, relationships are written by that many sessions at once, in rounds
+whose groups share no end node (``lock_free_rounds``), so concurrent transactions never
+wait on each other's node locks; nodes are written by all writers in interleaved batches.
+Neo4j 5's record store still locks neighbouring relationship records of the chains it
+links into, which other groups' nodes share, so some transactions deadlock and are retried
+by the driver. On 2 cores, where one writer already keeps the server busy, that makes 2
+writers slower (300k KPs / 3M edges: 100 s with 1 writer, 119 s with 2 and 14 deadlocks);
+the default is 1 writer, and more are for servers with cores to spare (measure with
+``benchmarks/neo4j_load.py --writers N``).
 
 A load is bracketed by ``meta_begin``/``meta_end``: while it runs, the graph has no
 version, so a load that stops half-way is never taken for a complete one.
