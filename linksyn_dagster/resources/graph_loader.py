@@ -200,6 +200,8 @@ class GraphLoader:
         # nodes
         step(report, "kps_changed", d.kps_changed.height,
              lambda: self._nodes("load/update_knowledge_points", d.kps_changed))
+        step(report, "kp_frequencies_changed", d.kp_frequencies.height,
+             lambda: self._nodes("load/update_kp_frequency", d.kp_frequencies))
         step(report, "kps_created", d.kps_new.height, lambda: self._nodes("load/create_knowledge_points", d.kps_new))
         step(report, "seeds_changed", d.seeds_changed.height, lambda: self._nodes("load/update_seeds", d.seeds_changed))
         step(report, "seeds_created", d.seeds_new.height, lambda: self._nodes("load/create_seeds", d.seeds_new))

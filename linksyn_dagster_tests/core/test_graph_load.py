@@ -133,3 +133,24 @@ def test_a_kp_moving_discipline_swaps_only_that_link() -> None:
     assert delta.kps_changed.get_column("kp_id").to_list() == ["kp_b"]
     assert delta.kp_disciplines.rows() == [("kp_b", "physics")]
     assert delta.kp_disciplines_gone.rows() == [("kp_b", "chemistry")]
+
+
+def test_a_frequency_only_change_is_a_frequency_update() -> None:
+    busier = GraphTables(kps=OLD.kps.with_columns(frequency=pl.col("frequency") + (pl.col("kp_id") == "kp_c")),
+                         seeds=OLD.seeds, links=OLD.links, edges=OLD.edges)
+    delta = diff(state_of(OLD), busier)
+    assert delta.kp_frequencies.rows() == [("kp_c", 2)]
+    assert delta.kps_changed.is_empty() and delta.kp_disciplines.is_empty()
+
+
+def test_colliding_key_hashes_fall_back_to_the_exact_join() -> None:
+    """A collision of the first key hash must not lose or invent a change."""
+    from linksyn_dagster.core.graph_load import _EDGE_KEYS, _keyed_diff
+
+    old, new = state_of(OLD).edges, state_of(NEW).edges
+    expected = _keyed_diff(NEW.edges, new, old, _EDGE_KEYS, "weight")
+    for ours, theirs in ((new.with_columns(_h=pl.lit(1, pl.UInt64)), old.with_columns(_h=pl.lit(1, pl.UInt64))),
+                         (new.with_columns(_g=pl.col("_g") + 1), old)):  # first hash equal, second not
+        got = _keyed_diff(NEW.edges, ours, theirs, _EDGE_KEYS, "weight")
+        assert [sorted(g.rows()) for g in got] == [sorted(e.rows()) for e in expected]
+    assert [g.rows() for g in expected] == [[("kp_a", "kp_d", 1)], [], [("kp_a", "kp_b")]]

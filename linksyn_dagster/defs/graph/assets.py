@@ -75,11 +75,12 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     else:
         saved = states.read(neo4j_version) if neo4j_version and states.version() == neo4j_version else None
         base = saved if saved is not None and _holds(graph, saved) else None
-        delta = diff(base, tables)
+        new_state = state_of(tables)
+        delta = diff(base, tables, new_state)
         context.log.info(f"kp_graph: {'incremental' if base else 'full'} load of version {version}: "
                          f"{delta.counts()}")
         report = graph.loader(log=context.log.info).load(delta, version, full=base is None)
-        states.write(version, state_of(tables))
+        states.write(version, new_state)
         load = {"written": True, "load/mode": "incremental" if base else "full",
                 "load/seconds": report.seconds["total"], "load/writers": report.writers,
                 **{f"load/rows/{k}": v for k, v in report.rows.items()}}
