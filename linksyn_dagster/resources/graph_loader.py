@@ -60,7 +60,7 @@ class GraphStateStore:
         if not self.directory.is_dir():
             return None
         found = sorted(p for p in self.directory.iterdir() if p.is_dir() and not p.name.startswith("."))
-        return found[-1].name if len(found) == 1 else None
+        return found[0].name if len(found) == 1 else None
 
     def read(self, version: str) -> GraphState:
         folder = self.directory / version
@@ -90,15 +90,11 @@ class LoadReport:
     writers: int
     batch_size: int
     rows: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def total_seconds(self) -> float:
-        return sum(self.seconds.values())
+    seconds: dict[str, float] = field(default_factory=dict)  # per step, and "total"
 
 
 class GraphLoader:
-    def __init__(self, driver: Driver, database: str, batch_size: int = 5000, writers: int = 2,
+    def __init__(self, driver: Driver, database: str, batch_size: int = 5000, writers: int = 1,
                  log: Callable[[str], None] | None = None, where: str = "Neo4j") -> None:
         if batch_size < 1 or writers < 1:
             raise ValueError(f"GraphLoader: batch_size ({batch_size}) and writers ({writers}) must be >= 1")
