@@ -2,6 +2,7 @@
 
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import dagster as dg
@@ -79,8 +80,10 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
         delta = diff(base, tables, new_state)
         context.log.info(f"kp_graph: {'incremental' if base else 'full'} load of version {version}: "
                          f"{delta.counts()}")
-        report = graph.loader(log=context.log.info).load(delta, version, full=base is None)
-        states.write(version, new_state)
+        with ThreadPoolExecutor(1, thread_name_prefix="graph-state") as background:
+            staged = background.submit(states.stage, version, new_state)  # written while Neo4j loads
+            report = graph.loader(log=context.log.info).load(delta, version, full=base is None)
+            states.commit(staged.result(), version)
         load = {"written": True, "load/mode": "incremental" if base else "full",
                 "load/seconds": report.seconds["total"], "load/writers": report.writers,
                 **{f"load/rows/{k}": v for k, v in report.rows.items()}}
