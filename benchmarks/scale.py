@@ -24,7 +24,9 @@ in taxonomy order, the global ones once. ``--paths-per-seed`` (0.25) sets
 ``LINKSYN_WALK__PATHS_TOTAL``, so the release grows with N too.
 
 Measured per stage: wall seconds of its materializations (Dagster's own per-run cost
-included: about a second per run, so 22 seconds for a partitioned stage even on tiny data)
+included: about a second per run, so 22 seconds for a partitioned stage even on tiny data),
+the CPU seconds of the process running them (all its threads; not Neo4j's: on a shared
+machine CPU time is the steadier measure, and a stage waiting on Neo4j shows wall >> CPU),
 and the peak RSS of the process that ran them (VmHWM; it includes about 300 MB of imported
 Dagster/polars/litellm). The Neo4j server's own resident memory after ``kp_graph`` and
 ``kp_paths`` is reported beside them. Per stage, the growth exponent between successive N
@@ -408,20 +410,21 @@ def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
         quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, available)
         partitions = [x for x in DISCIPLINES if quotas.get(x, 0) > 0]
     baseline = _vm("VmHWM")
-    seconds, metadata = 0.0, {}
+    seconds, cpu, metadata = 0.0, 0.0, {}
     for partition in partitions:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         result = dg.materialize(assets, selection=[stage], partition_key=partition, instance=instance,
                                 resources=resources, raise_on_error=True,
                                 run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
         seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         if not metadata:
             for event in result.get_asset_materialization_events():
                 meta = event.materialization.metadata
                 metadata = {k: getattr(v, "value", v) for k, v in meta.items()
                             if k in ("dagster/row_count", "csr_read_seconds", "walk_seconds", "graph_nodes",
                                      "graph_edges", "cooccurrence_edges", "seed_kp_links")}
-    return {"wall_s": round(seconds, 2), "runs": len(partitions), "peak_rss_mb": round(_vm("VmHWM") or 0, 1),
+    return {"wall_s": round(seconds, 2), "cpu_s": round(cpu, 2), "runs": len(partitions), "peak_rss_mb": round(_vm("VmHWM") or 0, 1),
             "import_rss_mb": round(baseline or 0, 1), "first_run_metadata": metadata}
 
 
@@ -505,13 +508,13 @@ def _run_stages(n: int, data_dir: Path, env: dict[str, str], args: argparse.Name
             break
 
 
-def exponents(rows: list[dict[str, Any]], stages: list[str]) -> dict[str, dict[str, float | None]]:
-    """Per stage, slope of log(wall) over log(N) between successive N."""
+def exponents(rows: list[dict[str, Any]], stages: list[str], measure: str = "wall_s") -> dict[str, dict[str, float | None]]:
+    """Per stage, slope of log(measure) over log(N) between successive N."""
     out: dict[str, dict[str, float | None]] = {}
     for stage in stages:
         slopes: dict[str, float | None] = {}
         for a, b in zip(rows, rows[1:]):
-            ta, tb = a["stages"].get(stage, {}).get("wall_s"), b["stages"].get(stage, {}).get("wall_s")
+            ta, tb = a["stages"].get(stage, {}).get(measure), b["stages"].get(stage, {}).get(measure)
             key = f"{a['n']}->{b['n']}"
             slopes[key] = round(math.log(tb / ta) / math.log(b["n"] / a["n"]), 2) if ta and tb else None
         out[stage] = slopes
@@ -546,6 +549,7 @@ def main() -> None:
                      "zipf_s": ZIPF_S, "zipf_offset": ZIPF_OFFSET, "cross_discipline_share": CROSS_SHARE},
         "measurements": rows,
         "growth_exponents": exponents(rows, args.stages),
+        "growth_exponents_cpu": exponents(rows, args.stages, "cpu_s"),
     }, indent=2))
 
 
