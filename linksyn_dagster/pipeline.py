@@ -12,8 +12,10 @@ from typing import Callable
 
 import dagster as dg
 import duckdb
+import polars as pl
 
-from linksyn_dagster.core.seeds import demo_seed_dir, load_seed_files
+from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
+from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.walker import quotas_from_distribution
 from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
@@ -81,8 +83,10 @@ def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) 
     resources = build_resources(settings)
 
     source = settings.seeds.source_dir or demo_seed_dir()
-    seed_disciplines = sorted(set(load_seed_files(source, settings.seeds.max_field_chars)
-                                  .seeds.get_column("discipline").to_list()))
+    # the parse is cached: the seed_qa runs below read it instead of parsing every file again
+    parsed = cached_seed_load(source, settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)
+    seed_disciplines = sorted(parsed.scan().select(pl.col("discipline").unique()).collect()
+                              .get_column("discipline").to_list())
     if not seed_disciplines:
         raise PipelineFailed(f"no loadable seeds in {source}; see seed_rejects after `linksyn run`")
     summary = PipelineSummary(seed_disciplines, [])

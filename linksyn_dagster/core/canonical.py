@@ -518,7 +518,6 @@ def canonicalize_kps(
     # joined once (name -> surface form, kp_id) and then only aggregated.
     names = df.get_column("kp_name").unique().sort().to_list()
     keys = [resolve_alias(canonical_key(n), alias_map) for n in names]
-    key_of = dict(zip(names, keys, strict=True))
     name_disc = (
         pl.concat(
             [
@@ -529,11 +528,16 @@ def canonicalize_kps(
         .drop_nulls("d")
         .unique()
     )
-    disc_of: dict[str, set[str]] = {}
-    for name, d in name_disc.iter_rows():
-        disc_of.setdefault(key_of[name], set()).add(d)
+    # disciplines per key as one join and group-by, not a Python step per (name, discipline)
+    key_disc = (
+        name_disc.join(pl.DataFrame({"kp_name": names, "key": keys}, schema={"kp_name": pl.Utf8, "key": pl.Utf8}),
+                       on="kp_name")
+        .group_by("key")
+        .agg(pl.col("d").unique())
+    )
+    disc_of = dict(zip(key_disc.get_column("key").to_list(), key_disc.get_column("d").to_list(), strict=True))
     uniq_keys = sorted({k for k in keys if k})
-    rep_of = near_duplicate_groups(uniq_keys, [disc_of.get(k, set()) for k in uniq_keys])
+    rep_of = near_duplicate_groups(uniq_keys, [disc_of.get(k, ()) for k in uniq_keys])
     kp_of_key = {k: kp_id_for(rep_of[k]) for k in uniq_keys}
     name_map = pl.DataFrame(
         {

@@ -150,9 +150,19 @@ def quality_flags(
 
     if languages and discipline_col is not None:
         detected = _detected_languages(df, question_col, choices_col)
-        accepted = [list(languages.get(d, [])) if d is not None else [] for d in df.get_column(discipline_col)]
+        # accepted languages per row by a join on the discipline (not a Python list per row)
+        table = pl.DataFrame(
+            {"d": list(languages), "accepted": [list(v) for v in languages.values()]},
+            schema={"d": pl.String, "accepted": pl.List(pl.String)},
+        )
+        accepted = (
+            df.select(pl.col(discipline_col).cast(pl.String).alias("d"))
+            .join(table, on="d", how="left", maintain_order="left")
+            .get_column("accepted")
+            .fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        )
         language = pl.DataFrame(
-            {"detected": detected, "accepted": pl.Series(accepted, dtype=pl.List(pl.String))}
+            {"detected": detected, "accepted": accepted}
         ).select(
             (pl.col("detected") != _UNDETERMINED)
             & (pl.col("accepted").list.len() > 0)

@@ -95,6 +95,7 @@ __all__ = [
     "SeedRecord",
     "demo_seed_dir",
     "detect_language",
+    "list_seed_files",
     "load_seed_file",
     "load_seed_files",
     "seed_id_for",
@@ -227,6 +228,13 @@ def load_seed_files(
         files += 1
         _load_one(file, collector)
     return collector.result(files=files)
+
+
+def list_seed_files(paths: Iterable[Path | str] | Path | str) -> list[Path]:
+    """The files ``load_seed_files`` reads for ``paths``, in the order it reads them."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    return list(_expand(Path(p) for p in paths))
 
 
 def seed_id_for(question: str, choices: Iterable[str], answer: str) -> str:

@@ -85,3 +85,18 @@ def test_real_questions_baseline():
     # and sentence-completion stems ("The pleura") are short, which the flag says and no more
     assert counts["question_too_short"] < 0.02 * seeds.height
     assert counts["flagged_items"] < 0.03 * seeds.height
+
+
+def test_language_check_keeps_row_order_with_unknown_and_missing_disciplines():
+    """Accepted languages are joined per row: rows of many disciplines, in any order, with
+    disciplines the seeds never had (no check) and null disciplines (no check)."""
+    rows = [("什么是牛顿第二定律的内容？", "law"), ("What is the unit of electric charge?", "history"),
+            ("什么是合同的要约与承诺？", None), ("Какова скорость света в вакууме?", "unknown_discipline"),
+            ("What is the speed of light in vacuum?", "law")] * 3
+    frame = pl.DataFrame({"question": [q for q, _ in rows], "choices": [GOOD_CHOICES] * len(rows),
+                          "answer": ["A"] * len(rows), "discipline": [d for _, d in rows]},
+                         schema={"question": pl.String, "choices": pl.List(pl.String), "answer": pl.String,
+                                 "discipline": pl.String})
+    languages = {"law": ["en"], "history": ["zh"]}
+    flags = quality_flags(frame, languages=languages).to_list()
+    assert flags == [["language_mismatch"], ["language_mismatch"], [], [], []] * 3

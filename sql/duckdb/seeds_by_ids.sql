@@ -1,4 +1,5 @@
--- The seeds a path pulls into its synthesis prompt.
-SELECT seed_id, discipline, subject, question, choices, answer, answer_text, language
-FROM seed_qa
-WHERE list_contains($seed_ids, seed_id)
+-- The seeds a path pulls into its synthesis prompt (`wanted_seeds`: seed_id, registered by
+-- the caller). A join: list_contains over a parameter list would compare every seed with
+-- every wanted id, seeds x wanted, quadratic once both grow with the corpus.
+SELECT s.seed_id, s.discipline, s.subject, s.question, s.choices, s.answer, s.answer_text, s.language
+FROM seed_qa s JOIN wanted_seeds w USING (seed_id)

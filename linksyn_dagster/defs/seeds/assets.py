@@ -8,7 +8,8 @@ import dagster as dg
 import polars as pl
 
 from linksyn_dagster.core.decontam import decontaminate
-from linksyn_dagster.core.seeds import demo_seed_dir, load_seed_files
+from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
+from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -51,10 +52,12 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     `decontamination_hits`."""
     settings = load_settings()
     source = settings.seeds.source_dir or demo_seed_dir()
-    loaded = load_seed_files(source, max_field_chars=settings.seeds.max_field_chars)
+    # parsed once per content of the seed directory, whichever partition runs first; the
+    # others read their discipline's rows from the cached Parquet
+    loaded = cached_seed_load(source, settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)
     warehouse.replace("seed_rejects", loaded.rejects)  # every partition sees every file: same rows
 
-    seeds = loaded.seeds.filter(pl.col("discipline") == context.partition_key)
+    seeds = loaded.seeds(context.partition_key)
     # a seed that is an evaluation benchmark item is left out before it can spread into
     # KPs, paths and new QA; it is listed in decontamination_hits with what it matched
     contaminated = 0
@@ -65,7 +68,8 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         contaminated = hits.get_column("item_id").n_unique()
         record_hits(warehouse, "seed_qa", context.partition_key, hits)
     other_subjects = (
-        loaded.seeds.filter(pl.col("discipline") == "other").get_column("subject").unique().sort().to_list()
+        loaded.scan().filter(pl.col("discipline") == "other").select(pl.col("subject").unique().sort())
+        .collect().get_column("subject").to_list()
     )
     duplicate_ids = seeds.height - seeds.get_column("seed_id").n_unique()
     yield dg.Output(
@@ -74,6 +78,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
             **table_metadata(seeds, COLUMNS, ["seed_id", "subject", "language", "question", "answer"]),
             "source": str(source),
             "files_read": loaded.files,
+            "seed_cache": "hit" if loaded.cache_hit else "miss",
             "rows_rejected_all_files": loaded.rejects.height,
             "duplicates_skipped_all_files": loaded.duplicates,
             "benchmark_items_left_out": contaminated,

@@ -69,8 +69,8 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
     tokens, cost, and any reasoning trace (e.g. DeepSeek-R1) in its own column."""
     prompt = load_prompt(STAGE_SYNTHESIS)
     schema = schema_text(SynthesizedQA.model_json_schema())
-    seed_ids = sorted({s for ids in kp_paths.get_column("seed_ids").to_list() for s in ids})
-    seeds = warehouse.query("seeds_by_ids", seed_ids=seed_ids) if seed_ids else pl.DataFrame()
+    wanted = kp_paths.select(pl.col("seed_ids").explode().drop_nulls().unique().alias("seed_id"))
+    seeds = warehouse.query("seeds_by_ids", frames={"wanted_seeds": wanted}) if wanted.height else pl.DataFrame()
     seed_rows = {row["seed_id"]: row for row in seeds.iter_rows(named=True)}
 
     requests, languages = [], {}

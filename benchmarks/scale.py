@@ -1,0 +1,557 @@
+"""Scale benchmark: the non-LLM path of the pipeline at N seeds, through Dagster. Prints JSON.
+
+For each N (``--n 10000 100000 1000000``) a generator writes, into a fresh data directory:
+
+* N seed questions as JSONL files of at most 50,000 rows (mixed disciplines, as a real
+  dump would be), over the 22 discipline partitions of ``core/taxonomy.py`` with unequal
+  shares (∝ 1/rank^0.6), 4 choices each, about 5% Chinese;
+* the knowledge points an extraction model would give each seed: 3-6 per seed (uniform),
+  85% drawn from the seed discipline's own KPs and 15% from all KPs, both Zipf-like by
+  popularity (Zipf-Mandelbrot, P(rank r) ∝ (r + 20)^-1.1: a power-law tail with a
+  realistic head, the most popular KP of a discipline in about 4% of its seeds rather
+  than in half of them as pure Zipf would put it), over a vocabulary of N/2 KP concepts
+  of 1-3 pseudo-words; 15% of mentions
+  are surface variants (Title Case, a plural, a leading "the") that canonicalization must
+  merge back, and 10% carry the seed's discipline instead of the KP's home discipline;
+* an evaluation set of 15,000 items (fixed: evaluation sets do not grow with the seeds),
+  0.3% of the seeds (at most 3,000) among them, for decontamination.
+
+Then every stage runs as Dagster materializations (the same assets, IO manager and
+resources as ``linksyn run``, on a persistent instance in the data directory), each stage
+in its own process so its peak memory is its own: ``seed_qa``, ``seed_kps``, ``synthesized_qa``
+and ``enhanced_qa`` once per discipline partition, ``kp_paths`` once per start discipline
+in taxonomy order, the global ones once. ``--paths-per-seed`` (0.25) sets
+``LINKSYN_WALK__PATHS_TOTAL``, so the release grows with N too.
+
+Measured per stage: wall seconds of its materializations (Dagster's own per-run cost
+included: about a second per run, so 22 seconds for a partitioned stage even on tiny data),
+the CPU seconds of the process running them (all its threads; not Neo4j's: on a shared
+machine CPU time is the steadier measure, and a stage waiting on Neo4j shows wall >> CPU),
+and the peak RSS of the process that ran them (VmHWM; it includes about 300 MB of imported
+Dagster/polars/litellm). The Neo4j server's own resident memory after ``kp_graph`` and
+``kp_paths`` is reported beside them. Per stage, the growth exponent between successive N
+is the slope of log(time) over log(N): 1 is linear, N log N shows as about 1.1-1.2 over a
+decade, 2 is quadratic.
+
+LLM stages: the assets ``seed_kps``, ``synthesized_qa`` and ``enhanced_qa`` run as they are,
+prompts built, replies turned into rows, ``llm_usage``/``llm_failures`` written, but the
+``llm`` resource is replaced by an in-process stub whose client answers every request at
+once from the generator (the planned KPs of each seed; for paths a question made from a
+hash of the path id, with planted exact and near duplicates and benchmark copies so that
+dedup and decontamination have work). Neither option of the brief keeps the measure to our
+own overhead: the scripted HTTP server would add litellm's ~2.5 ms of CPU per call and
+the SQLite result store (one million calls is 40 minutes of litellm alone, measured
+separately by ``benchmarks/llm_fanout.py``) and would choose the KPs itself, so the KP
+distribution would not be the one generated; writing the assets' tables directly would skip
+prompt building and row assembly, which are ours. The stub skips only the LLM client.
+
+``--skip-graph-load`` leaves Neo4j out: ``kp_graph`` is not run, the CSR cache that
+``kp_paths`` reads is written from DuckDB's ``knowledge_points`` and ``kp_cooccurrence``
+(so the walk sees the same graph), and a graph stub answers the version and takes the
+``visits`` write. Use it when the loader is too slow at a size; its time is then not in
+the table.
+
+Usage: python benchmarks/scale.py [--n 10000 100000 1000000] [--paths-per-seed 0.25]
+[--work-dir DIR] [--skip-graph-load] [--stages all] [--keep]
+Environment: the LINKSYN_NEO4J__* settings of the local Neo4j it starts (give it ports of
+its own: LINKSYN_NEO4J__BOLT_PORT, LINKSYN_NEO4J__HTTP_PORT); LINKSYN_DATA_DIR is set per N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+import numpy as np  # noqa: E402
+import polars as pl  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("seed_qa", "seed_kps", "knowledge_points", "kp_graph", "kp_paths", "synthesized_qa", "enhanced_qa",
+          "linkqa_dataset", "distribution_report")
+PER_DISCIPLINE = {"seed_qa", "seed_kps"}
+PER_START_DISCIPLINE = {"kp_paths", "synthesized_qa", "enhanced_qa"}
+SEEDS_PER_FILE = 50_000
+BENCHMARK_ITEMS = 15_000
+ZIPF_S = 1.1
+ZIPF_OFFSET = 20
+CROSS_SHARE = 0.15
+SYLLABLES = ("ab ac ad al am an ar as at ba be bi bo bu ca ce ci co cu da de di do du el em en er es et fa fe fi "
+             "fo ga ge gi go ha he hi ho id il im in ir is it ka ke ki ko la le li lo lu ma me mi mo mu na ne ni "
+             "no nu ob oc od ol om on or os pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to tu ul um un "
+             "ur us va ve vi vo za ze zi zo").split()
+HAN = [chr(c) for c in range(0x4E00, 0x4E00 + 2000)]
+
+
+def _log(message: str) -> None:
+    print(f"[scale bench] {message}", file=sys.stderr, flush=True)
+
+
+def _vm(field: str, pid: int | str = "self") -> float | None:
+    """VmHWM/VmRSS of a process in MB (None when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+# ------------------------------------------------------------------------------- generator
+
+
+def _words(rng: np.random.Generator, count: int) -> np.ndarray:
+    """``count`` distinct pseudo-words of 2-5 syllables (some 8+ letters, so the single-edit
+    near-duplicate rule of canonicalization has work)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    syl = np.array(SYLLABLES)
+    while len(out) < count:
+        lengths = rng.integers(2, 6, count)
+        parts = rng.integers(0, len(syl), (count, 5))
+        for length, row in zip(lengths.tolist(), parts.tolist(), strict=True):
+            word = "".join(syl[row[:length]])
+            if word not in seen:
+                seen.add(word)
+                out.append(word)
+                if len(out) == count:
+                    break
+    return np.array(out, dtype=object)
+
+
+def _zipf_cdf(size: int) -> np.ndarray:
+    weights = (np.arange(1, size + 1, dtype=np.float64) + ZIPF_OFFSET) ** -ZIPF_S
+    cdf = np.cumsum(weights)
+    return cdf / cdf[-1]
+
+
+def _concept_names(rng: np.random.Generator, words: np.ndarray, count: int) -> list[str]:
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < count:
+        lengths = rng.choice([1, 2, 3], size=count, p=[0.2, 0.55, 0.25])
+        picks = rng.integers(0, len(words), (count, 3))
+        for length, row in zip(lengths.tolist(), picks.tolist(), strict=True):
+            name = " ".join(words[row[:length]])
+            if name not in seen:
+                seen.add(name)
+                names.append(name)
+                if len(names) == count:
+                    break
+    return names
+
+
+def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:
+    """Seed files, the KP plan (what extraction returns per seed) and an evaluation set."""
+    from linksyn_dagster.core.seeds import seed_id_for
+    from linksyn_dagster.core.taxonomy import DISCIPLINES, get_taxonomy
+
+    started = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    disciplines = list(DISCIPLINES)
+    d = len(disciplines)
+    share = 1.0 / np.arange(1, d + 1) ** 0.6
+    share = share[rng.permutation(d)]
+    share /= share.sum()
+    taxonomy = get_taxonomy()
+    subjects = [taxonomy.subjects_of(x) or [x] for x in disciplines]
+    words = _words(rng, 20_000)
+
+    # KP vocabulary: concepts in global popularity order, each with a home discipline
+    vocabulary = max(2_000, n // 2)
+    names = np.array(_concept_names(rng, words, vocabulary), dtype=object)
+    home = rng.choice(d, vocabulary, p=share)
+    global_cdf = _zipf_cdf(vocabulary)
+    local_ids = [np.flatnonzero(home == k) for k in range(d)]
+    local_cdf = [_zipf_cdf(max(1, len(ids))) for ids in local_ids]
+
+    seed_disc = rng.choice(d, n, p=share)
+    k_per_seed = rng.integers(3, 7, n)
+    owner = np.repeat(np.arange(n), k_per_seed)
+    mention_disc = seed_disc[owner]
+    concept = np.empty(owner.size, dtype=np.int64)
+    cross = rng.random(owner.size) < CROSS_SHARE
+    concept[cross] = np.minimum(np.searchsorted(global_cdf, rng.random(int(cross.sum()))), vocabulary - 1)
+    for k in range(d):
+        mask = ~cross & (mention_disc == k)
+        ids = local_ids[k] if len(local_ids[k]) else np.arange(vocabulary)
+        cdf = local_cdf[k] if len(local_ids[k]) else global_cdf
+        concept[mask] = ids[np.minimum(np.searchsorted(cdf, rng.random(int(mask.sum()))), len(ids) - 1)]
+    mentions = (pl.DataFrame({"seed": owner, "concept": concept, "variant": rng.random(owner.size),
+                              "own_label": rng.random(owner.size) < 0.10})
+                .unique(["seed", "concept"], keep="first", maintain_order=True))
+    base_name = pl.Series(names[mentions.get_column("concept").to_numpy()], dtype=pl.Utf8)
+    v = pl.col("variant")
+    mentions = mentions.with_columns(name=base_name).with_columns(
+        kp_name=pl.when(v < 0.06).then(pl.col("name").str.to_titlecase())
+        .when(v < 0.11).then(pl.col("name") + "s")
+        .when(v < 0.15).then(pl.lit("the ") + pl.col("name"))
+        .otherwise(pl.col("name")),
+        kp_discipline=pl.Series(np.array(disciplines, dtype=object)[
+            np.where(mentions.get_column("own_label").to_numpy(), seed_disc[mentions.get_column("seed").to_numpy()],
+                     home[mentions.get_column("concept").to_numpy()])], dtype=pl.Utf8),
+    )
+
+    # seed questions: two of the seed's KP names in a sentence of random words
+    first_kps = mentions.group_by("seed", maintain_order=True).agg(pl.col("name").head(2)).sort("seed")
+    kp_pairs = first_kps.get_column("name").to_list()
+    chinese = rng.random(n) < 0.05
+    q_len = rng.integers(14, 32, n)
+    q_words = rng.integers(0, len(words), (n, 32))
+    c_words = rng.integers(0, len(words), (n, 4, 3))
+    answers = np.array(list("ABCD"))[rng.integers(0, 4, n)]
+    difficulty = rng.integers(1, 6, n)
+    questions, choices, seed_ids = [], [], []
+    for i in range(n):
+        if chinese[i]:
+            chars = rng.integers(0, len(HAN), int(q_len[i]) * 2)
+            text = "关于" + "、".join(kp_pairs[i]) + "，" + "".join(HAN[c] for c in chars) + "？"
+        else:
+            body = " ".join(words[q_words[i, : q_len[i]]])
+            text = f"Which statement about {' and '.join(kp_pairs[i])} holds when {body}?"
+        opts = [" ".join(words[c_words[i, j, : 1 + (i + j) % 3]]) + f" {j}" for j in range(4)]
+        questions.append(text)
+        choices.append(opts)
+        seed_ids.append(seed_id_for(text, opts, answers[i]))
+    seeds = pl.DataFrame({
+        "id": np.arange(n), "question": questions, "choices": choices, "answer": answers,
+        "discipline": np.array(disciplines, dtype=object)[seed_disc],
+        "subject": [subjects[k][i % len(subjects[k])] for i, k in enumerate(seed_disc.tolist())],
+        "difficulty": difficulty,
+    }, schema_overrides={"discipline": pl.Utf8, "subject": pl.Utf8})
+
+    seed_dir = out / "seeds"
+    seed_dir.mkdir(parents=True, exist_ok=True)
+    order = rng.permutation(n)  # files mix disciplines
+    for f, start in enumerate(range(0, n, SEEDS_PER_FILE)):
+        seeds[order[start:start + SEEDS_PER_FILE]].write_ndjson(seed_dir / f"seeds-{f:04d}.jsonl")
+
+    plan = (mentions.with_columns(seed_id=pl.Series(seed_ids).gather(mentions.get_column("seed")))
+            .group_by("seed_id")
+            .agg(pl.struct(name="kp_name", discipline="kp_discipline").alias("knowledge_points")))
+    plan.write_parquet(out / "kp_plan.parquet")
+
+    # evaluation set: a few seeds copied verbatim, the rest new questions
+    copied = rng.choice(n, min(3_000, int(n * 0.003)), replace=False)
+    fresh = BENCHMARK_ITEMS - copied.size
+    bench_words = rng.integers(0, len(words), (fresh, 24))
+    bench = pl.concat([
+        seeds[copied].select("question", "choices", "answer", "subject"),
+        pl.DataFrame({"question": [" ".join(words[r]) + "?" for r in bench_words],
+                      "choices": [[f"option {j} {r[j]}" for j in range(4)] for r in bench_words.tolist()],
+                      "answer": np.array(list("ABCD"))[rng.integers(0, 4, fresh)],
+                      "subject": ["high_school_physics"] * fresh}),
+    ])
+    bench_dir = out / "benchmarks"
+    bench_dir.mkdir(parents=True, exist_ok=True)
+    bench.write_ndjson(bench_dir / "eval.jsonl")
+    return {"seeds": n, "seed_files": math.ceil(n / SEEDS_PER_FILE), "kp_mentions": mentions.height,
+            "kp_concepts": vocabulary, "kp_names_distinct": mentions.get_column("kp_name").n_unique(),
+            "benchmark_items": bench.height, "benchmark_copies_of_seeds": int(copied.size),
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+# ---------------------------------------------------------------------- the LLM stub (worker)
+
+
+def _stub_resources(plan_path: Path, benchmark_path: Path):
+    """The ``llm`` resource with a client that answers from the generator, in process."""
+    from linksyn_dagster.llm.client import LLMOutcome
+    from linksyn_dagster.llm.store import StoredResult
+    from linksyn_dagster.resources.llm import LLMResource
+
+    bench = pl.read_ndjson(benchmark_path).head(2_000)
+    bench_rows = bench.select("question", "choices", "answer").to_dicts()
+
+    class StubClient:
+        model = "bench/stub"
+
+        def __init__(self) -> None:
+            self._plan: dict[str, str] | None = None
+
+        def _kps(self, seed_ids: list[str]) -> dict[str, str]:
+            wanted = pl.DataFrame({"seed_id": seed_ids})
+            plan = (pl.scan_parquet(plan_path).join(wanted.lazy(), on="seed_id")
+                    .select("seed_id", pl.struct("knowledge_points").struct.json_encode().alias("json"))
+                    .collect())
+            return dict(zip(plan.get_column("seed_id").to_list(), plan.get_column("json").to_list(), strict=True))
+
+        @staticmethod
+        def _qa(item_id: str) -> dict[str, Any]:
+            h = zlib.crc32(item_id.encode())
+            rng = np.random.default_rng(h)
+            bucket = h % 1000
+            if bucket < 5:  # a copy of an evaluation item
+                row = bench_rows[h % len(bench_rows)]
+                return {"question": row["question"], "choices": row["choices"], "answer": row["answer"],
+                        "explanation": "copied", "knowledge_points_used": ["copied"]}
+            if bucket < 30:  # exact (< 15) or near (< 30) duplicate of one of 50 stock questions
+                stock = np.random.default_rng(h % 50).integers(0, 9_999, 20)
+                tokens = [f"w{t}" for t in stock.tolist()]
+                if bucket >= 15:
+                    tokens[int(rng.integers(0, 20))] = f"x{int(rng.integers(0, 10**6))}"
+            else:
+                tokens = [f"w{t}" for t in rng.integers(0, 50_000, int(rng.integers(14, 30))).tolist()]
+            return {"question": "Considering " + " ".join(tokens) + ", which is right?",
+                    "choices": [f"choice {j} {int(rng.integers(0, 10**6))}" for j in range(4)],
+                    "answer": "ABCD"[h % 4], "explanation": "because " + " ".join(tokens[:5]),
+                    "knowledge_points_used": tokens[:3]}
+
+        def run(self, stage: str, prompt_version: str, requests, schema_model) -> list:
+            ids = [r.item_id for r in requests]
+            if stage == "kp_extraction":
+                planned = self._kps(ids)
+                replies = [planned.get(i, '{"knowledge_points":[]}') for i in ids]
+            elif stage == "difficulty_judge":
+                replies = [json.dumps({"level": 1 + zlib.crc32(i.encode()) % 5, "rationale": "stub"}) for i in ids]
+            elif stage == "difficulty_rewrite":
+                replies = [json.dumps(self._qa("rewrite" + i)) for i in ids]
+            else:
+                replies = [json.dumps(self._qa(i)) for i in ids]
+            created = time.time()
+            outcomes = []
+            for item_id, reply in zip(ids, replies, strict=True):
+                key = hashlib.blake2b(f"{stage}\0{item_id}".encode(), digest_size=16).hexdigest()
+                result = StoredResult(key, stage, item_id, self.model, prompt_version, reply, None, reply,
+                                      200, 60, 0, 0.0, 0.0, 1, created)
+                outcomes.append(LLMOutcome(item_id, key, result, None, False))
+            return outcomes
+
+    class StubLLMResource(LLMResource):
+        def client(self, logger=None):
+            return StubClient()
+
+    return StubLLMResource()
+
+
+def _graph_stub(data_dir: Path):
+    """For --skip-graph-load: the CSR cache written from DuckDB, and a graph resource that
+    only answers the version and accepts the visits write."""
+    import duckdb
+
+    from linksyn_dagster.core.csr_store import cache_file, save_csr
+    from linksyn_dagster.core.walker import CSRGraph
+    from linksyn_dagster.defs.paths.assets import CSR_CACHE_DIR
+    from linksyn_dagster.resources.graph import Neo4jResource
+
+    with duckdb.connect(str(data_dir / "linksyn.duckdb"), read_only=True) as conn:
+        kps = conn.execute("SELECT kp_id, frequency, primary_discipline FROM knowledge_points ORDER BY kp_id").pl()
+        edges = conn.execute("SELECT kp_a, kp_b, weight FROM kp_cooccurrence").pl()
+    version = "bench" + hashlib.sha256(str((kps.height, edges.height)).encode()).hexdigest()[:10]
+    path = cache_file(data_dir / CSR_CACHE_DIR, version)
+    if not path.exists():
+        index = kps.select("kp_id").with_row_index("i")
+        coded = (edges.join(index.rename({"kp_id": "kp_a", "i": "a"}), on="kp_a")
+                 .join(index.rename({"kp_id": "kp_b", "i": "b"}), on="kp_b"))
+        names = sorted(set(kps.get_column("primary_discipline").drop_nulls().to_list()))
+        code = {x: k for k, x in enumerate(names)}
+        graph = CSRGraph.from_index_edges(
+            node_ids=kps.get_column("kp_id").to_numpy(),
+            frequency=kps.get_column("frequency").to_numpy().astype(np.float64),
+            discipline=np.array([code.get(x, 0) for x in kps.get_column("primary_discipline").to_list()],
+                                dtype=np.int32),
+            discipline_names=names,
+            src=coded.get_column("a").to_numpy().astype(np.int64),
+            dst=coded.get_column("b").to_numpy().astype(np.int64),
+            weights=coded.get_column("weight").to_numpy().astype(np.float64))
+        save_csr(graph, path)
+
+    class GraphStub(Neo4jResource):
+        def read(self, name: str, **params):
+            if name == "graph_meta_get":
+                return [{"version": version}]
+            raise RuntimeError(f"--skip-graph-load: {name} needs Neo4j")
+
+        def run_batched(self, name: str, rows, batch_size=None, **params) -> int:
+            return sum(1 for _ in rows)  # the rows are still built, as for Neo4j
+
+    return GraphStub()
+
+
+def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
+    """Materialize one stage (all its partitions) in this process; time and peak memory."""
+    import dagster as dg
+    import duckdb
+
+    from linksyn_dagster.core.taxonomy import DISCIPLINES
+    from linksyn_dagster.core.walker import quotas_from_distribution
+    from linksyn_dagster.definitions import defs as load_defs
+    from linksyn_dagster.defs.resources import build_resources
+    from linksyn_dagster.pipeline import prepare_instance
+    from linksyn_dagster.queries import sql
+    from linksyn_dagster.settings import load_settings
+
+    settings = load_settings()
+    instance = prepare_instance(settings)
+    assets = list(load_defs().assets or [])
+    resources = build_resources(settings)
+    resources["llm"] = _stub_resources(data_dir / "kp_plan.parquet", data_dir / "benchmarks" / "eval.jsonl")
+    if skip_graph_load and stage == "kp_paths":
+        resources["graph"] = _graph_stub(data_dir)
+    partitions: list[str | None] = [None]
+    if stage in PER_DISCIPLINE:
+        partitions = list(DISCIPLINES)
+    elif stage in PER_START_DISCIPLINE:
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+            available = sorted(row[0] for row in conn.execute(sql("kp_disciplines")).fetchall())
+        quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, available)
+        partitions = [x for x in DISCIPLINES if quotas.get(x, 0) > 0]
+    baseline = _vm("VmHWM")
+    seconds, cpu, metadata = 0.0, 0.0, {}
+    for partition in partitions:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        result = dg.materialize(assets, selection=[stage], partition_key=partition, instance=instance,
+                                resources=resources, raise_on_error=True,
+                                run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+        seconds += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
+        if not metadata:
+            for event in result.get_asset_materialization_events():
+                meta = event.materialization.metadata
+                metadata = {k: getattr(v, "value", v) for k, v in meta.items()
+                            if k in ("dagster/row_count", "csr_read_seconds", "walk_seconds", "graph_nodes",
+                                     "graph_edges", "cooccurrence_edges", "seed_kp_links")}
+    return {"wall_s": round(seconds, 2), "cpu_s": round(cpu, 2), "runs": len(partitions), "peak_rss_mb": round(_vm("VmHWM") or 0, 1),
+            "import_rss_mb": round(baseline or 0, 1), "first_run_metadata": metadata}
+
+
+# ------------------------------------------------------------------------------- driver
+
+
+def _neo4j_rss_mb(data_dir: Path) -> float | None:
+    pid_file = data_dir / "neo4j" / "neo4j.pid"
+    try:
+        return _vm("VmRSS", int(pid_file.read_text().split()[0]))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _env(data_dir: Path, n: int, args: argparse.Namespace) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "LINKSYN_DATA_DIR": str(data_dir), "LINKSYN_SEEDS__SOURCE_DIR": str(data_dir / "seeds"),
+        "LINKSYN_WALK__PATHS_TOTAL": str(max(24, int(n * args.paths_per_seed))),
+        "LINKSYN_DECONTAM__BENCHMARK_PATHS": json.dumps([str(data_dir / "benchmarks")]),
+        "LINKSYN_LLM__MODEL": "bench/stub", "LINKSYN_EXECUTOR": "in_process",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])]),
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+    })
+    return env
+
+
+def run_stage(stage: str, data_dir: Path, env: dict[str, str], skip_graph_load: bool) -> dict[str, Any]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", stage, "--work-dir", str(data_dir)]
+    if skip_graph_load:
+        cmd.append("--skip-graph-load")
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        _log(f"{stage} failed:\n{proc.stderr[-4000:]}")
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed",
+                "process_s": round(time.perf_counter() - started, 1)}
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_s"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    data_dir = Path(args.work_dir) / f"n{n}"
+    shutil.rmtree(data_dir, ignore_errors=True)  # Neo4j's home too: each N starts from an empty graph
+    data_dir.mkdir(parents=True, exist_ok=True)
+    _log(f"N={n}: generating ...")
+    generated = generate(n, data_dir)
+    _log(f"N={n}: generated {generated}")
+    env = _env(data_dir, n, args)
+    neo4j = not args.skip_graph_load and bool({"kp_graph", "kp_paths"} & set(args.stages))
+    if neo4j:  # started before kp_graph so its start-up is not in the stage's time
+        _neo4j(env, "start")
+    stages: dict[str, Any] = {}
+    try:
+        _run_stages(n, data_dir, env, args, stages)
+    finally:
+        if neo4j:
+            _neo4j(env, "stop")
+    return {"n": n, "generated": generated, "stages": stages,
+            "total_wall_s": round(sum(s.get("wall_s", 0.0) for s in stages.values()), 1)}
+
+
+def _neo4j(env: dict[str, str], action: str) -> None:
+    subprocess.run([sys.executable, "-m", "linksyn_dagster.cli", "neo4j", action], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def _run_stages(n: int, data_dir: Path, env: dict[str, str], args: argparse.Namespace,
+                stages: dict[str, Any]) -> None:
+    for stage in args.stages:
+        if stage == "kp_graph" and args.skip_graph_load:
+            stages[stage] = {"skipped": "--skip-graph-load"}
+            continue
+        _log(f"N={n}: {stage} ...")
+        stages[stage] = run_stage(stage, data_dir, env, args.skip_graph_load)
+        if stage in ("kp_graph", "kp_paths") and not args.skip_graph_load:
+            stages[stage]["neo4j_rss_mb"] = _neo4j_rss_mb(data_dir)
+        _log(f"N={n}: {stage} {stages[stage]}")
+        if "error" in stages[stage]:
+            break
+
+
+def exponents(rows: list[dict[str, Any]], stages: list[str], measure: str = "wall_s") -> dict[str, dict[str, float | None]]:
+    """Per stage, slope of log(measure) over log(N) between successive N."""
+    out: dict[str, dict[str, float | None]] = {}
+    for stage in stages:
+        slopes: dict[str, float | None] = {}
+        for a, b in zip(rows, rows[1:]):
+            ta, tb = a["stages"].get(stage, {}).get(measure), b["stages"].get(stage, {}).get(measure)
+            key = f"{a['n']}->{b['n']}"
+            slopes[key] = round(math.log(tb / ta) / math.log(b["n"] / a["n"]), 2) if ta and tb else None
+        out[stage] = slopes
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--paths-per-seed", type=float, default=0.25)
+    parser.add_argument("--work-dir", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "linksyn-scale-bench"))
+    parser.add_argument("--skip-graph-load", action="store_true",
+                        help="leave Neo4j out: kp_paths reads a CSR cache written from DuckDB")
+    parser.add_argument("--stages", default="all", help=f"comma-separated subset of {','.join(STAGES)}")
+    parser.add_argument("--keep", action="store_true", help="keep each N's data directory")
+    parser.add_argument("--worker", choices=STAGES, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, Path(args.work_dir), args.skip_graph_load)))
+        return
+    args.stages = list(STAGES) if args.stages == "all" else [s for s in STAGES if s in args.stages.split(",")]
+    rows = []
+    for n in sorted(args.n):
+        rows.append(measure(n, args))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)  # partial results, in case a later N fails
+        if not args.keep:
+            shutil.rmtree(Path(args.work_dir) / f"n{n}", ignore_errors=True)
+    print(json.dumps({
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                    "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+        "settings": {"paths_per_seed": args.paths_per_seed, "skip_graph_load": args.skip_graph_load,
+                     "zipf_s": ZIPF_S, "zipf_offset": ZIPF_OFFSET, "cross_discipline_share": CROSS_SHARE},
+        "measurements": rows,
+        "growth_exponents": exponents(rows, args.stages),
+        "growth_exponents_cpu": exponents(rows, args.stages, "cpu_s"),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
