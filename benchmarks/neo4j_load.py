@@ -48,6 +48,7 @@ from neo4j._codec.packstream import v1 as packstream  # noqa: E402
 from linksyn_dagster.core.cooccurrence import cooccurrence_edges  # noqa: E402
 from linksyn_dagster.core.graph_load import GraphTables, diff, state_of  # noqa: E402
 from linksyn_dagster.core.taxonomy import DISCIPLINES, display_name  # noqa: E402
+from linksyn_dagster.queries import cypher  # noqa: E402
 from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore  # noqa: E402
 from linksyn_dagster.services.neo4j_server import ADMIN_TOOL, LocalNeo4j  # noqa: E402
 from linksyn_dagster.services.process import free_port  # noqa: E402
@@ -114,20 +115,14 @@ def fresh_server(root: Path, name: str, args: argparse.Namespace) -> LocalNeo4j:
 
 
 def counts(server: LocalNeo4j) -> dict[str, int]:
+    """Neo4j's counts, by the query kp_graph checks itself with (sql/cypher/graph_counts)."""
     with GraphDatabase.driver(server.uri, auth=(server.user, server.password)) as driver:
-        record = driver.execute_query(
-            "CALL () { MATCH (k:KnowledgePoint) RETURN count(k) AS kps } "
-            "CALL () { MATCH (s:Seed) RETURN count(s) AS seeds } "
-            "CALL () { MATCH ()-[e:CO_OCCURS]->() RETURN count(e) AS co_occurs } "
-            "CALL () { MATCH ()-[h:HAS_KP]->() RETURN count(h) AS has_kp } "
-            "CALL () { MATCH ()-[i:IN_DISCIPLINE]->() RETURN count(i) AS in_discipline } "
-            "RETURN kps, seeds, co_occurs, has_kp, in_discipline").records[0]
-    return dict(record)
+        return dict(driver.execute_query(cypher("graph_counts")).records[0])
 
 
 def expected_counts(tables: GraphTables, kp_disciplines: int) -> dict[str, int]:
-    return {"kps": tables.kps.height, "seeds": tables.seeds.height, "co_occurs": tables.edges.height,
-            "has_kp": tables.links.height, "in_discipline": kp_disciplines}
+    return {"knowledge_points": tables.kps.height, "seeds": tables.seeds.height, "disciplines": len(DISCIPLINES),
+            "co_occurs": tables.edges.height, "has_kp": tables.links.height, "in_discipline": kp_disciplines}
 
 
 def run_admin(server: LocalNeo4j, tables: GraphTables, kp_disciplines: pl.DataFrame, args: argparse.Namespace) -> dict:
@@ -273,7 +268,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count()},
         "neo4j": {"version": Neo4jSettings().version, "heap": args.heap, "pagecache": args.pagecache},
         "graph": expected,
-        "relationships": sum(v for k, v in expected.items() if k not in ("kps", "seeds")),
+        "relationships": sum(v for k, v in expected.items() if k in ("co_occurs", "has_kp", "in_discipline")),
         "writers": args.writers, "batch_size": args.batch_size,
         "neo4j_rust_ext": packstream._rust_pack is not None,
         "client_cpu_seconds": round(sum(os.times()[:2]), 1),
