@@ -1,13 +1,20 @@
 """Test session set-up: the real Neo4j server and the scripted LLM server start once per
-session (fixtures in fixtures_neo4j.py / fixtures_llm.py)."""
+session (fixtures in fixtures_neo4j.py / fixtures_llm.py); survivors.py fails the run when a
+process or thread of the tests outlives them."""
 
 import os
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before anything imports litellm
 
-pytest_plugins = ["linksyn_dagster_tests.fixtures_neo4j", "linksyn_dagster_tests.fixtures_llm",
-                  "linksyn_dagster_tests.fixtures_pipeline"]
+from linksyn_dagster.services.process import restore_default_interrupts  # noqa: E402
+
+# pytest started as a background job of a script (as CI may start it) ignores SIGINT; Dagster
+# would copy that onto SIGTERM, and the servers and `tail`s the tests start could not be stopped
+restore_default_interrupts()
+
+pytest_plugins = ["pytester", "linksyn_dagster_tests.survivors", "linksyn_dagster_tests.fixtures_neo4j",
+                  "linksyn_dagster_tests.fixtures_llm", "linksyn_dagster_tests.fixtures_pipeline"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

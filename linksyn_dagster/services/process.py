@@ -8,8 +8,31 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
+
+
+def restore_default_interrupts() -> bool:
+    """Give SIGINT Python's own handler (and SIGTERM its default) when this process started
+    with them ignored, as a background job of a non-interactive shell does (``cmd &`` in a
+    script, many CI runners). Returns whether anything changed; only the main thread can.
+
+    Why: after every run in the main thread, Dagster points SIGTERM at whatever handles
+    SIGINT (``setup_interrupt_handlers``), so an ignored SIGINT becomes an ignored SIGTERM
+    for the whole process. Children spawned outside a run then inherit SIGTERM ignored: the
+    ``tail -F`` of Dagster's compute-log capture, Neo4j's JVM (which then cannot shut down
+    cleanly and is killed), this process itself (``kill`` no longer stops it)."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    changed = False
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        changed = True
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        changed = True
+    return changed
 
 
 class ServiceError(RuntimeError):
@@ -90,6 +113,28 @@ def stop_pid(pid: int, timeout: float = 30.0) -> None:
             if not pid_alive(pid):
                 return
             time.sleep(0.2)
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 30.0) -> int | None:
+    """Stop a child started with ``start_new_session=True`` and everything in its group:
+    SIGCONT (it may be frozen), SIGTERM, and SIGKILL after ``timeout`` seconds. Reaps the
+    child and returns its exit code (None if it could not be reaped)."""
+    for sig in (signal.SIGCONT, signal.SIGTERM):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        try:
+            return proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            return None
+    finally:
+        # the leader may be gone while others of its group live on (a server it started)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
 
 
 def last_line(path: Path) -> str:
