@@ -7,6 +7,7 @@ and metadata are there to inspect in ``linksyn ui`` afterwards."""
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -20,6 +21,7 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.walker import quotas_from_distribution
 from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
 from linksyn_dagster.queries import sql
+from linksyn_dagster.services.process import restore_default_interrupts
 from linksyn_dagster.settings import LinkSynSettings
 
 _INSTANCE_CONFIG = """# Written by linksyn: a local instance for `linksyn demo/run` and `linksyn ui`.
@@ -30,6 +32,9 @@ telemetry:
 concurrency:
   runs:
     max_concurrent_runs: 4
+# compute logs: Dagster's default local manager, on purpose: the UI shows each step's stdout and
+# stderr. It mirrors them with `tail -F` children, which stop on SIGTERM as long as SIGTERM is
+# not ignored; `linksyn` and run_pipeline make sure of that (restore_default_interrupts).
 """
 
 
@@ -39,6 +44,12 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 class PipelineFailed(RuntimeError):
     pass
+
+
+# One pipeline per process at a time. Dagster reconfigures Python logging (dictConfig) at
+# every run; two runs in two threads of one process take logging's module lock and a
+# handler's lock in opposite orders and deadlock for good. A second caller is refused at once.
+_ONE_PIPELINE = threading.Lock()
 
 
 @dataclass
@@ -73,7 +84,19 @@ def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:
 
 def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) -> PipelineSummary:
     """Materialize every asset: seed stages per discipline, the graph, path stages per start
-    discipline, then the release. Raises PipelineFailed with the failing step's message."""
+    discipline, then the release. Raises PipelineFailed with the failing step's message, or at
+    once when another thread of this process is running a pipeline."""
+    if not _ONE_PIPELINE.acquire(blocking=False):
+        raise PipelineFailed("another pipeline is running in this process: Dagster cannot run two at once in "
+                             "one process (their logging locks deadlock); run it in another process")
+    try:
+        return _run_pipeline(settings, say)
+    finally:
+        _ONE_PIPELINE.release()
+
+
+def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> PipelineSummary:
+    restore_default_interrupts()  # see there: else SIGTERM ends up ignored after the first run
     from linksyn_dagster.definitions import defs as load_defs
     from linksyn_dagster.defs.resources import build_resources
 

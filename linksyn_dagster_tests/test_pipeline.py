@@ -165,3 +165,32 @@ def test_real_seed_files_load_with_disciplines_and_rejects(pipeline_settings, tm
     assert [line for line, _ in rejects] == [2, 3, 4]
     assert all(reason for _, reason in rejects)
     assert _sql(settings, "SELECT count(*) FROM linkqa_dataset")[0][0] > 0
+
+
+def test_a_second_pipeline_in_the_same_process_is_refused_at_once(tmp_path):
+    """Two Dagster pipelines in two threads of one process deadlock in Python's logging
+    locks; the second caller gets a clear error instead, before anything runs."""
+    import threading
+
+    from linksyn_dagster import pipeline
+    from linksyn_dagster.settings import LinkSynSettings
+
+    settings = LinkSynSettings(data_dir=tmp_path / "data")
+    assert pipeline._ONE_PIPELINE.acquire(blocking=False)  # as a pipeline running in another thread holds it
+    errors: list[Exception] = []
+    try:
+        def second() -> None:
+            try:
+                pipeline.run_pipeline(settings, say=lambda _: None)
+            except Exception as exc:  # noqa: BLE001 (collected for the assertion)
+                errors.append(exc)
+
+        worker = threading.Thread(target=second)
+        worker.start()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+    finally:
+        pipeline._ONE_PIPELINE.release()
+    assert len(errors) == 1 and isinstance(errors[0], pipeline.PipelineFailed)
+    assert "another pipeline is running in this process" in str(errors[0])
+    assert not (tmp_path / "data").exists()  # refused before touching anything
