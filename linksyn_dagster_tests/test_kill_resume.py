@@ -18,12 +18,14 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from linksyn_dagster.pipeline import prepare_instance
+from linksyn_dagster.services.process import stop_process_group
 from linksyn_dagster.settings import LinkSynSettings
 
 pytestmark = pytest.mark.slow
@@ -35,16 +37,27 @@ def cli_settings(pipeline_settings: LinkSynSettings) -> LinkSynSettings:
     return pipeline_settings
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
+_LAUNCHED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_what_was_launched() -> Iterator[None]:
+    """Every launched materialization is stopped when its test ends, also when it fails."""
+    yield
+    while _LAUNCHED:
+        stop_process_group(_LAUNCHED.pop())
 
 
 def _launch(select: str, partition: str, log: Path) -> subprocess.Popen:
     """``dagster asset materialize`` in its own session (so a kill reaches its step process)."""
-    out = log.open("ab")
-    return subprocess.Popen(
-        [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", select,
-         "--partition", partition, *_executor_args()],
-        env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
-        start_new_session=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", select,
+             "--partition", partition, *_executor_args()],
+            env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    _LAUNCHED.append(proc)
+    return proc
 
 
 def _executor_args() -> list[str]:

@@ -245,48 +245,53 @@ def test_no_query_is_built_from_data():
 @pytest.mark.neo4j
 def test_neo4j_stopped_in_the_middle_of_a_load_fails_cleanly_and_the_rerun_converges(
         pipeline_settings, llm_server, tmp_path, monkeypatch):
-    import threading
+    """`linksyn run` in its own process; once the load has written some KPs the process is
+    frozen (SIGSTOP), so Neo4j is stopped at a known point of the load, proved unfinished by
+    the graph's own load marker, and the run then resumes against a server that is gone."""
+    import os
+    import signal
+    import subprocess
+    import sys
     import time
 
     import neo4j
 
+    from linksyn_dagster.services.process import stop_process_group
     from linksyn_dagster_tests.fixtures_neo4j import make_local_neo4j
 
     own = make_local_neo4j(tmp_path / "own_neo4j")  # this test stops it; the session's server stays up
     own.start(timeout=240)
+    log_path = tmp_path / "linksyn-run.log"
+    proc = None
     try:
         monkeypatch.setenv("LINKSYN_NEO4J__URI", own.uri)
         monkeypatch.setenv("LINKSYN_NEO4J__USER", own.user)
         monkeypatch.setenv("LINKSYN_NEO4J__PASSWORD", own.password)
         monkeypatch.setenv("LINKSYN_NEO4J__BATCH_SIZE", "2")  # a load of many small transactions
         settings = load_settings()
-        outcome: dict = {}
-
-        def pipeline() -> None:
-            try:
-                run_pipeline(settings, say=lambda _: None)
-            except PipelineFailed as exc:
-                outcome["error"] = str(exc)
-
-        runner = threading.Thread(target=pipeline)
-        runner.start()
-        driver = neo4j.GraphDatabase.driver(own.uri, auth=(own.user, own.password))
-        deadline = time.monotonic() + 300
-        while True:  # stop the server once the load has begun
-            try:
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.cli", "run"], stdout=log,
+                                    stderr=subprocess.STDOUT, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                                    start_new_session=True)
+        with neo4j.GraphDatabase.driver(own.uri, auth=(own.user, own.password)) as driver:
+            deadline = time.monotonic() + 300
+            while True:  # wait until the load has written some KPs
                 records, _, _ = driver.execute_query("MATCH (k:KnowledgePoint) RETURN count(k) AS n")
                 if records[0]["n"] >= 10:
                     break
-            except neo4j.exceptions.Neo4jError:
-                pass
-            assert runner.is_alive() and time.monotonic() < deadline, "the load never started"
-            time.sleep(0.05)
-        driver.close()
+                assert proc.poll() is None, f"linksyn run ended before the load: {log_path.read_text()[-3000:]}"
+                assert time.monotonic() < deadline, f"the load never started: {log_path.read_text()[-3000:]}"
+                time.sleep(0.05)
+            os.killpg(proc.pid, signal.SIGSTOP)  # the load holds still where it is
+            marker, _, _ = driver.execute_query(
+                "MATCH (m:GraphMeta {name: 'kp_graph'}) RETURN m.loading AS loading, m.version AS version")
+        assert marker[0]["loading"] and marker[0]["version"] is None, "frozen after the load had finished"
         own.stop()
-        runner.join(timeout=300)
-        assert not runner.is_alive()
-        assert "kp_graph" in outcome.get("error", ""), outcome
-        assert own.uri in outcome["error"] and own.password not in outcome["error"]
+        os.killpg(proc.pid, signal.SIGCONT)
+        assert proc.wait(timeout=300) == 1
+        error = log_path.read_text()
+        assert "pipeline failed: kp_graph" in error, error[-3000:]
+        assert own.uri in error and own.password not in error
 
         own.start(timeout=240)
         run_pipeline(load_settings(), say=lambda _: None)
@@ -299,4 +304,6 @@ def test_neo4j_stopped_in_the_middle_of_a_load_fails_cleanly_and_the_rerun_conve
         assert {(r["a"], r["b"], r["w"]) for r in edges} == set(
             _sql(settings, "SELECT kp_a, kp_b, weight FROM kp_cooccurrence"))
     finally:
+        if proc is not None:
+            stop_process_group(proc)
         own.stop()

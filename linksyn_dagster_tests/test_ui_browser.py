@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.services.process import free_port
+from linksyn_dagster.services.process import free_port, stop_process_group
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
@@ -101,11 +100,7 @@ def dagster_ui(pipeline_settings) -> Iterator[str]:
             time.sleep(1)
         yield base
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
         log.close()
 
 
