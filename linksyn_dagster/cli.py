@@ -96,7 +96,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.failed_checks:
         print(f"asset checks that did not pass ({len(summary.failed_checks)}): " + ", ".join(summary.failed_checks))
     print("explore: `linksyn ui` (Dagster UI); `linksyn neo4j status` prints Neo4j Browser's address")
+    running = local_services_running(settings)
+    if running:
+        print("\nstill running, for exploring and for the next run (each stops with its command):")
+        for line in running:
+            print(f"  {line}")
     return 0
+
+
+def local_services_running(settings) -> list[str]:
+    """One line per local service LinkSyn started that is still up: what, where, how to stop it.
+
+    The services are left running on purpose: the graph is there to explore in Neo4j Browser,
+    and the next run, `linksyn ui` and its launches reuse them instead of paying the start-up."""
+    from linksyn_dagster.services.llm_server import LocalLLMServer
+    from linksyn_dagster.services.neo4j_server import LocalNeo4j
+
+    lines = []
+    if not settings.neo4j.uri:
+        neo4j = LocalNeo4j.from_settings(settings).status()
+        if neo4j["running"]:
+            lines.append(f"Neo4j   {neo4j['uri']}, Browser {neo4j['http_url']}/browser/ (pid {neo4j['pid']})"
+                         "  stop: linksyn neo4j stop")
+    if not settings.llm.model:
+        llm = LocalLLMServer.from_settings(settings).status()
+        if llm["running"]:
+            lines.append(f"model   {llm['api_base']} ({llm['model']}, pid {llm['pid']})  stop: linksyn llm stop")
+    return lines
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -149,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from linksyn_dagster.services.process import restore_default_interrupts
+
+    # started as `linksyn run &` from a script, SIGINT is ignored; Dagster would pass that on
+    # to SIGTERM, and neither this process nor its children could be stopped cleanly
+    restore_default_interrupts()
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:

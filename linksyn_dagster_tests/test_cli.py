@@ -13,7 +13,7 @@ import pytest
 from neo4j import GraphDatabase
 from pydantic import BaseModel, Field
 
-from linksyn_dagster.services.process import free_port
+from linksyn_dagster.services.process import free_port, stop_process_group
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
 
@@ -124,7 +124,6 @@ def test_services_refuse_to_manage_what_is_configured_elsewhere(user_env):
 
 def test_ui_serves_the_asset_graph(user_env):
     """`linksyn ui` starts the Dagster UI on loopback with every LinkSyn asset in it."""
-    import signal
     import time
 
     import httpx
@@ -152,8 +151,31 @@ def test_ui_serves_the_asset_graph(user_env):
         assert by_key["seed_qa"]["isPartitioned"] and not by_key["kp_graph"]["isPartitioned"]
         assert by_key["kp_graph"]["groupName"] == "graph"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc)
+
+
+@pytest.mark.slow
+def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(user_env, llm_server, tmp_path):
+    import shutil
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for discipline in ("physics", "chemistry"):
+        shutil.copy(PROJECT_ROOT / "linksyn_dagster" / "data" / "demo_seeds" / f"{discipline}.jsonl", seeds)
+    env = {**user_env, "LINKSYN_SEEDS__SOURCE_DIR": str(seeds), "LINKSYN_WALK__PATHS_TOTAL": "4",
+           "LINKSYN_LLM__MODEL": llm_server.litellm_model, "LINKSYN_LLM__API_BASE": llm_server.api_base,
+           "LINKSYN_LLM__API_KEY": "scripted-test-key"}
+    try:
+        result = linksyn("run", env=env, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        tail = result.stdout.split("still running", 1)[1]
+        neo4j_lines = [line for line in tail.splitlines() if line.strip().startswith("Neo4j")]
+        assert len(neo4j_lines) == 1, result.stdout
+        assert f"bolt://127.0.0.1:{user_env['LINKSYN_NEO4J__BOLT_PORT']}" in neo4j_lines[0]
+        assert "stop: linksyn neo4j stop" in neo4j_lines[0]
+        assert "stop: linksyn llm stop" not in tail  # the model is configured elsewhere: nothing local to stop
+        status = json.loads(linksyn("neo4j", "status", env=env).stdout)
+        assert status["running"] and str(status["pid"]) in neo4j_lines[0]
+    finally:
+        assert linksyn("neo4j", "stop", env=env).returncode == 0
+    assert linksyn("neo4j", "status", env=env).returncode == 1
