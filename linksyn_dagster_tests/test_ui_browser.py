@@ -71,6 +71,10 @@ def browser_page(chromium):
     context.add_init_script("window.localStorage.setItem('communityNux', '1')")
     page = context.new_page()
     page.set_default_timeout(60_000)
+    # assertions wait as long as actions: Playwright's expect() waits 5 s by default, less than
+    # Neo4j Browser took on a busy CI machine to list the databases after connecting (the
+    # "neo4j$" prompt appears only then), while the "Connected to Neo4j" frame was already shown
+    playwright_api.expect.set_options(timeout=60_000)
     page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda button: button.click())
     yield page
     context.close()
