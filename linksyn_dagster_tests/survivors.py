@@ -9,10 +9,16 @@ started it. At the end, once every fixture has been torn down, it waits a few se
 processes still exiting, then lists the survivors, kills them so the machine is clean, and
 turns the run's exit status into a failure. Non-daemon threads still alive are survivors
 too (they would keep the interpreter from exiting).
+
+Two kinds belong to the interpreter, not to a test, and end with it: multiprocessing's
+resource tracker (one per process that used multiprocessing; it exits when pytest does) and
+the worker threads of a ThreadPoolExecutor (litellm keeps one for its logging callbacks),
+which the interpreter stops and joins at exit.
 """
 
 from __future__ import annotations
 
+import concurrent.futures.thread
 import os
 import signal
 import threading
@@ -25,6 +31,9 @@ import pytest
 
 TOKEN_VARIABLE = "LINKSYN_TEST_RUN"
 GRACE_SECONDS = 10.0
+# processes and threads that live as long as the interpreter that started them (see above)
+_INTERPRETER_PROCESSES = ("multiprocessing.resource_tracker",)
+_INTERPRETER_THREAD_TARGETS = (concurrent.futures.thread._worker,)
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,17 @@ def processes_of_this_run(token: str, me: int) -> dict[int, str]:
             if cursor == me:
                 ours.add(pid)
                 break
-    return {pid: _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace").strip()
-            for pid in sorted(ours)}
+    commands = {pid: _read(f"/proc/{pid}/cmdline").replace(b"\0", b" ").decode(errors="replace").strip()
+                for pid in sorted(ours)}
+    return {pid: command for pid, command in commands.items()
+            if not any(marker in command for marker in _INTERPRETER_PROCESSES)}
+
+
+def lingering_threads() -> list[threading.Thread]:
+    """Non-daemon threads other than the main one, pool workers excepted (see above)."""
+    return [t for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()
+            and getattr(t, "_target", None) not in _INTERPRETER_THREAD_TARGETS]
 
 
 def _kill(pids: list[int]) -> None:
@@ -112,8 +130,7 @@ class SurvivorCheck:
         deadline = time.monotonic() + grace
         while True:
             found = processes_of_this_run(self.token, self.me)
-            threads = [t for t in threading.enumerate()
-                       if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+            threads = lingering_threads()
             if (not found and not threads) or time.monotonic() >= deadline:
                 break
             time.sleep(0.25)

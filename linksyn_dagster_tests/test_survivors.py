@@ -34,7 +34,10 @@ def _gone(pid: int, within: float = 5.0) -> bool:
 
 def test_a_run_that_stops_what_it_starts_passes(inner):
     inner.makepyfile(test_clean="""
-        import subprocess, threading
+        import multiprocessing, subprocess, threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        POOL = ThreadPoolExecutor(2)  # a library's shared pool: its workers end with the interpreter
 
         def test_clean():
             child = subprocess.Popen(["sleep", "300"])
@@ -43,6 +46,10 @@ def test_a_run_that_stops_what_it_starts_passes(inner):
             child.kill()
             child.wait()
             worker.join()
+
+        def test_interpreter_helpers_are_not_survivors():
+            assert POOL.submit(lambda: 42).result() == 42
+            multiprocessing.get_context("spawn").Lock()  # starts multiprocessing's resource tracker
     """)
     result = inner.runpytest_subprocess()
     assert result.ret == 0, result.stdout.str()
