@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import dagster as dg
 import duckdb
 import polars as pl
 import pytest
@@ -194,3 +195,38 @@ def test_a_second_pipeline_in_the_same_process_is_refused_at_once(tmp_path):
     assert len(errors) == 1 and isinstance(errors[0], pipeline.PipelineFailed)
     assert "another pipeline is running in this process" in str(errors[0])
     assert not (tmp_path / "data").exists()  # refused before touching anything
+
+
+def test_a_backfill_of_every_discipline_loads_the_seeds_in_one_run(pipeline_settings):
+    """seed_qa's backfill policy is a single run: a backfill of all partitions (what the
+    UI's "Launch backfill" and `dagster asset materialize` of a range send) is one run
+    that stores every discipline's seeds and marks each partition materialized."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+    from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
+    from linksyn_dagster.core.seeds import demo_seed_dir
+    from linksyn_dagster.core.taxonomy import DISCIPLINES
+    from linksyn_dagster.definitions import defs
+    from linksyn_dagster.pipeline import prepare_instance
+
+    settings = load_settings()
+    assert defs().resolve_assets_def("seed_qa").backfill_policy == dg.BackfillPolicy.single_run()
+    instance = prepare_instance(settings)
+    job = defs().resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=instance, asset_selection=[dg.AssetKey("seed_qa")],
+        tags={ASSET_PARTITION_RANGE_START_TAG: DISCIPLINES[0], ASSET_PARTITION_RANGE_END_TAG: DISCIPLINES[-1]})
+    assert result.success
+    assert len(instance.get_run_records()) == 1
+
+    loaded = cached_seed_load(demo_seed_dir(), settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)
+    expected = {d: loaded.seeds(d).height for d in DISCIPLINES}
+    stored = dict(_sql(settings, "SELECT discipline, count(*) FROM seed_qa GROUP BY 1"))
+    assert stored == {d: n for d, n in expected.items() if n > 0}
+    materialized = instance.get_materialized_partitions(dg.AssetKey("seed_qa"))
+    assert materialized == set(DISCIPLINES)
+    # the warning check names the disciplines the demo seeds do not cover
+    check = next(e for e in result.get_asset_check_evaluations() if e.check_name == "seeds_present")
+    without = [d for d in DISCIPLINES if expected[d] == 0]  # in taxonomy order
+    assert check.passed == (not without)
+    assert check.metadata["without_seeds"].value == (", ".join(without) or "none")

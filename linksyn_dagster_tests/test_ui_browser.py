@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
@@ -169,7 +170,7 @@ def _partition_counts(page) -> dict[str, int]:
     return {state: int(n) for state, n in re.findall(r"(Failed|Materialized|Materializing|Missing) \((\d+)\)", text)}
 
 
-def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, llm_server):
+def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, llm_server, pipeline_settings):
     page, base = browser_page, dagster_ui
     lineage = _lineage()
     assert len(lineage) == 9
@@ -239,6 +240,13 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
     playwright_api.expect(page.get_by_role("button", name=f"{len(DISCIPLINES)} partitions")).to_be_visible()
     playwright_api.expect(page.get_by_text(re.compile(r"^Success")).first).to_be_visible(timeout=60_000)
     shot(page, "04-backfills")
+    # seed_qa's backfill policy: the whole backfill was one run, over every partition
+    with dg.DagsterInstance.from_config(str(pipeline_settings.dagster_home)) as instance:
+        (backfill,) = instance.get_backfills()
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+        assert len(runs) == 1, [r.tags for r in runs]
+        assert runs[0].tags.get("dagster/asset_partition_range_start") == DISCIPLINES[0]
+        assert runs[0].tags.get("dagster/asset_partition_range_end") == DISCIPLINES[-1]
 
 @pytest.fixture()
 def pipeline_run(pipeline_settings) -> None:

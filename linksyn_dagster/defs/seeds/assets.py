@@ -34,13 +34,17 @@ COLUMNS = {
 
 @dg.asset(
     partitions_def=discipline_partitions,
+    # a backfill of every discipline is one run: the seed files are parsed once and no
+    # process is started per discipline (a run of one partition works the same way)
+    backfill_policy=dg.BackfillPolicy.single_run(),
     metadata={"partition_expr": "discipline"},
     kinds={"duckdb", "polars"},
     group_name="seeds",
     check_specs=[
         dg.AssetCheckSpec(CHECK_UNIQUE_SEED_IDS, asset="seed_qa", description="no seed_id twice"),
         dg.AssetCheckSpec(CHECK_SEEDS_PRESENT, asset="seed_qa",
-                          description="the partition has seeds (warns for disciplines without any)"),
+                          description="every partition of the run has seeds (warns naming the disciplines "
+                                      "without any)"),
     ],
 )
 def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
@@ -49,7 +53,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     de-duplicated. Rows that cannot be loaded land in the `seed_rejects` table with file,
     line and reason; the valid rows of the same file still load. Seeds that are items of
     the evaluation sets in LINKSYN_DECONTAM__BENCHMARK_PATHS are left out and listed in
-    `decontamination_hits`."""
+    `decontamination_hits`. A backfill of several disciplines runs as one run."""
     settings = load_settings()
     source = settings.seeds.source_dir or demo_seed_dir()
     # parsed once per content of the seed directory, whichever partition runs first; the
@@ -57,16 +61,21 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     loaded = cached_seed_load(source, settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)
     warehouse.replace("seed_rejects", loaded.rejects)  # every partition sees every file: same rows
 
-    seeds = loaded.seeds(context.partition_key)
     # a seed that is an evaluation benchmark item is left out before it can spread into
     # KPs, paths and new QA; it is listed in decontamination_hits with what it matched
-    contaminated = 0
     benchmarks = benchmark_index(settings.decontam, settings.release)
-    if benchmarks is not None:
-        seeds, hits = decontaminate(seeds, benchmarks[1], id_col="seed_id", question_col="question",
-                                    choices_col="choices", answer_col="answer")
-        contaminated = hits.get_column("item_id").n_unique()
-        record_hits(warehouse, "seed_qa", context.partition_key, hits)
+    parts, contaminated, empty = [], 0, []
+    for key in context.partition_keys:
+        seeds = loaded.seeds(key)
+        if benchmarks is not None:
+            seeds, hits = decontaminate(seeds, benchmarks[1], id_col="seed_id", question_col="question",
+                                        choices_col="choices", answer_col="answer")
+            contaminated += hits.get_column("item_id").n_unique()
+            record_hits(warehouse, "seed_qa", key, hits)
+        if seeds.height == 0:
+            empty.append(key)
+        parts.append(seeds)
+    seeds = pl.concat(parts, how="vertical_relaxed")
     other_subjects = (
         loaded.scan().filter(pl.col("discipline") == "other").select(pl.col("subject").unique().sort())
         .collect().get_column("subject").to_list()
@@ -76,6 +85,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
         seeds,
         metadata={
             **table_metadata(seeds, COLUMNS, ["seed_id", "subject", "language", "question", "answer"]),
+            "partitions": len(parts),
             "source": str(source),
             "files_read": loaded.files,
             "seed_cache": "hit" if loaded.cache_hit else "miss",
@@ -88,5 +98,6 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     )
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_SEED_IDS, passed=duplicate_ids == 0,
                               metadata={"duplicate_ids": duplicate_ids})
-    yield dg.AssetCheckResult(check_name=CHECK_SEEDS_PRESENT, passed=seeds.height > 0,
-                              severity=dg.AssetCheckSeverity.WARN, metadata={"rows": seeds.height})
+    yield dg.AssetCheckResult(check_name=CHECK_SEEDS_PRESENT, passed=not empty,
+                              severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"rows": seeds.height, "without_seeds": ", ".join(empty) or "none"})
