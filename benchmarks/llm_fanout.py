@@ -31,7 +31,8 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from pydantic import BaseModel, Field  # noqa: E402
 
-from linksyn_dagster.llm.client import LLMClient, LLMRequest  # noqa: E402
+from linksyn_dagster.llm.client import LLMClient  # noqa: E402
+from linksyn_dagster.llm.types import LLMRequest  # noqa: E402
 from linksyn_dagster.llm.store import ResultStore  # noqa: E402
 from linksyn_dagster.services.process import free_port, port_open  # noqa: E402
 

@@ -269,7 +269,7 @@ def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:
 
 def _stub_resources(plan_path: Path, benchmark_path: Path):
     """The ``llm`` resource with a client that answers from the generator, in process."""
-    from linksyn_dagster.llm.client import LLMOutcome
+    from linksyn_dagster.llm.types import LLMOutcome
     from linksyn_dagster.llm.store import StoredResult
     from linksyn_dagster.resources.llm import LLMResource
 

@@ -62,7 +62,7 @@ def one_run(index: int, endpoints: list[str], concurrency: int, items: int, data
         "LINKSYN_LLM__API_KEY": "bench", "LINKSYN_LLM__CONCURRENCY": str(concurrency),
         "LINKSYN_LLM__ROUTING_STRATEGY": "least-busy", "LINKSYN_LLM__CLIENT_PROCESSES": "1",
     })
-    from linksyn_dagster.llm.client import LLMRequest
+    from linksyn_dagster.llm.types import LLMRequest
     from linksyn_dagster.llm.store import ResultStore
     from linksyn_dagster.resources.llm import build_client
     from linksyn_dagster.settings import load_settings

@@ -7,7 +7,7 @@ from typing import Any, Mapping, Sequence
 
 import polars as pl
 
-from linksyn_dagster.llm.client import LLMOutcome
+from linksyn_dagster.llm.types import LLMOutcome
 from linksyn_dagster.resources.warehouse import WarehouseResource
 
 FAILURE_SCHEMA = {

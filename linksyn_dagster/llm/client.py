@@ -20,6 +20,7 @@ from typing import Any, Literal, Sequence
 from pydantic import BaseModel, ValidationError
 
 from linksyn_dagster.llm.store import ResultStore, StoredFailure, StoredResult, now
+from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # offline: never fetch the price list
 import litellm  # noqa: E402
@@ -134,25 +135,6 @@ class AdaptiveLimit:
                     if self._successes >= self.limit and self.limit < self.ceiling:
                         self.limit, self._successes = self.limit + 1, 0
                 self._cond.notify(self.limit - self.in_flight)
-
-
-@dataclass(frozen=True)
-class LLMRequest:
-    item_id: str
-    messages: list[dict[str, str]]
-
-
-@dataclass(frozen=True)
-class LLMOutcome:
-    item_id: str
-    request_key: str
-    result: StoredResult | None
-    failure: StoredFailure | None
-    from_cache: bool
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
 
 
 @dataclass

@@ -8,14 +8,16 @@ talks to any litellm provider or self-hosted OpenAI-compatible endpoint.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import PrivateAttr
 
-from linksyn_dagster.llm.client import LLMClient
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.settings import LinkSynSettings, load_settings
+
+if TYPE_CHECKING:  # litellm is imported on first use: loading the definitions does not pay for it
+    from linksyn_dagster.llm.client import LLMClient
 
 
 class LLMResource(dg.ConfigurableResource):
@@ -48,6 +50,8 @@ class LLMResource(dg.ConfigurableResource):
 
 
 def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.Logger | None = None) -> LLMClient:
+    from linksyn_dagster.llm.client import LLMClient
+
     llm = settings.llm
     if llm.model:
         model, api_base = llm.model, llm.api_base

@@ -6,8 +6,9 @@ import pytest
 from pydantic import BaseModel, Field
 
 from linksyn_dagster.llm.client import (
-    BudgetExhausted, InvalidReply, LLMClient, LLMConfigurationError, LLMRequest, grammar_friendly, parse_reply, split_reasoning,
+    BudgetExhausted, InvalidReply, LLMClient, LLMConfigurationError, grammar_friendly, parse_reply, split_reasoning,
 )
+from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.testing.scripted_llm import Fault
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from pydantic import BaseModel, Field
 
-from linksyn_dagster.llm.client import LLMRequest
+from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.resources.llm import build_client
 from linksyn_dagster.services.process import free_port

@@ -15,7 +15,7 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
-from linksyn_dagster.llm.client import LLMRequest
+from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
 from linksyn_dagster.llm.schemas import kp_extraction_model
 from linksyn_dagster.resources.llm import LLMResource

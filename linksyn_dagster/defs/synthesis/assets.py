@@ -13,7 +13,7 @@ from linksyn_dagster.core.prompting import (
 from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
-from linksyn_dagster.llm.client import LLMOutcome, LLMRequest
+from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
 from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, SynthesizedQA
 from linksyn_dagster.resources.llm import LLMResource
