@@ -47,7 +47,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         column = (upstream.definition_metadata or {}).get("partition_expr")
         keys = list(context.asset_partition_keys) if column and context.has_asset_partitions else []
-        if not self._warehouse.table_exists(table):
+        frame = self._warehouse.read_slice(table, column if keys else None, keys)
+        if frame is None:
             raise dg.Failure(f"table {table!r} does not exist in {self.database}: materialize the asset "
                              f"{table} first")
-        return self._warehouse.read_slice(table, column if keys else None, keys)
+        return frame

@@ -20,17 +20,17 @@ from linksyn_dagster.queries import split_statements, sql
 class WarehouseResource(DuckDBResource):
     """The DuckDB file under the data directory (tables, side tables, SQL in sql/duckdb)."""
 
+    # Each method opens one connection and closes it (a DuckDB file admits one writing
+    # process at a time, and partitions run in processes of their own). Opening and closing
+    # costs tens of milliseconds, so a method does its checks on the connection it has.
+
     def ensure_schema(self) -> None:
         with self.get_connection() as conn:
-            for statement in split_statements(sql("schema")):
-                conn.execute(statement)
+            _create_side_tables(conn)
 
     def table_exists(self, table: str) -> bool:
         with self.get_connection() as conn:
-            found = conn.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-            ).fetchone()
-        return bool(found and found[0])
+            return _exists(conn, table)
 
     def query(self, name: str, frames: dict[str, pl.DataFrame] | None = None, **params: Any) -> pl.DataFrame:
         """Run ``sql/duckdb/<name>.sql`` with named parameters ($name) into a polars frame;
@@ -42,10 +42,10 @@ class WarehouseResource(DuckDBResource):
 
     def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
         """Replace the rows of ``table`` matching ``where`` (all rows if empty) with ``df``."""
-        self.ensure_schema()
         condition = " AND ".join(f"{column} = ${column}" for column in where) or "TRUE"
         columns = ", ".join(df.columns)
         with self.get_connection() as conn:
+            _create_side_tables(conn)
             conn.execute("BEGIN TRANSACTION")
             try:
                 conn.execute(f"DELETE FROM {table} WHERE {condition}", where or None)
@@ -78,8 +78,22 @@ class WarehouseResource(DuckDBResource):
             finally:
                 conn.unregister("incoming")
 
-    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame:
+    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame | None:
+        """The rows of ``table`` whose ``column`` is in ``keys`` (all rows when ``column`` is
+        None); None when the table does not exist."""
         with self.get_connection() as conn:
+            if not _exists(conn, table):
+                return None
             if column is None:
                 return conn.execute(f"SELECT * FROM {table}").pl()
             return conn.execute(f"SELECT * FROM {table} WHERE list_contains($keys, {column})", {"keys": keys}).pl()
+
+
+def _create_side_tables(conn: Any) -> None:
+    for statement in split_statements(sql("schema")):
+        conn.execute(statement)
+
+
+def _exists(conn: Any, table: str) -> bool:
+    found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()
+    return bool(found and found[0])
