@@ -268,6 +268,8 @@ def test_neo4j_stopped_in_the_middle_of_a_load_fails_cleanly_and_the_rerun_conve
         monkeypatch.setenv("LINKSYN_NEO4J__USER", own.user)
         monkeypatch.setenv("LINKSYN_NEO4J__PASSWORD", own.password)
         monkeypatch.setenv("LINKSYN_NEO4J__BATCH_SIZE", "2")  # a load of many small transactions
+        # the graph is what this test is about: the re-run's walk and synthesis stay small
+        monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "4")
         settings = load_settings()
         with open(log_path, "wb") as log:
             proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.cli", "run"], stdout=log,
