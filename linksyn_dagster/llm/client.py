@@ -9,7 +9,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import random
 import re
 import time
@@ -19,39 +18,13 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ValidationError
 
+from linksyn_dagster.llm.provider import litellm_api
 from linksyn_dagster.llm.store import ResultStore, StoredFailure, StoredResult, now
 from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # offline: never fetch the price list
-import litellm  # noqa: E402
-
-litellm.suppress_debug_info = True
-# litellm logs every failed attempt (and the Router its cooldowns) at ERROR; this client
-# retries those itself and records what still fails in llm_failures, so their lines would
-# only be noise (and a false alarm) in the Dagster run log
-for _name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
-    logging.getLogger(_name).setLevel(logging.CRITICAL)
-litellm.telemetry = False
 
 StructuredOutput = Literal["json_object_schema", "json_schema", "json_object", "none"]
 
 _THINK = re.compile(r"<think>(.*?)(?:</think>|$)", re.DOTALL)
-_RETRYABLE = (
-    litellm.RateLimitError,
-    litellm.Timeout,
-    litellm.APIConnectionError,
-    litellm.InternalServerError,
-    litellm.ServiceUnavailableError,
-    litellm.BadGatewayError,
-)
-try:  # the Router's "every deployment is cooling down" (a ValueError, not an API error)
-    from litellm.types.router import RouterRateLimitError as _RouterCooldown
-except ImportError:  # pragma: no cover - older litellm
-    class _RouterCooldown(Exception):  # type: ignore[no-redef]
-        pass
-_RETRYABLE = (*_RETRYABLE, _RouterCooldown)
-_FATAL = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError)
-_OVERLOAD = (litellm.RateLimitError, litellm.ServiceUnavailableError)
 
 
 class LLMConfigurationError(RuntimeError):
@@ -263,6 +236,7 @@ class LLMClient:
         self.structured_output = structured_output
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        litellm_api()  # imported and set up here, in the process that calls, not at module import
         self.log = logger or logging.getLogger("linksyn.llm")
         self.progress_every_s = progress_every_s
         self.budget_usd = budget_usd
@@ -284,7 +258,7 @@ class LLMClient:
     def router(self) -> Any | None:
         """The litellm Router, built on first use (each worker process builds its own)."""
         if self._router is None and self.router_config is not None:
-            self._router = litellm.Router(**self.router_config)
+            self._router = litellm_api().module.Router(**self.router_config)
         return self._router
 
     # -- public -------------------------------------------------------------------------
@@ -429,6 +403,7 @@ class LLMClient:
 
     async def _answer(self, stage: str, prompt_version: str, request: LLMRequest, key: str,
                       schema_model: type[BaseModel], schema: dict) -> LLMOutcome:
+        api = litellm_api()
         messages = list(request.messages)
         totals = _Attempt("", None, 0, 0, 0, 0.0)
         attempts, repairs = 0, 0
@@ -443,14 +418,14 @@ class LLMClient:
                         raise _NotAsked
                     try:
                         attempt = await self._complete(messages, schema_model, schema)
-                    except _OVERLOAD:
+                    except api.overload:
                         verdict["overloaded"] = True
                         raise
                     verdict["ok"] = True
                 self.spent_usd += attempt.cost_usd
-            except _FATAL as exc:
+            except api.fatal as exc:
                 raise LLMConfigurationError(f"{self.model}: {type(exc).__name__}: {_short(exc)}") from None
-            except _RETRYABLE as exc:
+            except api.retryable as exc:
                 last_error = exc
                 if _fleet_saturated(exc) and time.monotonic() - started < self.timeout_s:
                     # the Router found every endpoint at its in-flight cap (e.g. one is down
@@ -462,7 +437,7 @@ class LLMClient:
                     break
                 await asyncio.sleep(self._backoff(attempts - repairs, _retry_after(exc)))
                 continue
-            except litellm.BadRequestError as exc:
+            except api.bad_request as exc:
                 last_error = exc
                 break
             totals.prompt_tokens += attempt.prompt_tokens
@@ -546,7 +521,7 @@ class LLMClient:
                 kwargs["api_base"] = self._api_base
             if self._api_key:
                 kwargs["api_key"] = self._api_key
-            response = await litellm.acompletion(**kwargs)
+            response = await litellm_api().module.acompletion(**kwargs)
         message = response.choices[0].message
         content, reasoning = split_reasoning(message.content,
                                              getattr(message, "reasoning_content", None))
@@ -634,8 +609,9 @@ def _worker_run(spec: dict[str, Any], index: int, parts: int, concurrency: int, 
 def _fleet_saturated(exc: BaseException) -> bool:
     """litellm's Router refusing locally because every deployment is at its
     ``max_parallel_requests``: no request reached an endpoint."""
-    return isinstance(exc, _RouterCooldown) or (
-        isinstance(exc, litellm.RateLimitError) and "max_parallel_requests" in str(exc))
+    api = litellm_api()
+    return isinstance(exc, api.router_cooldown) or (
+        isinstance(exc, api.module.RateLimitError) and "max_parallel_requests" in str(exc))
 
 
 def _short(exc: BaseException | None) -> str:

@@ -1,0 +1,67 @@
+"""Importing any module of the package has no side effects: the environment, logging and
+the set of loaded heavy libraries are as they were (litellm is imported by the first
+LLMClient, which also sets its offline price list and quiets its loggers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from linksyn_dagster_tests.conftest import PROJECT_ROOT
+
+_PROBE = textwrap.dedent("""
+    import json, logging, os, pkgutil, importlib, sys
+    import linksyn_dagster
+    before_env = dict(os.environ)
+    loggers = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "linksyn", "dagster")
+    before_levels = {n: logging.getLogger(n).level for n in loggers}
+    before_root = (logging.getLogger().level, len(logging.getLogger().handlers))
+    names = sorted(m.name for m in pkgutil.walk_packages(linksyn_dagster.__path__, "linksyn_dagster."))
+    for name in names:
+        importlib.import_module(name)
+    changed = sorted(k for k in set(before_env) | set(os.environ) if before_env.get(k) != os.environ.get(k))
+    print(json.dumps({
+        "modules": len(names),
+        "env_changed": changed,
+        "levels_changed": [n for n in loggers if logging.getLogger(n).level != before_levels[n]],
+        "root_changed": (logging.getLogger().level, len(logging.getLogger().handlers)) != before_root,
+        "litellm_loaded": "litellm" in sys.modules,
+    }))
+""")
+
+
+def test_importing_every_module_changes_nothing_and_leaves_litellm_unloaded():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LITELLM", "LINKSYN_", "DAGSTER_HOME"))}
+    done = subprocess.run([sys.executable, "-c", _PROBE], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["modules"] > 40
+    assert report["env_changed"] in ([], ["_RJEM_MALLOC_CONF"])  # polars' allocator setting, set by polars
+    assert report["levels_changed"] == [] and not report["root_changed"]
+    assert not report["litellm_loaded"]
+
+
+def test_the_first_client_sets_litellm_up_offline(tmp_path):
+    """Building a client is what imports litellm: with the offline price list (unless the
+    user chose otherwise) and litellm's loggers quiet."""
+    probe = textwrap.dedent(f"""
+        import json, logging, os, sys
+        from pathlib import Path
+        from linksyn_dagster.llm.client import LLMClient
+        from linksyn_dagster.llm.store import ResultStore
+        assert "litellm" not in sys.modules
+        LLMClient("openai/x", ResultStore(Path({str(tmp_path / "store.sqlite")!r})), api_base="http://127.0.0.1:9")
+        print(json.dumps({{"loaded": "litellm" in sys.modules,
+                          "cost_map": os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP"),
+                          "level": logging.getLogger("LiteLLM").level}}))
+    """)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM")}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report == {"loaded": True, "cost_map": "True", "level": 50}
