@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Callable
 
 from pydantic import ValidationError
@@ -125,12 +124,22 @@ def local_services_running(settings) -> list[str]:
     return lines
 
 
+_WORKSPACE = """load_from:
+  - python_module:
+      module_name: linksyn_dagster.definitions
+      location_name: linksyn
+"""
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from linksyn_dagster.pipeline import prepare_instance
 
     settings = _settings()
     prepare_instance(settings)
-    workspace = Path(__file__).resolve().parent.parent / "workspace.yaml"
+    # the code location, written beside the instance (the repository's workspace.yaml is
+    # not in an installed wheel); the same module and location name
+    workspace = settings.dagster_home / "workspace.yaml"
+    workspace.write_text(_WORKSPACE, encoding="utf-8")
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
     try:

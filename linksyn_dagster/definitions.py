@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
+import linksyn_dagster.defs
 from linksyn_dagster.settings import load_settings
 
 
@@ -21,5 +22,7 @@ def executor_for(name: str) -> dg.ExecutorDefinition:
 
 @dg.definitions
 def defs() -> dg.Definitions:
-    loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).resolve().parent)
+    # the defs module and the directory holding the package, named rather than found: an
+    # installed wheel has no pyproject.toml for Dagster to find the project by
+    loaded = dg.load_defs(defs_root=linksyn_dagster.defs, project_root=Path(__file__).resolve().parent.parent)
     return dg.Definitions.merge(loaded, dg.Definitions(executor=executor_for(load_settings().executor)))

@@ -1,13 +1,14 @@
 """The SQL and Cypher the code runs, kept as files under the repository's ``sql/`` folder
 (``sql/duckdb/<name>.sql``, ``sql/cypher/<name>.cypher``) so they can be read, diffed and
-pasted into a console on their own."""
+pasted into a console on their own. The package reaches them as ``linksyn_dagster/sql``: a
+symlink to ``../sql`` in a checkout, the files themselves in a wheel."""
 
 from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
 @cache
