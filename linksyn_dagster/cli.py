@@ -80,10 +80,14 @@ def _public(status: dict) -> dict:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from linksyn_dagster.pipeline import PipelineFailed, run_pipeline
+    from linksyn_dagster.preflight import preflight
 
     if args.demo:
         os.environ.pop("LINKSYN_SEEDS__SOURCE_DIR", None)  # the demo always runs the bundled seeds
     settings = _settings()
+    problems = preflight(settings)
+    if problems:  # before anything starts: one line each, naming the setting and the fix
+        raise CliError("\nlinksyn: ".join(problems), EXIT_USAGE)
     started = time.monotonic()
     try:
         summary = run_pipeline(settings)

@@ -20,6 +20,7 @@ from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.walker import quotas_from_distribution
 from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
+from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.queries import sql
 from linksyn_dagster.services.process import restore_default_interrupts
 from linksyn_dagster.settings import LinkSynSettings
@@ -105,6 +106,9 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     assets = list(definitions.assets or [])
     resources = build_resources(settings)
 
+    missing = missing_paths(settings)
+    if missing:
+        raise PipelineFailed(missing[0])
     source = settings.seeds.source_dir or demo_seed_dir()
     # the parse is cached: the seed_qa runs below read it instead of parsing every file again
     parsed = cached_seed_load(source, settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)

@@ -51,6 +51,33 @@ def test_invalid_setting_names_the_variable(user_env):
     assert "LINKSYN_WALK__ALPHA" in result.stderr
 
 
+@pytest.mark.parametrize("case", ["seed_dir", "benchmark", "model_id", "api_key", "neo4j_uri"])
+def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp_path, monkeypatch, case):
+    """The mistakes users make first are caught before anything starts: one line on stderr
+    that names the setting and says what to do, exit code 2, and no run and no service."""
+    nowhere = str(tmp_path / "no_such_dir")
+    env, setting, fix = {
+        "seed_dir": ({"LINKSYN_SEEDS__SOURCE_DIR": nowhere}, "LINKSYN_SEEDS__SOURCE_DIR", "does not exist"),
+        "benchmark": ({"LINKSYN_DECONTAM__BENCHMARK_PATHS": json.dumps([nowhere])},
+                      "LINKSYN_DECONTAM__BENCHMARK_PATHS", "does not exist"),
+        "model_id": ({"LINKSYN_LLM__MODEL": "frobnicate-9000"}, "LINKSYN_LLM__MODEL", "provider/model"),
+        "api_key": ({"LINKSYN_LLM__MODEL": "anthropic/claude-3-5-haiku-latest"},
+                    "LINKSYN_LLM__MODEL", "LINKSYN_LLM__API_KEY"),
+        "neo4j_uri": ({"LINKSYN_NEO4J__URI": f"bolt://127.0.0.1:{free_port()}"}, "LINKSYN_NEO4J__URI",
+                      "does not answer"),
+    }[case]
+    for variable in [v for v in os.environ if v.startswith("ANTHROPIC_")]:
+        monkeypatch.delenv(variable)  # the api_key case: no key anywhere
+    result = linksyn("run", env={**{k: v for k, v in user_env.items() if not k.startswith("ANTHROPIC_")}, **env},
+                     timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"linksyn: {setting}") and fix in lines[0], lines
+    data = tmp_path / "data"
+    assert not (data / "linksyn.duckdb").exists() and not (data / "dagster_home").exists()  # nothing ran
+    assert not list(data.glob("neo4j*")) and not list(data.glob("llm*"))  # nothing started
+
+
 def test_settings_never_print_secrets(user_env):
     result = linksyn("settings", env={**user_env, "LINKSYN_LLM__API_KEY": "sk-planted-secret-123",
                                       "LINKSYN_NEO4J__PASSWORD": "planted-neo4j-pw"})

@@ -13,6 +13,7 @@ from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
+from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.settings import load_settings
 
@@ -55,6 +56,9 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> 
     the evaluation sets in LINKSYN_DECONTAM__BENCHMARK_PATHS are left out and listed in
     `decontamination_hits`. A backfill of several disciplines runs as one run."""
     settings = load_settings()
+    missing = missing_paths(settings)
+    if missing:
+        raise dg.Failure(description="; ".join(missing))
     source = settings.seeds.source_dir or demo_seed_dir()
     # parsed once per content of the seed directory, whichever partition runs first; the
     # others read their discipline's rows from the cached Parquet
