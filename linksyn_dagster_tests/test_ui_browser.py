@@ -342,6 +342,8 @@ def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_d
     playwright_api.expect(page.locator("[data-testid=property-details-overview-relationship-type-CO_OCCURS]").first) \
         .to_have_text("CO_OCCURS (5)")
     playwright_api.expect(page.locator("svg g.node")).to_have_count(6)  # drawn, one circle per KP
+    # the server allows no telemetry (client.allow_telemetry=false): no consent banner over the frames
+    playwright_api.expect(page.get_by_text(re.compile("we collect information on product usage"))).to_have_count(0)
     shot(page, "11-neo4j-browser-graph", docs_name="neo4j-browser")
     page.locator("[data-testid=cypherFrameSidebarTable]").first.click()
     playwright_api.expect(page.get_by_text("kp number 6").first).to_be_visible()

@@ -294,6 +294,10 @@ class LocalNeo4j:
             "server.directories.import": str(home / "import"),
             "server.directories.plugins": str(home / "plugins"),
             "dbms.usage_report.enabled": "false",
+            # Neo4j Browser sends no product analytics (and has no consent banner to show);
+            # browser.allow_outgoing_connections is not a declared setting of this server
+            # (5.26 with strict validation refuses it)
+            "client.allow_telemetry": "false",
             # Bolt's Netty loops otherwise idle 2 x 5 s before exiting: stop() takes ~0.5 s, not ~11 s
             "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
             "internal.dbms.bolt.netty_server_shutdown_timeout": "2",

@@ -146,6 +146,16 @@ def test_wrong_password_is_a_clear_error(neo4j_server: LocalNeo4j) -> None:
     assert neo4j_server.status()["running"] is True  # a failed login never stops the server
 
 
+def test_nothing_calls_out_from_the_server_or_its_browser(neo4j_driver: neo4j.Driver) -> None:
+    """Usage reports and Browser analytics are off, as the running server reports its own
+    settings."""
+    records, _, _ = neo4j_driver.execute_query(
+        "SHOW SETTINGS YIELD name, value WHERE name IN $names RETURN name, value",
+        names=["dbms.usage_report.enabled", "client.allow_telemetry"])
+    assert {r["name"]: r["value"] for r in records} == {
+        "dbms.usage_report.enabled": "false", "client.allow_telemetry": "false"}
+
+
 def test_neo4j_browser_is_served(neo4j_server: LocalNeo4j) -> None:
     with urllib.request.urlopen(f"{neo4j_server.http_url}/browser/", timeout=30) as response:
         assert response.status == 200
