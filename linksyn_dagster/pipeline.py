@@ -101,14 +101,14 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     from linksyn_dagster.definitions import defs as load_defs
     from linksyn_dagster.defs.resources import build_resources
 
+    missing = missing_paths(settings)
+    if missing:
+        raise PipelineFailed(missing[0])  # before anything is created or loaded
     instance = prepare_instance(settings)
     definitions = load_defs()
     assets = list(definitions.assets or [])
     resources = build_resources(settings)
 
-    missing = missing_paths(settings)
-    if missing:
-        raise PipelineFailed(missing[0])
     source = settings.seeds.source_dir or demo_seed_dir()
     # the parse is cached: the seed_qa runs below read it instead of parsing every file again
     parsed = cached_seed_load(source, settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)

@@ -49,7 +49,7 @@ COLUMNS = {
     ],
 )
 def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
-    """Seed QA of one discipline: MMLU/CMMLU CSV, JSONL or Parquet files from
+    """Seed QA of the run's disciplines (one partition each): MMLU/CMMLU CSV, JSONL or Parquet files from
     LINKSYN_SEEDS__SOURCE_DIR (bundled demo seeds when unset), normalized, hashed and
     de-duplicated. Rows that cannot be loaded land in the `seed_rejects` table with file,
     line and reason; the valid rows of the same file still load. Seeds that are items of
