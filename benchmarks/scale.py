@@ -267,7 +267,7 @@ def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:
 # ---------------------------------------------------------------------- the LLM stub (worker)
 
 
-def _stub_resources(plan_path: Path, benchmark_path: Path):
+def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
     """The ``llm`` resource with a client that answers from the generator, in process."""
     from linksyn_dagster.llm.types import LLMOutcome
     from linksyn_dagster.llm.store import StoredResult
@@ -334,10 +334,10 @@ def _stub_resources(plan_path: Path, benchmark_path: Path):
         def client(self, logger=None):
             return StubClient()
 
-    return StubLLMResource()
+    return StubLLMResource.from_settings(settings)
 
 
-def _graph_stub(data_dir: Path):
+def _graph_stub(data_dir: Path, settings):
     """For --skip-graph-load: the CSR cache written from DuckDB, and a graph resource that
     only answers the version and accepts the visits write."""
     import duckdb
@@ -378,7 +378,7 @@ def _graph_stub(data_dir: Path):
         def run_batched(self, name: str, rows, batch_size=None, **params) -> int:
             return sum(1 for _ in rows)  # the rows are still built, as for Neo4j
 
-    return GraphStub()
+    return GraphStub.from_settings(settings)
 
 
 def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
@@ -388,19 +388,19 @@ def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
 
     from linksyn_dagster.core.taxonomy import DISCIPLINES
     from linksyn_dagster.core.walker import quotas_from_distribution
-    from linksyn_dagster.definitions import defs as load_defs
-    from linksyn_dagster.defs.resources import build_resources
+    from linksyn_dagster.definitions import build_definitions
     from linksyn_dagster.pipeline import prepare_instance
     from linksyn_dagster.queries import sql
     from linksyn_dagster.settings import load_settings
 
     settings = load_settings()
     instance = prepare_instance(settings)
-    assets = list(load_defs().assets or [])
-    resources = build_resources(settings)
-    resources["llm"] = _stub_resources(data_dir / "kp_plan.parquet", data_dir / "benchmarks" / "eval.jsonl")
+    definitions = build_definitions(settings)
+    assets = list(definitions.assets or [])
+    resources = dict(definitions.resources)
+    resources["llm"] = _stub_resources(data_dir / "kp_plan.parquet", data_dir / "benchmarks" / "eval.jsonl", settings)
     if skip_graph_load and stage == "kp_paths":
-        resources["graph"] = _graph_stub(data_dir)
+        resources["graph"] = _graph_stub(data_dir, settings)
     partitions: list[str | None] = [None]
     if stage in PER_DISCIPLINE:
         partitions = list(DISCIPLINES)

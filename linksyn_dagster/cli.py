@@ -25,10 +25,12 @@ class CliError(Exception):
 
 
 def _settings():
-    from linksyn_dagster.settings import load_settings
+    """The settings of this command: the LINKSYN_* environment and ``.env``, read once here
+    and passed on as an object (nothing below reads or writes the environment)."""
+    from linksyn_dagster.settings import LinkSynSettings
 
     try:
-        return load_settings()
+        return LinkSynSettings()
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "__".join(str(p) for p in first["loc"]).upper()
@@ -82,9 +84,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from linksyn_dagster.pipeline import PipelineFailed, run_pipeline
     from linksyn_dagster.preflight import preflight
 
-    if args.demo:
-        os.environ.pop("LINKSYN_SEEDS__SOURCE_DIR", None)  # the demo always runs the bundled seeds
     settings = _settings()
+    if args.demo:  # the demo always runs the bundled seeds
+        settings = settings.model_copy(update={"seeds": settings.seeds.model_copy(update={"source_dir": None})})
     problems = preflight(settings)
     if problems:  # before anything starts: one line each, naming the setting and the fix
         raise CliError("\nlinksyn: ".join(problems), EXIT_USAGE)
@@ -147,6 +149,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
     cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
     print(f"Dagster UI on http://{args.host}:{args.port} (Ctrl-C stops it)")
     try:
+        # the one use of the environment here: `dagster dev` inherits this process's (its
+        # code location reads the same LINKSYN_* settings from it), with DAGSTER_HOME added
         return subprocess.call(cmd, env={**os.environ, "DAGSTER_HOME": str(settings.dagster_home)})
     except KeyboardInterrupt:
         return 0

@@ -1,13 +1,22 @@
-"""The code location: everything under ``defs/`` (one folder per pipeline stage) plus the
-resources, chosen in one place from the settings, and the executor ``LINKSYN_EXECUTOR``
-names (``k8s``: every step a Kubernetes Job, for the deployment in ``deploy/``)."""
+"""The code location: everything under ``defs/`` (one folder per pipeline stage), with the
+resources and the executor built from one settings object.
+
+``build_definitions(settings)`` is the one way to get Definitions: ``linksyn run`` and the
+tests pass the settings they hold. The code location that ``dagster dev`` and
+``linksyn ui`` load reads them here, from the LINKSYN_* environment (and ``.env``), once:
+this is the only place the project turns the environment into settings for Dagster."""
 
 from pathlib import Path
 
 import dagster as dg
 
 import linksyn_dagster.defs
-from linksyn_dagster.settings import load_settings
+from linksyn_dagster.resources.graph import Neo4jResource
+from linksyn_dagster.resources.io_manager import WarehouseIOManager
+from linksyn_dagster.resources.llm import LLMResource
+from linksyn_dagster.resources.settings import SettingsResource
+from linksyn_dagster.resources.warehouse import WarehouseResource
+from linksyn_dagster.settings import LinkSynSettings, load_settings
 
 
 def executor_for(name: str) -> dg.ExecutorDefinition:
@@ -20,9 +29,30 @@ def executor_for(name: str) -> dg.ExecutorDefinition:
     return {"multiprocess": dg.multi_or_in_process_executor, "in_process": dg.in_process_executor}[name]
 
 
-@dg.definitions
-def defs() -> dg.Definitions:
+def build_resources(settings: LinkSynSettings) -> dict[str, object]:
+    """Every resource the assets use, configured from ``settings`` alone."""
+    database = str(settings.duckdb_path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return {
+        # asset outputs: one DuckDB table per asset, partitions replaced via partition_expr
+        "io_manager": WarehouseIOManager(database=database),
+        "warehouse": WarehouseResource(database=database),
+        "graph": Neo4jResource.from_settings(settings),
+        "llm": LLMResource.from_settings(settings),
+        "settings": SettingsResource.from_settings(settings),
+    }
+
+
+def build_definitions(settings: LinkSynSettings) -> dg.Definitions:
+    """The assets, checks, jobs and schedules under ``defs/``, with the resources and the
+    executor that ``settings`` names."""
     # the defs module and the directory holding the package, named rather than found: an
     # installed wheel has no pyproject.toml for Dagster to find the project by
     loaded = dg.load_defs(defs_root=linksyn_dagster.defs, project_root=Path(__file__).resolve().parent.parent)
-    return dg.Definitions.merge(loaded, dg.Definitions(executor=executor_for(load_settings().executor)))
+    return dg.Definitions.merge(
+        loaded, dg.Definitions(resources=build_resources(settings), executor=executor_for(settings.executor)))
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(load_settings())

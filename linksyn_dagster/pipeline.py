@@ -98,16 +98,15 @@ def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) 
 
 def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> PipelineSummary:
     restore_default_interrupts()  # see there: else SIGTERM ends up ignored after the first run
-    from linksyn_dagster.definitions import defs as load_defs
-    from linksyn_dagster.defs.resources import build_resources
+    from linksyn_dagster.definitions import build_definitions
 
     missing = missing_paths(settings)
     if missing:
         raise PipelineFailed(missing[0])  # before anything is created or loaded
     instance = prepare_instance(settings)
-    definitions = load_defs()
+    definitions = build_definitions(settings)  # the resources come from these settings, not the environment
     assets = list(definitions.assets or [])
-    resources = build_resources(settings)
+    resources = definitions.resources
 
     source = settings.seeds.source_dir or demo_seed_dir()
     # the parse is cached: the seed_qa runs below read it instead of parsing every file again

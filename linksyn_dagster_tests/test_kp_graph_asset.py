@@ -11,7 +11,7 @@ import pytest
 
 from linksyn_dagster.core.cooccurrence import cooccurrence_edges
 from linksyn_dagster.defs.graph.assets import kp_graph
-from linksyn_dagster.defs.resources import build_resources
+from linksyn_dagster.definitions import build_resources
 
 pytestmark = pytest.mark.neo4j
 

@@ -10,6 +10,7 @@ import pytest
 
 from linksyn_dagster.pipeline import PipelineFailed, run_pipeline
 from linksyn_dagster.settings import load_settings
+from linksyn_dagster_tests.secret_scan import files_holding
 from linksyn_dagster.testing.scripted_llm import FAULT_KINDS
 
 pytestmark = pytest.mark.slow
@@ -70,7 +71,7 @@ def test_demo_run_with_20_percent_mixed_faults_loses_nothing(pipeline_settings, 
     # DuckDB, the result store, the release and the report all live under the data dir
     assert stats["requests"] > 0
     for secret in (PLANTED_API_KEY, neo4j_server.password):
-        leaks = [str(p) for p in settings.data_dir.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+        leaks = files_holding(settings.data_dir, secret)
         assert leaks == [], f"a secret was written to {leaks}"
 
 

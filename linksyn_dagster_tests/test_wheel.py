@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -33,9 +34,18 @@ def _run(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 600) -
 
 def test_the_wheel_installs_validates_and_materializes_seed_qa(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LINKSYN_", "DAGSTER_HOME", "PYTHONPATH"))}
+    # built from a copy without build output: setuptools builds in-tree and reuses ./build,
+    # so a module deleted from the checkout would still ship from a stale build/lib
+    source = tmp_path / "source"
+    at_root = {".git", ".venv", "build", "dist", "data", "test-artifacts"}  # output and state, not sources
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        skipped = {n for n in names if n == "__pycache__" or n.endswith(".egg-info") or n.startswith(".tmp")}
+        return skipped | (at_root & set(names) if Path(directory) == PROJECT_ROOT else set())
+
+    shutil.copytree(PROJECT_ROOT, source, symlinks=True, ignore=ignore)
     wheels = tmp_path / "wheels"
-    _run([sys.executable, "-m", "pip", "wheel", str(PROJECT_ROOT), "--no-deps", "-q", "-w", str(wheels)],
-         tmp_path, env)
+    _run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(wheels)], tmp_path, env)
     (wheel,) = wheels.glob("linksyn_dagster-*.whl")
 
     venv = tmp_path / "venv"

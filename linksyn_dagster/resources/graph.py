@@ -1,23 +1,23 @@
 """Neo4j as a Dagster resource.
 
-Without ``LINKSYN_NEO4J__URI`` the resource starts (or reuses) the local Neo4j Community
-server the project runs itself. Every query is a parameterized Cypher file from
+Without a ``uri`` (LINKSYN_NEO4J__URI) the resource starts (or reuses) the local Neo4j
+Community server the project runs itself, under its data directory. Every query is a parameterized Cypher file from
 ``sql/cypher``; KP names and seed text travel as parameters, never as query text.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 import contextlib
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import dagster as dg
 from neo4j import Driver, GraphDatabase, Session
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.queries import cypher, split_statements
 from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore
-from linksyn_dagster.settings import LinkSynSettings, load_settings
+from linksyn_dagster.resources.settings import Secret, section, settings_from_config
+from linksyn_dagster.settings import LinkSynSettings
 
 
 class GraphUnavailable(RuntimeError):
@@ -25,14 +25,29 @@ class GraphUnavailable(RuntimeError):
 
 
 class Neo4jResource(dg.ConfigurableResource):
-    """The KP graph store (Neo4j). Connection settings come from LINKSYN_NEO4J__* at run time."""
+    """The KP graph store (Neo4j): an existing server, or the local one under ``data_dir``."""
 
-    _settings: LinkSynSettings = PrivateAttr()
+    data_dir: str = Field(description="the data directory (the local server's home, the graph load state)")
+    neo4j: dict[str, Any] = Field(default_factory=dict, description="connection and local-server settings "
+                                  "(LINKSYN_NEO4J__*, without the password)")
+    # not config (see Secret); unset with the local server = generated and stored under the data dir
+    password: dg.ResourceDependency[Secret]
+
+    _settings: LinkSynSettings | None = PrivateAttr(default=None)
     _driver: Driver | None = PrivateAttr(default=None)
     _uri: str = PrivateAttr(default="")
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._settings = load_settings()
+    @classmethod
+    def from_settings(cls, settings: LinkSynSettings) -> "Neo4jResource":
+        password = settings.neo4j.password.get_secret_value() if settings.neo4j.password else None
+        return cls(data_dir=str(settings.data_dir), neo4j=section(settings, "neo4j", exclude={"password"}),
+                   password=Secret(password))
+
+    @property
+    def _config(self) -> LinkSynSettings:
+        if self._settings is None:
+            self._settings = settings_from_config(self.data_dir, neo4j={**self.neo4j, "password": self.password.value})
+        return self._settings
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._driver is not None:
@@ -46,12 +61,12 @@ class Neo4jResource(dg.ConfigurableResource):
 
     @property
     def database(self) -> str:
-        return self._settings.neo4j.database
+        return self._config.neo4j.database
 
     def _connect(self) -> Driver:
         if self._driver is not None:
             return self._driver
-        self._driver, self._uri = connect(self._settings)
+        self._driver, self._uri = connect(self._config)
         return self._driver
 
     @contextlib.contextmanager
@@ -80,18 +95,18 @@ class Neo4jResource(dg.ConfigurableResource):
     def loader(self, log: Callable[[str], None] | None = None) -> GraphLoader:
         """The bulk loader for kp_graph (LINKSYN_NEO4J__BATCH_SIZE rows per transaction,
         LINKSYN_NEO4J__WRITERS sessions at once)."""
-        cfg = self._settings.neo4j
+        cfg = self._config.neo4j
         return GraphLoader(self._connect(), self.database, batch_size=cfg.batch_size, writers=cfg.writers, log=log,
                            where=self._uri)
 
     def state_store(self) -> GraphStateStore:
         """Where kp_graph keeps what its last load left in Neo4j (``<data dir>/graph_state``)."""
-        return GraphStateStore(self._settings.data_dir / "graph_state")
+        return GraphStateStore(self._config.data_dir / "graph_state")
 
     def run_batched(self, name: str, rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
                     batch_size: int | None = None, **params: Any) -> int:
         """UNWIND ``rows`` through a Cypher file in batches, one transaction per batch."""
-        size = batch_size or self._settings.neo4j.batch_size
+        size = batch_size or self._config.neo4j.batch_size
         query = cypher(name)
         written = 0
         batch: list[dict[str, Any]] = []

@@ -1,34 +1,48 @@
 """The language model as a Dagster resource.
 
-Without ``LINKSYN_LLM__MODEL`` the resource starts (or reuses) the small local model served
+Without a ``model`` (LINKSYN_LLM__MODEL) the resource starts (or reuses) the small local model served
 by llama.cpp on loopback, so the pipeline runs offline. With a model id, the same code path
 talks to any litellm provider or self-hosted OpenAI-compatible endpoint.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 import logging
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.llm.store import ResultStore
-from linksyn_dagster.settings import LinkSynSettings, load_settings
+from linksyn_dagster.resources.settings import Secret, section, settings_from_config
+from linksyn_dagster.settings import LinkSynSettings
 
 if TYPE_CHECKING:  # litellm is imported on first use: loading the definitions does not pay for it
     from linksyn_dagster.llm.client import LLMClient
 
 
 class LLMResource(dg.ConfigurableResource):
-    """The model every LLM stage calls. Configured by LINKSYN_LLM__* at run time."""
+    """The model every LLM stage calls, and the result store of its answers under ``data_dir``."""
 
-    _settings: LinkSynSettings = PrivateAttr()
+    data_dir: str = Field(description="the data directory (the result store, the local model server's state)")
+    llm: dict[str, Any] = Field(default_factory=dict, description="model, endpoints, limits and prices "
+                                "(LINKSYN_LLM__*, without the API key)")
+    api_key: dg.ResourceDependency[Secret]  # not config: see Secret
+
+    _settings: LinkSynSettings | None = PrivateAttr(default=None)
     _store: ResultStore | None = PrivateAttr(default=None)
-    _clients: list[LLMClient] = PrivateAttr(default_factory=list)
+    _clients: "list[LLMClient]" = PrivateAttr(default_factory=list)
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        self._settings = load_settings()
+    @classmethod
+    def from_settings(cls, settings: LinkSynSettings) -> "LLMResource":
+        api_key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
+        return cls(data_dir=str(settings.data_dir), llm=section(settings, "llm", exclude={"api_key"}),
+                   api_key=Secret(api_key))
+
+    @property
+    def _config(self) -> LinkSynSettings:
+        if self._settings is None:
+            self._settings = settings_from_config(self.data_dir, llm={**self.llm, "api_key": self.api_key.value})
+        return self._settings
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         for client in self._clients:
@@ -40,16 +54,16 @@ class LLMResource(dg.ConfigurableResource):
     @property
     def store(self) -> ResultStore:
         if self._store is None:
-            self._store = ResultStore(self._settings.llm_cache_path)
+            self._store = ResultStore(self._config.llm_cache_path)
         return self._store
 
-    def client(self, logger: logging.Logger | None = None) -> LLMClient:
-        client = build_client(self._settings, self.store, logger)
+    def client(self, logger: logging.Logger | None = None) -> "LLMClient":
+        client = build_client(self._config, self.store, logger)
         self._clients.append(client)
         return client
 
 
-def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.Logger | None = None) -> LLMClient:
+def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.Logger | None = None) -> "LLMClient":
     from linksyn_dagster.llm.client import LLMClient
 
     llm = settings.llm

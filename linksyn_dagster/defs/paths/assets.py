@@ -18,7 +18,7 @@ from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.graph_csr import read_kp_graph_csr
 from linksyn_dagster.resources.warehouse import WarehouseResource
-from linksyn_dagster.settings import load_settings
+from linksyn_dagster.resources.settings import SettingsResource
 
 CHECK_QUOTA_MET = "path_quota_met"
 CHECK_PATH_KPS_EXIST = "path_kps_exist"
@@ -85,14 +85,14 @@ def _partition_seed(base: int, partition: str) -> int:
     ],
 )
 def kp_paths(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, graph: Neo4jResource,
-             warehouse: WarehouseResource) -> Iterator:
+             warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """Walks that start in this discipline: P(i→j) ∝ w_ij^β · V(j), with V mixing KP
     popularity and a coverage term that decays with visits. The visits of the stored paths
     of the disciplines before this one (taxonomy order) are the starting counters, so walks
     favour what is still uncovered; after the walk, KP nodes in Neo4j get their `visits`
     (paths of all disciplines). The number of paths comes from the
     target discipline distribution; parameters are recorded with every path."""
-    settings = load_settings()
+    settings = settings.value
     walk = settings.walk
     discipline = context.partition_key
 

@@ -24,7 +24,7 @@ from linksyn_dagster.publish.charts import (
 from linksyn_dagster.publish.html_report import ReportSection, write_html_report
 from linksyn_dagster.publish.report import build_report
 from linksyn_dagster.resources.warehouse import WarehouseResource
-from linksyn_dagster.settings import load_settings
+from linksyn_dagster.resources.settings import SettingsResource
 
 CHECK_UNIQUE_QA_IDS = "unique_qa_ids"
 CHECK_PROVENANCE = "every_item_traces_to_seeds_and_paths"
@@ -52,7 +52,7 @@ ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
     ],
 )
 def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
-                   warehouse: WarehouseResource) -> Iterator:
+                   warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """The release: original and enhanced QA of every discipline, cleaned in this order:
     exact duplicates (same normalized question and answer), items overlapping an evaluation
     set (13-gram coverage or a MinHash near-copy; see `decontamination_hits`), then
@@ -60,7 +60,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
     removal is in `dataset_drops` with its reason. Each item carries `quality_flags`. Exported
     to `<data dir>/release/<version>/` as Parquet and JSONL with a Hugging Face dataset card
     and a manifest; `release/latest` points at it."""
-    settings = load_settings()
+    settings = settings.value
     # originals before their rewrites, so a rewrite that changed nothing is the one dropped
     ordered = enhanced_qa.sort(["discipline", "variant", "qa_id"], descending=[False, True, False]).with_columns(
         answer_text=pl.col("choices").list.get(
@@ -142,12 +142,13 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
                                    description=f"each discipline's share of paths within "
                                                f"{DISCIPLINE_TOLERANCE:.0%} of its target")],
 )
-def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        settings: SettingsResource) -> Iterator:
     """Discipline and difficulty distributions of the release against their targets, KP
     coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost; as
     markdown and charts here, and as `<data dir>/reports/distribution_report.{md,json,html}`
     (the HTML file is self-contained) with the chart PNGs in `reports/charts/`."""
-    settings = load_settings()
+    settings = settings.value
     warehouse.ensure_schema()
     dataset = warehouse.query("release_items")
     paths = warehouse.query("all_paths")

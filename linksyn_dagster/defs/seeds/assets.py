@@ -15,7 +15,7 @@ from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.resources.warehouse import WarehouseResource
-from linksyn_dagster.settings import load_settings
+from linksyn_dagster.resources.settings import SettingsResource
 
 CHECK_UNIQUE_SEED_IDS = "unique_seed_ids"
 CHECK_SEEDS_PRESENT = "seeds_present"
@@ -48,14 +48,15 @@ COLUMNS = {
                                       "without any)"),
     ],
 )
-def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
+def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+            settings: SettingsResource) -> Iterator:
     """Seed QA of the run's disciplines (one partition each): MMLU/CMMLU CSV, JSONL or Parquet files from
     LINKSYN_SEEDS__SOURCE_DIR (bundled demo seeds when unset), normalized, hashed and
     de-duplicated. Rows that cannot be loaded land in the `seed_rejects` table with file,
     line and reason; the valid rows of the same file still load. Seeds that are items of
     the evaluation sets in LINKSYN_DECONTAM__BENCHMARK_PATHS are left out and listed in
     `decontamination_hits`. A backfill of several disciplines runs as one run."""
-    settings = load_settings()
+    settings = settings.value
     missing = missing_paths(settings)
     if missing:
         raise dg.Failure(description="; ".join(missing))

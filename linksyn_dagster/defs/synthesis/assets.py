@@ -18,7 +18,7 @@ from linksyn_dagster.llm.prompts import load_prompt
 from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, SynthesizedQA
 from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
-from linksyn_dagster.settings import load_settings
+from linksyn_dagster.resources.settings import SettingsResource
 
 STAGE_SYNTHESIS = "qa_synthesis"
 STAGE_JUDGE = "difficulty_judge"
@@ -129,11 +129,11 @@ def _judge_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LL
                                    description="judged difficulties are on the 1-5 scale")],
 )
 def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
-                warehouse: WarehouseResource) -> Iterator:
+                warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """Every synthesized QA with a difficulty level (LLM judge, fixed 1-5 scale); for the
     disciplines in LINKSYN_SYNTHESIS__ENHANCE_DISCIPLINES, QA judged below the target level
     also get a harder rewrite (variant `enhanced`, linked by `enhanced_from`), itself judged."""
-    settings = load_settings().synthesis
+    settings = settings.value.synthesis
     judge, rewrite = load_prompt(STAGE_JUDGE), load_prompt(STAGE_REWRITE)
     judge_schema = schema_text(DifficultyJudgement.model_json_schema())
     client = llm.client(context.log)
