@@ -20,7 +20,7 @@ Then every stage runs as Dagster materializations (the same assets, IO manager a
 resources as ``linksyn run``, on a persistent instance in the data directory), each stage
 in its own process so its peak memory is its own: ``seed_qa``, ``seed_kps``, ``synthesized_qa``
 and ``enhanced_qa`` once per discipline partition, ``kp_paths`` once per start discipline
-in taxonomy order, the global ones once. ``--paths-per-seed`` (0.25) sets
+the walk plan gave paths to, the global ones (``walk_plan`` among them) once. ``--paths-per-seed`` (0.25) sets
 ``LINKSYN_WALK__PATHS_TOTAL``, so the release grows with N too.
 
 Measured per stage: wall seconds of its materializations (Dagster's own per-run cost
@@ -29,7 +29,7 @@ the CPU seconds of the process running them (all its threads; not Neo4j's: on a 
 machine CPU time is the steadier measure, and a stage waiting on Neo4j shows wall >> CPU),
 and the peak RSS of the process that ran them (VmHWM; it includes about 300 MB of imported
 Dagster/polars/litellm). The Neo4j server's own resident memory after ``kp_graph`` and
-``kp_paths`` is reported beside them. Per stage, the growth exponent between successive N
+``walk_plan`` is reported beside them. Per stage, the growth exponent between successive N
 is the slope of log(time) over log(N): 1 is linear, N log N shows as about 1.1-1.2 over a
 decade, 2 is quadratic.
 
@@ -46,7 +46,7 @@ distribution would not be the one generated; writing the assets' tables directly
 prompt building and row assembly, which are ours. The stub skips only the LLM client.
 
 ``--skip-graph-load`` leaves Neo4j out: ``kp_graph`` is not run, the CSR cache that
-``kp_paths`` reads is written from DuckDB's ``knowledge_points`` and ``kp_cooccurrence``
+``walk_plan`` reads is written from DuckDB's ``knowledge_points`` and ``kp_cooccurrence``
 (so the walk sees the same graph), and a graph stub answers the version and takes the
 ``visits`` write. Use it when the loader is too slow at a size; its time is then not in
 the table.
@@ -79,8 +79,8 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("seed_qa", "seed_kps", "knowledge_points", "kp_graph", "kp_paths", "synthesized_qa", "enhanced_qa",
-          "linkqa_dataset", "distribution_report")
+STAGES = ("seed_qa", "seed_kps", "knowledge_points", "kp_graph", "walk_plan", "kp_paths", "synthesized_qa",
+          "enhanced_qa", "linkqa_dataset", "distribution_report")
 PER_DISCIPLINE = {"seed_qa", "seed_kps"}
 PER_START_DISCIPLINE = {"kp_paths", "synthesized_qa", "enhanced_qa"}
 SEEDS_PER_FILE = 50_000
@@ -387,7 +387,6 @@ def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
     import duckdb
 
     from linksyn_dagster.core.taxonomy import DISCIPLINES
-    from linksyn_dagster.core.walker import quotas_from_distribution
     from linksyn_dagster.definitions import build_definitions
     from linksyn_dagster.pipeline import prepare_instance
     from linksyn_dagster.queries import sql
@@ -399,16 +398,15 @@ def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
     assets = list(definitions.assets or [])
     resources = dict(definitions.resources)
     resources["llm"] = _stub_resources(data_dir / "kp_plan.parquet", data_dir / "benchmarks" / "eval.jsonl", settings)
-    if skip_graph_load and stage == "kp_paths":
+    if skip_graph_load and stage == "walk_plan":
         resources["graph"] = _graph_stub(data_dir, settings)
     partitions: list[str | None] = [None]
     if stage in PER_DISCIPLINE:
         partitions = list(DISCIPLINES)
     elif stage in PER_START_DISCIPLINE:
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-            available = sorted(row[0] for row in conn.execute(sql("kp_disciplines")).fetchall())
-        quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, available)
-        partitions = [x for x in DISCIPLINES if quotas.get(x, 0) > 0]
+            walked = dict(conn.execute(sql("plan_paths_per_discipline")).fetchall())
+        partitions = [x for x in DISCIPLINES if walked.get(x, 0) > 0]
     baseline = _vm("VmHWM")
     seconds, cpu, metadata = 0.0, 0.0, {}
     for partition in partitions:
@@ -475,7 +473,7 @@ def measure(n: int, args: argparse.Namespace) -> dict[str, Any]:
     generated = generate(n, data_dir)
     _log(f"N={n}: generated {generated}")
     env = _env(data_dir, n, args)
-    neo4j = not args.skip_graph_load and bool({"kp_graph", "kp_paths"} & set(args.stages))
+    neo4j = not args.skip_graph_load and bool({"kp_graph", "walk_plan"} & set(args.stages))
     if neo4j:  # started before kp_graph so its start-up is not in the stage's time
         _neo4j(env, "start")
     stages: dict[str, Any] = {}
@@ -501,7 +499,7 @@ def _run_stages(n: int, data_dir: Path, env: dict[str, str], args: argparse.Name
             continue
         _log(f"N={n}: {stage} ...")
         stages[stage] = run_stage(stage, data_dir, env, args.skip_graph_load)
-        if stage in ("kp_graph", "kp_paths") and not args.skip_graph_load:
+        if stage in ("kp_graph", "walk_plan") and not args.skip_graph_load:
             stages[stage]["neo4j_rss_mb"] = _neo4j_rss_mb(data_dir)
         _log(f"N={n}: {stage} {stages[stage]}")
         if "error" in stages[stage]:
@@ -527,7 +525,7 @@ def main() -> None:
     parser.add_argument("--paths-per-seed", type=float, default=0.25)
     parser.add_argument("--work-dir", default=str(Path(os.environ.get("TMPDIR", "/tmp")) / "linksyn-scale-bench"))
     parser.add_argument("--skip-graph-load", action="store_true",
-                        help="leave Neo4j out: kp_paths reads a CSR cache written from DuckDB")
+                        help="leave Neo4j out: walk_plan reads a CSR cache written from DuckDB")
     parser.add_argument("--stages", default="all", help=f"comma-separated subset of {','.join(STAGES)}")
     parser.add_argument("--keep", action="store_true", help="keep each N's data directory")
     parser.add_argument("--worker", choices=STAGES, help=argparse.SUPPRESS)

@@ -18,7 +18,6 @@ import polars as pl
 from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
 from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.core.walker import quotas_from_distribution
 from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
 from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.queries import sql
@@ -140,12 +139,11 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
         materialize(SEED_STAGES, discipline)
     materialize(GRAPH_STAGES, None)
 
+    # the start disciplines the walk plan gave paths to, in taxonomy order
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        kp_disciplines = sorted(row[0] for row in conn.execute(sql("kp_disciplines")).fetchall())
-    quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, kp_disciplines)
-    # taxonomy order: each start discipline's walk builds on the coverage of the ones before it
-    summary.path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
-    say("paths per start discipline: " + ", ".join(f"{d}={quotas[d]}" for d in summary.path_disciplines))
+        walked = dict(conn.execute(sql("plan_paths_per_discipline")).fetchall())
+    summary.path_disciplines = [d for d in DISCIPLINES if walked.get(d, 0) > 0]
+    say("paths per start discipline: " + ", ".join(f"{d}={walked[d]}" for d in summary.path_disciplines))
     for discipline in summary.path_disciplines:
         materialize(PATH_STAGES, discipline)
     materialize(RELEASE_STAGES, None)

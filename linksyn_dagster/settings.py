@@ -151,6 +151,12 @@ class ReleaseSettings(BaseModel):
         "language) is accepted there; others get the language_mismatch quality flag")
     license: str = Field("other", description="license id written to the dataset card (a Hub license id, e.g. "
                          "cc-by-nc-sa-4.0 when seeded from CMMLU)")
+    discipline_l1_tolerance: float = Field(
+        0.05, ge=0, le=2, description="largest L1 distance (sum of |share - target share|) between the released "
+        "items' discipline shares and the target distribution that the release check accepts")
+    difficulty_l1_tolerance: float = Field(
+        0.10, ge=0, le=2, description="largest L1 distance between the released items' difficulty shares and "
+        "difficulty_mix that the release check accepts (unjudged items count as off target)")
 
 
 class DecontamSettings(BaseModel):

@@ -217,7 +217,6 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     import random
 
     from linksyn_dagster.core.taxonomy import DISCIPLINES
-    from linksyn_dagster.core.walker import quotas_from_distribution
     from linksyn_dagster.pipeline import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES, run_pipeline
     from linksyn_dagster.settings import load_settings
 
@@ -280,8 +279,7 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     _run_to_end(GRAPH_STAGES[:1], None)
     run_with_kill(GRAPH_STAGES[1:], None, "graph", None)
 
-    kp_disciplines = sorted(r[0] for r in _sql(settings, "SELECT DISTINCT primary_discipline FROM knowledge_points"))
-    quotas = quotas_from_distribution(settings.walk.paths_total, settings.walk.target_distribution, kp_disciplines)
+    quotas = dict(_sql(settings, "SELECT start_discipline, count(*) FROM walk_plan GROUP BY 1"))
     path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
     # every LLM stage of the path partitions gets killed: synthesis twice, judging twice, rewriting once
     plan = ["qa_synthesis", "qa_synthesis", "difficulty_judge", "difficulty_judge", "difficulty_rewrite"]

@@ -41,7 +41,9 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     settings = load_settings()
     summary = run_pipeline(settings, say=lambda _: None)
     assert len(summary.seed_disciplines) >= 6
-    assert summary.failed_checks == []
+    # only the release's distance to its targets may miss (WARN): nothing steers to them yet
+    assert set(summary.failed_checks) <= {"distribution_report:release_disciplines_on_target",
+                                          "distribution_report:release_difficulty_on_target"}, summary.failed_checks
 
     latest = settings.release_dir / "latest"  # releases are versioned directories
     release = pl.read_parquet(latest / "linkqa.parquet")
@@ -54,6 +56,16 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert "KP coverage" in report.read_text()
     summary_json = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text())
     assert summary_json["items"] == release.height and 0 < summary_json["kp_coverage"] <= 1
+    # the release against its targets: the plan's quotas and the difficulty mix, recomputed here
+    quotas = json.loads(_sql(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])["quotas"]
+    shares = release.get_column("discipline").value_counts(normalize=True)
+    released = dict(shares.iter_rows())
+    l1 = sum(abs(released.get(d, 0.0) - quotas.get(d, 0) / sum(quotas.values())) for d in {*quotas, *released})
+    assert summary_json["discipline_l1"] == pytest.approx(l1, abs=1e-4)
+    failed = "distribution_report:release_disciplines_on_target" in summary.failed_checks
+    assert failed == (l1 > settings.release.discipline_l1_tolerance)
+    # seeds pulled along the paths: spread, and reported
+    assert summary_json["seeds_pulled"] > 0 and summary_json["seed_use_max"] >= 1
 
     # decontamination: the copied seed is out of seed_qa and named in decontamination_hits
     hits = _sql(settings, "SELECT stage, partition_key, benchmark_file, benchmark_row FROM decontamination_hits")

@@ -35,7 +35,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 # waits are generous: a run is a fresh process (Dagster and litellm imports) on 2 busy cores
 RUN_TIMEOUT_MS = 240_000
 
-TABLE_ASSETS = {"seed_qa", "seed_kps", "knowledge_points", "kp_paths", "synthesized_qa", "enhanced_qa",
+TABLE_ASSETS = {"seed_qa", "seed_kps", "knowledge_points", "walk_plan", "kp_paths", "synthesized_qa", "enhanced_qa",
                 "linkqa_dataset"}
 
 
@@ -173,7 +173,7 @@ def _partition_counts(page) -> dict[str, int]:
 def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, llm_server, pipeline_settings):
     page, base = browser_page, dagster_ui
     lineage = _lineage()
-    assert len(lineage) == 9
+    assert len(lineage) == 10
 
     # 1. the asset graph: every asset, inside its group, with all groups expanded
     page.goto(f"{base}/asset-groups", wait_until="networkidle")

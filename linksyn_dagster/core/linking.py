@@ -7,13 +7,22 @@ import polars as pl
 _EMPTY = {"path_id": pl.Utf8, "seed_ids": pl.List(pl.Utf8), "seed_link_strength": pl.List(pl.Int64)}
 
 
-def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int) -> pl.DataFrame:
-    """For every path (``path_id``, ``kp_ids``), the seeds holding its KPs, strongest links
-    first: seeds holding more of the path's KPs rank higher, then seeds holding earlier KPs
-    of the path, then ``seed_id`` for a stable order. At most ``limit`` seeds per path.
+def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, random_seed: int = 0) -> pl.DataFrame:
+    """For every path (``path_id``, ``kp_ids``), in the order given, at most ``limit`` seeds
+    holding its KPs:
 
-    Returns ``path_id``, ``seed_ids`` (list, ranked) and ``seed_link_strength`` (list of the
-    number of distinct path KPs each seed holds). Paths without linked seeds get empty lists.
+    1. seeds holding two or more of the path's KPs, most KPs first; among seeds holding as
+       many, the one pulled least by the paths before, then a seeded random order;
+    2. the slots left go to the path's KPs in turn (path order, round robin): each gives
+       the next seed of its own rotation, a seeded random order of all its seeds that goes
+       through every one of them before it repeats one. So a popular KP shows the model
+       different examples on each path, not always the same ones.
+
+    Deterministic given the paths and their order, the links and ``random_seed``.
+
+    Returns ``path_id``, ``seed_ids`` (list, in the order above) and ``seed_link_strength``
+    (list of the number of distinct path KPs each seed holds). Paths without linked seeds
+    get empty lists.
 
     Never joins a path with every seed of its KPs: a popular KP is held by a share of all
     seeds, so that join grows like paths x popularity, faster than the corpus. Instead:
@@ -22,10 +31,11 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int) -
       KPs each seed holds (at most 15 for 6 KPs) joined with the pairs of KPs on each path
       (at most 10 for 5), so the work is bounded by the co-occurrence of the path's KPs;
       a seed sharing c pairs with a path holds s KPs of it, c = s(s-1)/2;
-    * seeds holding exactly one are ranked by the position of that KP, then by seed_id, and
-      at most ``limit`` of them are ever needed, and only when fewer than ``limit`` seeds hold
-      two or more. So the first 2·limit - 1 seeds of each KP (by seed_id) are enough: at
-      most limit - 1 of them hold two or more path KPs, which leaves at least ``limit``.
+    * a KP's rotation is cut to as many seeds as the paths can ask of it (2 x ``limit`` for
+      each path it is on), so the rotations hold at most paths x KPs x 2 x limit seeds.
+
+    The seeded orders come from polars' 64-bit hash, which is stable within a polars
+    version (a polars upgrade may change which seeds a plan pulls).
     """
     if paths.is_empty():
         return pl.DataFrame(schema=_EMPTY)
@@ -56,39 +66,73 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int) -
     path_pairs = (
         steps.join(steps, on="path_id", suffix="_b")
         .filter(pl.col("kp_id") < pl.col("kp_id_b"))
-        .select("path_id", "kp_id", "kp_id_b", pl.min_horizontal("position", "position_b").alias("first"))
+        .select("path_id", "kp_id", "kp_id_b")
     )
     strong = (
         path_pairs.join(seed_pairs, on=["kp_id", "kp_id_b"])
         .group_by("path_id", "seed_id")
-        .agg(pl.len().alias("pairs"), pl.col("first").min().alias("first_position"))
+        .agg(pl.len().alias("pairs"))
         # c = s(s-1)/2  =>  s = (1 + sqrt(1 + 8c)) / 2
         .select("path_id", "seed_id",
-                ((1 + (1 + 8 * pl.col("pairs").cast(pl.Float64)).sqrt()) / 2).round().cast(pl.Int64).alias("strength"),
-                "first_position")
+                ((1 + (1 + 8 * pl.col("pairs").cast(pl.Float64)).sqrt()) / 2).round().cast(pl.Int64).alias("strength"))
+        .with_columns(_draw(pl.col("seed_id"), random_seed).alias("draw"))
+        .sort(["path_id", "strength", "draw"], descending=[False, True, False])
+        .group_by("path_id", maintain_order=True)
+        .agg("seed_id", "strength")
     )
+    # each KP's rotation: its seeds in a seeded random order of the KP's own, cut to what
+    # the paths can ask of it
+    # (a path takes at most `limit` seeds of a KP and skips at most `limit` it holds already)
+    asked = steps.group_by("kp_id").agg((pl.len() * 2 * limit).alias("asked"))
+    rotations = (
+        links.with_columns(_draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw"))
+        .sort("kp_id", "draw")
+        .join(asked, on="kp_id")
+        .filter(pl.int_range(pl.len()).over("kp_id") < pl.col("asked"))
+        .group_by("kp_id", maintain_order=True)
+        .agg("seed_id")
+    )
+    rotation = {kp: seeds for kp, seeds in rotations.iter_rows()}
+    strong_of = {path: (seeds, strengths) for path, seeds, strengths in strong.iter_rows()}
 
-    # exactly one KP: the first 2·limit - 1 seeds of each KP are enough (see the docstring)
-    heads = links.sort("kp_id", "seed_id").group_by("kp_id", maintain_order=True).head(2 * limit - 1)
-    weak = (
-        steps.join(heads, on="kp_id")
-        .join(strong.select("path_id", "seed_id"), on=["path_id", "seed_id"], how="anti")
-        .select("path_id", "seed_id", pl.lit(1, dtype=pl.Int64).alias("strength"),
-                pl.col("position").alias("first_position"))
-    )
-    ranked = (
-        pl.concat([strong, weak])
-        .sort(["path_id", "strength", "first_position", "seed_id"], descending=[False, True, False, False])
-        .group_by("path_id", maintain_order=True)
-        .head(limit)
-        .group_by("path_id", maintain_order=True)
-        .agg(pl.col("seed_id").alias("seed_ids"), pl.col("strength").alias("seed_link_strength"))
-    )
-    return (
-        paths.select("path_id")
-        .join(ranked, on="path_id", how="left")
-        .with_columns(
-            pl.col("seed_ids").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
-            pl.col("seed_link_strength").fill_null(pl.lit([], dtype=pl.List(pl.Int64))),
-        )
-    )
+    cursor: dict[str, int] = {}
+    uses: dict[str, int] = {}
+    chosen_ids: list[list[str]] = []
+    chosen_strengths: list[list[int]] = []
+    for path_id, kp_ids in paths.select("path_id", "kp_ids").iter_rows():
+        seeds_strong, strengths = strong_of.get(path_id, ([], []))
+        # most KPs first, then least pulled so far, then the seeded order (a stable sort)
+        order = sorted(range(len(seeds_strong)), key=lambda i: (-strengths[i], uses.get(seeds_strong[i], 0)))[:limit]
+        picked = [seeds_strong[i] for i in order]
+        picked_strengths = [strengths[i] for i in order]
+        taken = set(picked)
+        kps = [kp for kp in dict.fromkeys(kp_ids or []) if kp in rotation]
+        while len(picked) < limit and kps:
+            for kp in list(kps):
+                seeds = rotation[kp]
+                for _ in range(len(seeds)):  # the next seed of the rotation this path lacks
+                    seed = seeds[cursor.get(kp, 0) % len(seeds)]
+                    cursor[kp] = cursor.get(kp, 0) + 1
+                    if seed not in taken:
+                        picked.append(seed)
+                        picked_strengths.append(1)  # a seed holding more path KPs is among the strong
+                        taken.add(seed)
+                        break
+                else:
+                    kps.remove(kp)  # every seed of this KP is on the path already
+                if len(picked) == limit:
+                    break
+        for seed in picked:
+            uses[seed] = uses.get(seed, 0) + 1
+        chosen_ids.append(picked)
+        chosen_strengths.append(picked_strengths)
+    return pl.DataFrame({
+        "path_id": paths.get_column("path_id"),
+        "seed_ids": pl.Series(chosen_ids, dtype=pl.List(pl.Utf8)),
+        "seed_link_strength": pl.Series(chosen_strengths, dtype=pl.List(pl.Int64)),
+    })
+
+
+def _draw(key: pl.Expr, random_seed: int) -> pl.Expr:
+    """A seeded pseudo-random order of ``key`` values (a 64-bit hash of the value)."""
+    return key.hash(seed=random_seed % (2**63))

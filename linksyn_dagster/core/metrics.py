@@ -7,7 +7,7 @@ from typing import TypedDict
 
 import numpy as np
 
-__all__ = ["DistributionRow", "coverage", "distribution_vs_target", "gini", "top_share", "visit_summary"]
+__all__ = ["DistributionRow", "coverage", "distribution_vs_target", "gini", "l1_distance", "top_share", "visit_summary"]
 
 
 def _as_array(values: Iterable[float] | np.ndarray) -> np.ndarray:
@@ -69,6 +69,12 @@ def distribution_vs_target(counts: Mapping[str, int], target: Mapping[str, float
             DistributionRow(key=key, count=count, share=share, target_share=t_share, deviation=share - t_share)
         )
     return rows
+
+
+def l1_distance(rows: list[DistributionRow]) -> float:
+    """Sum over keys of |share - target share| (0 = on target, 2 = disjoint): the L1 distance
+    between a distribution and its target, as ``distribution_vs_target`` rows."""
+    return float(sum(abs(row["deviation"]) for row in rows))
 
 
 def coverage(used_kp_ids: Iterable[str], all_kp_ids: Iterable[str]) -> float:

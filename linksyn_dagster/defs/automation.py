@@ -8,7 +8,7 @@ from linksyn_dagster.defs.partitions import discipline_partitions
 
 # the stages in pipeline order (linksyn demo/run materializes them in this order)
 SEED_STAGES = ["seed_qa", "seed_kps"]
-GRAPH_STAGES = ["knowledge_points", "kp_graph"]
+GRAPH_STAGES = ["knowledge_points", "kp_graph", "walk_plan"]
 PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa"]
 RELEASE_STAGES = ["linkqa_dataset", "distribution_report"]
 
@@ -23,7 +23,8 @@ path_stages_job = dg.define_asset_job(
 global_stages_job = dg.define_asset_job(
     "global_stages_job",
     selection=dg.AssetSelection.assets(*GRAPH_STAGES, *RELEASE_STAGES),
-    description="The cross-discipline assets: canonical KPs, the Neo4j graph, the release and its report.",
+    description="The cross-discipline assets: canonical KPs, the Neo4j graph, the walk plan, the release and "
+                "its report.",
 )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from linksyn_dagster.core.metrics import coverage, distribution_vs_target, gini
+from linksyn_dagster.core.metrics import coverage, distribution_vs_target, gini, l1_distance
 
 
 @dataclass
@@ -49,6 +49,11 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     usage_vector = [used.get(kp, 0) for kp in all_kps]
     kp_coverage = coverage(list(used), all_kps) if all_kps else 0.0
     kp_gini = gini(usage_vector) if usage_vector else 0.0
+    # seed reuse: how often each seed pulled into a prompt was pulled (seed diversity)
+    seed_use = (paths.select(pl.col("seed_ids").explode().drop_nulls()).get_column("seed_ids").value_counts()
+                .get_column("count") if paths.height and "seed_ids" in paths.columns else pl.Series([], dtype=pl.UInt32))
+    seed_use_max = int(seed_use.max() or 0) if seed_use.len() else 0
+    seed_use_gini = gini(seed_use.to_numpy()) if seed_use.len() else 0.0
     total_tokens = sum(int(u.get("prompt_tokens", 0) + u.get("completion_tokens", 0)) for u in usage_by_stage.values())
     total_cost = sum(float(u.get("cost_usd", 0.0)) for u in usage_by_stage.values())
 
@@ -69,10 +74,13 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     summary = {
         "items": dataset.height, "paths": paths.height, "knowledge_points": len(all_kps),
         "kp_coverage": round(kp_coverage, 4), "kp_usage_gini": round(kp_gini, 4),
+        "seeds_pulled": int(seed_use.len()), "seed_use_max": seed_use_max, "seed_use_gini": round(seed_use_gini, 4),
         "llm_failures": sum(failures.values()), "total_tokens": total_tokens, "total_cost_usd": round(total_cost, 6),
         "mean_cost_usd_per_path": round(path_stats[0]["mean_cost_usd"], 8) if path_stats else 0.0,
         "mean_tokens_per_path": round(path_stats[0]["mean_tokens"], 1) if path_stats else 0.0,
         "max_discipline_deviation": round(max((abs(r["deviation"]) for r in discipline_rows), default=0.0), 4),
+        "discipline_l1": round(l1_distance(discipline_rows), 4),
+        "difficulty_l1": round(l1_distance(difficulty_rows), 4),
     }
     seed_rows = [{"discipline": k, "seeds": v} for k, v in sorted(seeds_per_discipline.items()) if v]
     usage_rows = [{"stage": s, **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in u.items()}}
@@ -81,14 +89,22 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
 
 **{dataset.height}** items from **{paths.height}** paths over **{len(all_kps)}** knowledge points.
 KP coverage **{kp_coverage:.1%}** (share of KPs on at least one path); popularity balance:
-Gini of KP usage **{kp_gini:.3f}** (0 = every KP used equally). LLM failures: **{sum(failures.values())}**.
+Gini of KP usage **{kp_gini:.3f}** (0 = every KP used equally). Seed reuse: **{seed_use.len()}** seeds
+pulled into prompts, the most used **{seed_use_max}** times, Gini of seed use **{seed_use_gini:.3f}**.
+LLM failures: **{sum(failures.values())}**.
 Tokens: **{total_tokens}**, cost: **${total_cost:.4f}**.
 
 ## Disciplines vs target
 
+Released items per discipline against the target distribution: L1 distance
+**{l1_distance(discipline_rows):.3f}** (sum of |share − target share|).
+
 {_md_table(discipline_rows, ["key", "count", "share", "target_share", "deviation"])}
 
 ## Difficulty vs target
+
+L1 distance **{l1_distance(difficulty_rows):.3f}**. Open loop: the level is judged and
+reported, not yet steered toward the mix.
 
 {_md_table(difficulty_rows, ["key", "count", "share", "target_share", "deviation"])}
 

@@ -73,3 +73,12 @@ def test_visit_summary() -> None:
     assert summary["max"] == 6.0 and summary["mean"] == 2.0
     assert summary["gini"] == pytest.approx(gini([0, 0, 2, 6]))
     assert visit_summary(np.array([]))["kps"] == 0
+
+
+def test_l1_distance_sums_the_absolute_deviations():
+    from linksyn_dagster.core.metrics import l1_distance
+
+    rows = distribution_vs_target({"a": 6, "b": 3, "c": 1}, {"a": 0.5, "b": 0.5})
+    assert l1_distance(rows) == pytest.approx(0.1 + 0.2 + 0.1)
+    assert l1_distance(distribution_vs_target({"a": 5, "b": 5}, {"a": 1, "b": 1})) == 0.0
+    assert l1_distance(distribution_vs_target({"a": 1}, {"b": 1})) == pytest.approx(2.0)

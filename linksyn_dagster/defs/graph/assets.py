@@ -57,7 +57,7 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
     costs a small load; otherwise (first load, a load that stopped half-way, a graph changed
     by hand) the KP graph is wiped and written whole. Either way the result is the same
     graph, and an unchanged graph is not written at all. Coverage counters (`visits`) on KP
-    nodes are set by kp_paths."""
+    nodes are set by walk_plan."""
     links = warehouse.query("all_seed_kp_links")
     edges = warehouse.query("all_kp_cooccurrence")
     seeds = warehouse.query("seeds_with_kps")

@@ -1,0 +1,102 @@
+"""The walk plan is global and the path partitions share nothing hidden: walk_plan walks
+every start discipline in one pass; re-materializing it, or any kp_paths partition, gives
+the same paths and the same Neo4j counters, and so does a backfill of every kp_paths
+partition run at once, in shuffled order, in processes of their own (multiprocess executor)."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from linksyn_dagster.core.seeds import demo_seed_dir
+from linksyn_dagster.definitions import build_definitions
+from linksyn_dagster.pipeline import prepare_instance
+from linksyn_dagster.settings import load_settings
+
+pytestmark = pytest.mark.slow
+
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+DISCIPLINES_USED = ["biology", "chemistry", "history", "physics"]
+
+
+def _rows(settings, query: str) -> list[tuple]:
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        return conn.execute(query).fetchall()
+
+
+def _plan(settings, table: str = "walk_plan") -> list[tuple]:
+    return _rows(settings, f"SELECT path_id, start_discipline, path_index, kp_ids, seed_ids FROM {table} "
+                           "ORDER BY path_id")
+
+
+def _visits(driver) -> dict[str, int]:
+    records = driver.execute_query("MATCH (k:KnowledgePoint) WHERE k.visits > 0 RETURN k.kp_id AS kp, "
+                                   "k.visits AS v").records
+    return {r["kp"]: r["v"] for r in records}
+
+
+def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeline_settings, llm_server,
+                                                                           neo4j_driver, tmp_path, monkeypatch):
+    # four disciplines of the demo seeds (the launched processes read the same environment)
+    seeds_dir = tmp_path / "seeds"
+    seeds_dir.mkdir()
+    for discipline in DISCIPLINES_USED:
+        (seeds_dir / f"{discipline}.jsonl").symlink_to(demo_seed_dir() / f"{discipline}.jsonl")
+    monkeypatch.setenv("LINKSYN_SEEDS__SOURCE_DIR", str(seeds_dir))
+    monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "12")
+    settings = load_settings()
+    instance = prepare_instance(settings)
+    job = build_definitions(settings).resolve_implicit_global_asset_job_def()
+
+    def materialize(keys: list[str], partition: str | None = None) -> None:
+        result = job.execute_in_process(instance=instance, partition_key=partition,
+                                        asset_selection=[dg.AssetKey(k) for k in keys])
+        assert result.success, (keys, partition)
+
+    for discipline in DISCIPLINES_USED:
+        materialize(["seed_qa", "seed_kps"], discipline)
+    materialize(["knowledge_points", "kp_graph", "walk_plan"])
+    plan, visits = _plan(settings), _visits(neo4j_driver)
+    starts = sorted({row[1] for row in plan})
+    assert len(starts) >= 3 and len(plan) == 12
+    # one coverage state: Neo4j's counters are the plan's own visits, all disciplines at once
+    assert sum(visits.values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
+
+    materialize(["walk_plan"])  # again, on the same graph: the same plan and counters
+    assert _plan(settings) == plan and _visits(neo4j_driver) == visits
+
+    # every kp_paths partition at once, in shuffled order, each a `dagster asset materialize`
+    # process with the multiprocess executor (a process per step)
+    order = starts[:]
+    random.Random(7).shuffle(order)
+    log = tmp_path / "backfill.log"
+    procs: list[subprocess.Popen] = []
+    try:
+        with log.open("ab") as out:
+            for discipline in order:
+                procs.append(subprocess.Popen(
+                    [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", "kp_paths",
+                     "--partition", discipline],
+                    env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out,
+                    stderr=subprocess.STDOUT, start_new_session=True))
+        codes = [proc.wait(timeout=300) for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+    assert codes == [0] * len(order), log.read_text()[-3000:]
+    assert _plan(settings, "kp_paths") == plan
+    assert _visits(neo4j_driver) == visits  # partitions read the plan; they never write the counters
+
+    # one partition again: the same slice, nothing else changes
+    materialize(["kp_paths"], order[0])
+    assert _plan(settings, "kp_paths") == plan and _visits(neo4j_driver) == visits
