@@ -122,7 +122,8 @@ class WalkSettings(BaseModel):
 
 
 class SynthesisSettings(BaseModel):
-    max_seeds_per_path: int = Field(4, description="seeds pulled along a path into one prompt (strongest links first)")
+    max_seeds_per_path: int = Field(4, description="seeds pulled along a path into one prompt (those holding most "
+                                    "of its KPs first, then each KP's least-used seeds)")
     enhance_disciplines: list[str] = Field(
         default_factory=lambda: ["mathematics", "physics"],
         description="disciplines that get the high-difficulty rewrite pass (JSON list)",

@@ -29,6 +29,10 @@ and always kept (a quality check, not dedup, deals with empty text). A translati
 a near-duplicate: different scripts share only numbers and formulas. Cost is linear in rows plus candidate pairs
 (signatures are computed in bulk; LSH insertion/query and the confirmation of a row's
 candidates are one datasketch call and one numpy comparison per row).
+
+:func:`source_copies` finds the items that copy one of their own source seeds: an item has
+only a few, so their similarity is the exact Jaccard of the same shingles (:func:`pair_jaccard`),
+with no index.
 """
 
 from __future__ import annotations
@@ -53,7 +57,9 @@ __all__ = [
     "lsh_params",
     "minhash_signatures",
     "near_dedup",
+    "pair_jaccard",
     "shingle_hashes",
+    "source_copies",
     "text_units",
     "units_expr",
 ]
@@ -171,6 +177,47 @@ def shingle_hashes(
     value = np.concatenate(values)
     order = np.argsort(row, kind="stable")
     return row[order], value[order]
+
+
+def pair_jaccard(left: pl.Series, right: pl.Series,
+                 ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE) -> np.ndarray:
+    """The exact Jaccard similarity of the shingle sets (:func:`shingle_hashes`) of
+    ``left[i]`` and ``right[i]`` (unit lists), for every i: 0.0 when either has no units."""
+    if left.len() != right.len():
+        raise ValueError(f"left has {left.len()} rows, right {right.len()}")
+    sides = []
+    for units in (left, right):
+        rows, values = shingle_hashes(units, ngram_range)
+        sides.append(pl.DataFrame({"row": rows.astype(np.int64), "h": values}).unique())
+    sizes = [dict(side.group_by("row").len().iter_rows()) for side in sides]
+    shared = dict(sides[0].join(sides[1], on=["row", "h"]).group_by("row").len().iter_rows())
+    out = np.zeros(left.len(), dtype=np.float64)
+    for row, n in shared.items():
+        out[row] = n / (sizes[0][row] + sizes[1][row] - n)
+    return out
+
+
+def source_copies(items: pl.DataFrame, seeds: pl.DataFrame, *, threshold: float,
+                  ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE) -> pl.DataFrame:
+    """The items that are near-copies of one of their own source seeds.
+
+    ``items``: ``qa_id``, ``source_seed_ids`` (list) and ``text``; ``seeds``: ``seed_id`` and
+    ``text`` (question and answer, shingled as the release dedup does). An item is a copy
+    when the exact Jaccard similarity of its shingles and a source seed's is at least
+    ``threshold``. Only an item's own seeds are compared (a few per item), so no index is
+    needed. Returns ``qa_id``, ``seed_id`` (the most similar copied seed) and ``similarity``.
+    """
+    pairs = (items.select("qa_id", "text", pl.col("source_seed_ids").alias("seed_id")).explode("seed_id")
+             .drop_nulls("seed_id")
+             .join(seeds.select("seed_id", pl.col("text").alias("seed_text")), on="seed_id"))
+    if pairs.is_empty():
+        return pl.DataFrame(schema={"qa_id": pl.Utf8, "seed_id": pl.Utf8, "similarity": pl.Float64})
+    units = pairs.select(units_expr("text").alias("a"), units_expr("seed_text").alias("b"))
+    similarity = pair_jaccard(units.get_column("a"), units.get_column("b"), ngram_range)
+    return (pairs.select("qa_id", "seed_id").with_columns(similarity=pl.Series(similarity))
+            .filter(pl.col("similarity") >= threshold)
+            .sort(["qa_id", "similarity", "seed_id"], descending=[False, True, False])
+            .unique("qa_id", keep="first", maintain_order=True))
 
 
 # --------------------------------------------------------------------------- MinHash

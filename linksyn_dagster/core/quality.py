@@ -19,6 +19,10 @@ language_mismatch         the item's language (``detect_language`` of the questi
                           discipline's seed languages
 ========================  ==============================================================
 
+The release drops an item carrying one of :data:`UNUSABLE_FLAGS` (``answer_missing``,
+``answer_not_in_choices``, ``duplicate_choices``, ``empty_choice``) instead of shipping it;
+the other flags stay on the items as signals.
+
 Seed languages: a discipline's accepted languages are its seeds' majority language plus
 any language of at least ``min_language_share`` (default 5%) of its seeds. A strict
 majority rule would flag every Chinese item of a discipline seeded from MMLU (en) and
@@ -42,6 +46,7 @@ __all__ = [
     "DEFAULT_MIN_LANGUAGE_SHARE",
     "DEFAULT_MIN_QUESTION_UNITS",
     "QUALITY_FLAGS",
+    "UNUSABLE_FLAGS",
     "flag_counts",
     "quality_flags",
     "seed_languages",
@@ -57,6 +62,9 @@ QUALITY_FLAGS: dict[str, str] = {
     "empty_choice": "a choice without any letter, digit or symbol",
     "language_mismatch": "language is not one of the discipline's seed languages",
 }
+# flags that make an item unusable: it is dropped from the release (reason = the flag), not
+# shipped with a flag; the others are soft signals that stay on the item
+UNUSABLE_FLAGS = ("answer_missing", "answer_not_in_choices", "duplicate_choices", "empty_choice")
 DEFAULT_MIN_QUESTION_UNITS = 4
 DEFAULT_MIN_LANGUAGE_SHARE = 0.05
 LABELS = "ABCDEFGHIJ"
@@ -181,6 +189,12 @@ def quality_flags(
 def with_quality_flags(df: pl.DataFrame, **kwargs: object) -> pl.DataFrame:
     """``df`` with a ``quality_flags`` column (see :func:`quality_flags` for the arguments)."""
     return df.with_columns(quality_flags(df, **kwargs))  # type: ignore[arg-type]
+
+
+def unusable_reason(flags: pl.Series) -> pl.Series:
+    """Per row, the first of :data:`UNUSABLE_FLAGS` among its ``quality_flags``, or null."""
+    first = flags.list.eval(pl.element().filter(pl.element().is_in(list(UNUSABLE_FLAGS)))).list.first()
+    return first.alias("unusable_reason")
 
 
 def flag_counts(flags: pl.Series) -> dict[str, int]:

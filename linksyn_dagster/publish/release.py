@@ -106,6 +106,8 @@ class ReleaseSummary:
 
     exact_duplicates: int = 0
     near_duplicates: int = 0
+    unusable: Mapping[str, int] = field(default_factory=dict)  # reason (an unusable flag) → items removed
+    source_copies: int = 0  # items removed as near-copies of one of their own source seeds
     near_dup_threshold: float | None = None
     contaminated: int = 0  # items removed for overlap with a benchmark
     contaminated_seeds: int = 0  # seeds found in a benchmark (flagged before synthesis)
@@ -124,6 +126,10 @@ class ReleaseSummary:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _by_reason(counts: Mapping[str, int]) -> str:
+    return f" ({', '.join(f'{k}: {v}' for k, v in sorted(counts.items()))})" if counts else ""
 
 
 def _sha256(path: Path) -> str:
@@ -374,6 +380,8 @@ Prompt versions:
 
 ## Cleaning
 
+- unusable items removed: {sum(summary.unusable.values())}{_by_reason(summary.unusable)}
+- near-copies of their own source seeds removed: {summary.source_copies}
 - exact duplicates removed: {summary.exact_duplicates}
 - near-duplicates removed: {near}
 - benchmark decontamination: {summary.contaminated} items removed after checking against
@@ -462,6 +470,8 @@ def write_release(
                 for p in (parquet, jsonl, card)
             },
             "cleaning": {
+                "unusable": dict(summary.unusable),
+                "source_copies": summary.source_copies,
                 "exact_duplicates": summary.exact_duplicates,
                 "near_duplicates": summary.near_duplicates,
                 "contaminated": summary.contaminated,

@@ -242,3 +242,33 @@ def test_a_real_near_duplicate_pair_in_cmmlu_is_found():
     pairs = {(questions[r], questions[d]) for d, r in dropped.select("id", "representative_id").iter_rows()}
     assert any("选法共有" in a + b and "选发有" in a + b for a, b in pairs)
     assert dropped.height <= 3  # and little else: CMMLU questions are otherwise distinct
+
+
+def test_pair_jaccard_is_exact_on_the_release_shingles():
+    from linksyn_dagster.core.neardup import pair_jaccard, units_expr
+
+    frame = pl.DataFrame({"a": ["a b c d", "", "x y", "same text here"], "b": ["a b c d", "a", "y z", "same text here"]})
+    units = frame.select(units_expr("a"), units_expr("b"))
+    # x y / y z: shingles {x, y, x_y} and {y, z, y_z} share y: 1 / 5
+    assert pair_jaccard(units.get_column("a"), units.get_column("b")).tolist() == [1.0, 0.0, 0.2, 1.0]
+    with pytest.raises(ValueError, match="rows"):
+        pair_jaccard(units.get_column("a"), units.get_column("b").head(2))
+
+
+def test_source_copies_compares_an_item_with_its_own_seeds_only():
+    from linksyn_dagster.core.neardup import source_copies
+
+    seeds = pl.DataFrame({"seed_id": ["s1", "s2", "s3"], "text": [
+        "What is the speed of light in a vacuum? 3e8 m/s",
+        "Which court hears appeals from the state supreme courts? the federal supreme court",
+        "What is the speed of light in a vacuum? 3e8 m/s"]})
+    items = pl.DataFrame({
+        "qa_id": ["copy", "new", "copy_of_other_seed", "no_seeds"],
+        "source_seed_ids": [["s2", "s1"], ["s1"], ["s2"], []],
+        "text": ["What is the speed of light in vacuum? 3e8 m/s",
+                 "A pulse of light crosses a 3 m lab: how many nanoseconds does it take? 10",
+                 "What is the speed of light in a vacuum? 3e8 m/s",  # s3's text, but s3 is not its seed
+                 "anything"]})
+    found = source_copies(items, seeds, threshold=0.7)
+    assert found.get_column("qa_id").to_list() == ["copy"]
+    assert found.get_column("seed_id").to_list() == ["s1"] and 0.7 <= found.get_column("similarity")[0] < 1.0

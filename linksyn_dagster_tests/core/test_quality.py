@@ -100,3 +100,13 @@ def test_language_check_keeps_row_order_with_unknown_and_missing_disciplines():
     languages = {"law": ["en"], "history": ["zh"]}
     flags = quality_flags(frame, languages=languages).to_list()
     assert flags == [["language_mismatch"], ["language_mismatch"], [], [], []] * 3
+
+
+def test_unusable_reason_is_the_first_hard_flag():
+    from linksyn_dagster.core.quality import UNUSABLE_FLAGS, unusable_reason
+
+    flags = pl.Series("quality_flags", [[], ["question_too_short"], ["answer_not_in_choices", "language_mismatch"],
+                                        ["question_too_short", "duplicate_choices", "empty_choice"]],
+                      dtype=pl.List(pl.String))
+    assert unusable_reason(flags).to_list() == [None, None, "answer_not_in_choices", "duplicate_choices"]
+    assert set(UNUSABLE_FLAGS) <= set(QUALITY_FLAGS) and "language_mismatch" not in UNUSABLE_FLAGS

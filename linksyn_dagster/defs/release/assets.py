@@ -11,7 +11,8 @@ import polars as pl
 from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contamination
 from linksyn_dagster.core.dedup import exact_dedup
 from linksyn_dagster.core.neardup import near_dedup
-from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages
+from linksyn_dagster.core.neardup import source_copies
+from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages, unusable_reason
 from linksyn_dagster.core.metrics import distribution_vs_target, l1_distance
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.metadata import table_metadata
@@ -36,6 +37,19 @@ ALL = dg.AllPartitionMapping()
 ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
 
 
+def _source_copies(items: pl.DataFrame, warehouse: WarehouseResource, threshold: float,
+                   shingles: tuple[int, int]) -> pl.DataFrame:
+    """The items (``qa_id``, ``seed_id``, ``similarity``) that near-copy one of their own
+    source seeds: question and answer, shingled as the release dedup does."""
+    wanted = items.select(pl.col("source_seed_ids").explode().drop_nulls().unique().alias("seed_id"))
+    seeds = warehouse.query("seeds_by_ids", frames={"wanted_seeds": wanted}) if wanted.height else None
+    if seeds is None or seeds.is_empty():
+        return pl.DataFrame(schema={"qa_id": pl.Utf8, "seed_id": pl.Utf8, "similarity": pl.Float64})
+    text = pl.concat_str("question", pl.lit(" "), pl.coalesce("answer_text", "answer").fill_null(""))
+    return source_copies(items.select("qa_id", "source_seed_ids", text.alias("text")),
+                         seeds.select("seed_id", text.alias("text")), threshold=threshold, ngram_range=shingles)
+
+
 @dg.asset(
     kinds={"duckdb", "polars", "parquet"},
     group_name="release",
@@ -54,17 +68,28 @@ ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
 def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
                    warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """The release: original and enhanced QA of every discipline, cleaned in this order:
-    exact duplicates (same normalized question and answer), items overlapping an evaluation
+    unusable items (no answer, an answer that is not one of the choices, duplicate or empty
+    choices), near-copies of one of the item's own source seeds (LinkSyn writes new
+    questions, it does not paraphrase seeds), exact duplicates (same normalized question and answer), items overlapping an evaluation
     set (13-gram coverage or a MinHash near-copy; see `decontamination_hits`), then
     near-duplicates (MinHash-LSH over question and answer, one kept per cluster); every
     removal is in `dataset_drops` with its reason. Each item carries `quality_flags`. Exported
     to `<data dir>/release/<version>/` as Parquet and JSONL with a Hugging Face dataset card
     and a manifest; `release/latest` points at it."""
     settings = settings.value
+    languages = seed_languages(warehouse.query("seed_languages"), min_share=settings.release.min_language_share)
+    flag_options = dict(question_col="question", choices_col="choices", answer_col="answer",
+                        discipline_col="discipline", languages=languages,
+                        min_question_units=settings.release.min_question_units)
+    reasons = unusable_reason(quality_flags(enhanced_qa, **flag_options))
+    unusable = enhanced_qa.select("qa_id").with_columns(reason=reasons).filter(pl.col("reason").is_not_null())
     # originals before their rewrites, so a rewrite that changed nothing is the one dropped
-    ordered = enhanced_qa.sort(["discipline", "variant", "qa_id"], descending=[False, True, False]).with_columns(
+    ordered = enhanced_qa.filter(reasons.is_null()).sort(["discipline", "variant", "qa_id"], descending=[False, True, False]).with_columns(
         answer_text=pl.col("choices").list.get(
             pl.col("answer").replace_strict(ANSWER_INDEX, default=None, return_dtype=pl.Int64), null_on_oob=True))
+    shingles = (1, settings.release.near_dup_shingle_size)
+    copies = _source_copies(ordered, warehouse, settings.release.near_dup_threshold, shingles)
+    ordered = ordered.join(copies, on="qa_id", how="anti")
     kept, exact = exact_dedup(ordered, ["question", "answer_text"], "qa_id")
 
     benchmarks = benchmark_index(settings.decontam, settings.release)
@@ -75,16 +100,15 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
     record_hits(warehouse, "linkqa_dataset", "all", hits)
     kept, near = near_dedup(kept, ["question", "answer_text"], "qa_id", threshold=settings.release.near_dup_threshold,
                             num_perm=settings.release.near_dup_num_perm,
-                            ngram_range=(1, settings.release.near_dup_shingle_size))
+                            ngram_range=shingles)
 
-    languages = seed_languages(warehouse.query("seed_languages"), min_share=settings.release.min_language_share)
-    flags = quality_flags(kept, question_col="question", choices_col="choices", answer_col="answer",
-                          discipline_col="discipline", languages=languages,
-                          min_question_units=settings.release.min_question_units)
+    flags = quality_flags(kept, **flag_options)
     dataset = kept.with_columns(quality_flags=flags).drop("reasoning", "answer_text")  # traces stay in DuckDB
 
     contaminated_ids = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))
     drops = pl.concat([
+        unusable.select("qa_id", pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"), "reason"),
+        copies.select("qa_id", pl.col("seed_id").alias("duplicate_of"), pl.lit("copies_source_seed").alias("reason")),
         exact.select(pl.col("id").alias("qa_id"), "duplicate_of", "reason"),
         contaminated_ids.unique("qa_id", keep="first", maintain_order=True).with_columns(
             reason=pl.lit("benchmark_contamination")),
@@ -94,6 +118,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
 
     by_benchmark = dict(hits.unique("item_id").group_by("benchmark_file").len().iter_rows()) if hits.height else {}
     summary = ReleaseSummary(
+        unusable=dict(unusable.group_by("reason").len().iter_rows()), source_copies=copies.height,
         exact_duplicates=exact.height, near_duplicates=near.height,
         near_dup_threshold=settings.release.near_dup_threshold,
         contaminated=hits.get_column("item_id").n_unique(),
@@ -109,6 +134,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
     orphans = warehouse.query("release_orphans", frames={"dataset": dataset}).row(0, named=True)
     yield dg.Output(dataset, metadata={
         **table_metadata(dataset, preview_columns=["qa_id", "discipline", "variant", "difficulty", "question"]),
+        "unusable_dropped": unusable.height,
+        "source_copies_dropped": copies.height,
         "exact_duplicates_dropped": exact.height,
         "near_duplicates_dropped": near.height,
         "benchmark_contaminated_dropped": summary.contaminated,

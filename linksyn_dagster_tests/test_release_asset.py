@@ -1,0 +1,90 @@
+"""The linkqa_dataset asset through Dagster on planted items: unusable items and near-copies of
+their own source seeds are dropped with their reasons, not shipped; the rest is released."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from linksyn_dagster.definitions import build_resources
+from linksyn_dagster.defs.release.assets import linkqa_dataset
+from linksyn_dagster.defs.synthesis.assets import ENHANCED_SCHEMA
+from linksyn_dagster.settings import LinkSynSettings
+
+SEEDS = [  # seed_id, question, choices, answer
+    ("s1", "Which force keeps the planets in orbit around the Sun?", ["Gravity", "Friction", "Magnetism", "Tension"],
+     "A"),
+    ("s2", "What is the SI unit of electric resistance in a simple circuit?", ["Volt", "Ohm", "Ampere", "Watt"], "B"),
+]
+GOOD = ["Why does a satellite in a circular orbit keep falling toward Earth without ever reaching it?",
+        ["Its tangential speed carries it past the curve of the Earth", "Air drag lifts it", "Gravity vanishes",
+         "Its engine pushes it outward"], "A"]
+ITEMS = {  # qa_id: question, choices, answer, source seeds
+    "good": (*GOOD, ["s1"]),
+    "letter_outside": ("A question whose key names a fifth option that does not exist?", ["w", "x", "y", "z"], "E",
+                       ["s1"]),
+    "same_choices": ("Which of these capitals lies on the river Seine in France?", ["Paris", "paris ", "Rome", "Oslo"],
+                     "A", ["s1"]),
+    "blank_choice": ("Which element has the chemical symbol Fe in the periodic table?", ["Iron", "—", "Tin", "Lead"],
+                     "A", ["s2"]),
+    "no_key": ("Which planet is known as the red planet of the solar system?", ["Mars", "Venus", "Pluto", "Ceres"], " ",
+               ["s1"]),
+    "seed_copy": ("What is the SI unit of electric resistance in a simple circuit ?", ["Volt", "Ohm", "Amp", "Watt"],
+                  "B", ["s2"]),
+    "new_on_seed": ("A 6 V battery drives 2 A through a resistor: what is its resistance in ohms?",
+                    ["3", "12", "4", "8"], "A", ["s2"]),
+}
+
+
+def _write_tables(settings: LinkSynSettings) -> None:
+    seeds = pl.DataFrame(
+        [(i, "physics", "high_school_physics", q, c, a, c["ABCD".index(a)], "en", "mmlu_csv")
+         for i, q, c, a in SEEDS],
+        schema=["seed_id", "discipline", "subject", "question", "choices", "answer", "answer_text", "language",
+                "source"], orient="row")
+    items = pl.DataFrame([{
+        "qa_id": qa_id, "discipline": "physics", "path_id": f"path_{qa_id}", "question": q, "choices": c,
+        "answer": a, "explanation": "because", "kps_used": [], "path_kp_ids": [], "source_seed_ids": seeds_used,
+        "language": "en", "reasoning": "", "model": "m", "prompt_version": "v", "request_key": qa_id,
+        "prompt_tokens": 1, "completion_tokens": 1, "reasoning_tokens": 0, "cost_usd": 0.0, "variant": "original",
+        "enhanced_from": None, "difficulty": 3, "difficulty_rationale": "",
+    } for qa_id, (q, c, a, seeds_used) in ITEMS.items()], schema=ENHANCED_SCHEMA)
+    paths = pl.DataFrame({"path_id": [f"path_{qa_id}" for qa_id in ITEMS]})
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings.duckdb_path)) as conn:
+        for name, frame in (("seed_qa", seeds), ("enhanced_qa", items), ("kp_paths", paths)):
+            conn.register("incoming", frame.to_arrow())
+            conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming")
+            conn.unregister("incoming")
+
+
+def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_path):
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data"})
+    _write_tables(settings)
+    result = dg.materialize([dg.SourceAsset("enhanced_qa"), linkqa_dataset], resources=build_resources(settings),
+                            selection=[linkqa_dataset])
+    assert result.success
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        released = {r[0] for r in conn.execute("SELECT qa_id FROM linkqa_dataset").fetchall()}
+        drops = {r[0]: (r[1], r[2]) for r in conn.execute("SELECT qa_id, duplicate_of, reason FROM dataset_drops")
+                 .fetchall()}
+        flags = {f for (fs,) in conn.execute("SELECT quality_flags FROM linkqa_dataset").fetchall() for f in fs}
+    assert released == {"good", "new_on_seed"}  # a new question on a seed's topic stays
+    assert drops == {
+        "letter_outside": (None, "answer_not_in_choices"), "same_choices": (None, "duplicate_choices"),
+        "blank_choice": (None, "empty_choice"), "no_key": (None, "answer_missing"),
+        "seed_copy": ("s2", "copies_source_seed"),
+    }
+    assert not flags & {"answer_missing", "answer_not_in_choices", "duplicate_choices", "empty_choice"}
+
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["unusable_dropped"].value == 4 and metadata["source_copies_dropped"].value == 1
+    latest = settings.release_dir / "latest"
+    card = (latest / "README.md").read_text()
+    assert "unusable items removed: 4" in card and "near-copies of their own source seeds removed: 1" in card
+    manifest = json.loads((latest / "manifest.json").read_text())
+    assert manifest["cleaning"]["source_copies"] == 1
+    assert sum(manifest["cleaning"]["unusable"].values()) == 4
