@@ -207,3 +207,18 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
     finally:
         assert linksyn("neo4j", "stop", env=env).returncode == 0
     assert linksyn("neo4j", "status", env=env).returncode == 1
+
+
+def test_the_demo_walks_fewer_paths_unless_told_and_always_the_bundled_seeds(monkeypatch, tmp_path):
+    from linksyn_dagster.cli import DEMO_PATHS_TOTAL, demo_settings
+    from linksyn_dagster.settings import LinkSynSettings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LINKSYN_WALK__PATHS_TOTAL", raising=False)
+    monkeypatch.setenv("LINKSYN_SEEDS__SOURCE_DIR", str(tmp_path))
+    monkeypatch.setenv("LINKSYN_WALK__ALPHA", "0.25")
+    settings = demo_settings(LinkSynSettings())
+    assert settings.walk.paths_total == DEMO_PATHS_TOTAL < LinkSynSettings().walk.paths_total
+    assert settings.walk.alpha == 0.25 and settings.seeds.source_dir is None
+    monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "30")
+    assert demo_settings(LinkSynSettings()).walk.paths_total == 30
