@@ -5,6 +5,7 @@ partition run at once, in shuffled order, in processes of their own (multiproces
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -100,3 +101,12 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     # one partition again: the same slice, nothing else changes
     materialize(["kp_paths"], order[0])
     assert _plan(settings, "kp_paths") == plan and _visits(neo4j_driver) == visits
+
+    # a run's own path budget (launchpad run config): the plan, its quotas and the counters follow
+    result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("walk_plan")],
+                                    run_config={"ops": {"walk_plan": {"config": {"paths_total": 5}}}})
+    assert result.success
+    small = _plan(settings)
+    quotas = json.loads(_rows(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])["quotas"]
+    assert len(small) == sum(quotas.values()) == 5
+    assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]

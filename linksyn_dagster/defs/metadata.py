@@ -11,8 +11,12 @@ PREVIEW_ROWS = 5
 _CELL_CHARS = 80
 
 
-def column_schema(df: pl.DataFrame, descriptions: dict[str, str] | None = None) -> dg.TableSchema:
-    descriptions = descriptions or {}
+def column_schema(df: pl.DataFrame, descriptions: dict[str, str]) -> dg.TableSchema:
+    """The frame's columns with their types and descriptions (see ``defs/columns.py``);
+    raises ValueError naming any column without one."""
+    missing = [name for name in df.columns if not descriptions.get(name)]
+    if missing:
+        raise ValueError(f"no description for column(s) {missing}: add them to linksyn_dagster/defs/columns.py")
     return dg.TableSchema(columns=[
         dg.TableColumn(name, str(dtype), description=descriptions.get(name))
         for name, dtype in df.schema.items()
@@ -35,7 +39,7 @@ def preview_markdown(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(df: pl.DataFrame, descriptions: dict[str, str] | None = None,
+def table_metadata(df: pl.DataFrame, descriptions: dict[str, str],
                    preview_columns: list[str] | None = None) -> dict[str, Any]:
     shown = df.select(preview_columns) if preview_columns else df
     return {

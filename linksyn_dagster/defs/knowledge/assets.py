@@ -13,6 +13,7 @@ from linksyn_dagster.core.cooccurrence import cooccurrence_edges
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
+from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.types import LLMRequest
@@ -76,7 +77,7 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
     kps = pl.DataFrame(rows, schema=SEED_KPS_SCHEMA)
     extracted = kps.get_column("seed_id").n_unique()
     yield dg.Output(kps, metadata={
-        **table_metadata(kps, preview_columns=["seed_id", "kp_rank", "kp_name", "kp_discipline"]),
+        **table_metadata(kps, columns.SEED_KPS, ["seed_id", "kp_rank", "kp_name", "kp_discipline"]),
         **usage_metadata(outcomes), "model": client.model, "prompt_version": prompt.version_id,
         "seeds": seed_qa.height, "seeds_extracted": extracted, "seeds_failed": failed,
     })
@@ -109,7 +110,7 @@ def knowledge_points(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
     warehouse.replace("kp_cooccurrence", edges.select("kp_a", "kp_b", "weight"))
     duplicate_ids = kps.height - kps.get_column("kp_id").n_unique()
     yield dg.Output(kps, metadata={
-        **table_metadata(kps, preview_columns=["kp_id", "name", "frequency", "primary_discipline", "aliases"]),
+        **table_metadata(kps, columns.KNOWLEDGE_POINTS, ["kp_id", "name", "frequency", "primary_discipline", "aliases"]),
         "raw_kp_mentions": rows.height,
         "seed_kp_links": links.height,
         "cooccurrence_edges": edges.height,

@@ -3,16 +3,18 @@ coverage state; ``kp_paths`` is one start discipline's slice of it."""
 
 
 import json
-from typing import Iterator
+from typing import Iterator, Optional
 
 import dagster as dg
 import numpy as np
 import polars as pl
+from pydantic import Field
 
 from linksyn_dagster.core.linking import linked_seeds
 from linksyn_dagster.core.metrics import gini
 from linksyn_dagster.core.prompting import stable_id
 from linksyn_dagster.core.walker import WalkParams, quotas_from_distribution, walk_paths
+from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.resources.graph import Neo4jResource
@@ -39,6 +41,14 @@ def plan_quotas(paths: pl.DataFrame) -> dict[str, int]:
     if not paths.height:
         return {}
     return {d: int(q) for d, q in json.loads(paths.get_column("walk_params")[0])["quotas"].items()}
+
+
+class WalkPlanConfig(dg.Config):
+    """Per-run knobs of the walk plan (the launchpad shows them); unset = the settings'."""
+
+    paths_total: Optional[int] = Field(
+        default=None, ge=0, description="paths in all for this run, split over start disciplines by the target "
+        "distribution; unset = LINKSYN_WALK__PATHS_TOTAL")
 
 
 def _plan_visits(warehouse: WarehouseResource, nodes: pl.DataFrame) -> np.ndarray:
@@ -92,8 +102,8 @@ def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str) -
         dg.AssetCheckSpec(CHECK_PATH_KPS_EXIST, asset="walk_plan", description="every path KP is a known KP"),
     ],
 )
-def walk_plan(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, graph: Neo4jResource,
-              warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
+def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowledge_points: pl.DataFrame,
+              graph: Neo4jResource, warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """Every walk of the run, for all start disciplines in one pass: P(i→j) ∝ w_ij^β · V(j),
     with V mixing KP popularity and a coverage term that decays with the visits of every
     path walked so far, whichever discipline it started in (interleaved schedule). Each
@@ -103,6 +113,8 @@ def walk_plan(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame,
     KP nodes in Neo4j, and the per-discipline `kp_paths` partitions read their slice of it."""
     settings = settings.value
     walk = settings.walk
+    if config.paths_total is not None:  # downstream reads the quotas from the plan, so all follow
+        walk = walk.model_copy(update={"paths_total": config.paths_total})
 
     # the graph as CSR arrays: streamed from Neo4j once per graph version, then from the cache
     csr, transfer = read_kp_graph_csr(graph, settings.data_dir / CSR_CACHE_DIR)
@@ -139,7 +151,7 @@ def walk_plan(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame,
     walked = dict(paths.group_by("start_discipline").len().iter_rows())
     short = {d: f"{walked.get(d, 0)}/{q}" for d, q in quotas.items() if walked.get(d, 0) != q}
     yield dg.Output(paths, metadata={
-        **table_metadata(paths, preview_columns=["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
+        **table_metadata(paths, columns.PATHS, ["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
         "quotas": dg.MetadataValue.json(quotas), "graph_nodes": csr.n_nodes, "graph_edges": csr.n_edges,
         "csr_cache": "hit" if transfer.cache_hit else "miss", "csr_read_seconds": round(transfer.read_seconds, 3),
         "csr_bytes": transfer.csr_bytes, "csr_neo4j_queries": transfer.queries,
@@ -176,7 +188,7 @@ def kp_paths(context: dg.AssetExecutionContext, walk_plan: pl.DataFrame) -> Iter
     paths = walk_plan.filter(pl.col("start_discipline") == discipline).sort("path_index")
     quota = plan_quotas(walk_plan).get(discipline, 0)
     yield dg.Output(paths, metadata={
-        **table_metadata(paths, preview_columns=["path_id", "length", "kp_names", "disciplines", "seed_ids"]),
+        **table_metadata(paths, columns.PATHS, ["path_id", "length", "kp_names", "disciplines", "seed_ids"]),
         "quota": quota,
         "crossing_paths": int(paths.get_column("crosses_disciplines").sum() or 0),
         "mean_length": float(paths.get_column("length").mean() or 0.0),

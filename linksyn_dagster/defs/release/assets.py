@@ -15,6 +15,7 @@ from linksyn_dagster.core.neardup import source_copies
 from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages, unusable_reason
 from linksyn_dagster.core.metrics import distribution_vs_target, l1_distance
 from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.paths.assets import plan_quotas
 from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
@@ -133,7 +134,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
     files = write_release(dataset, settings.release_dir, summary)
     orphans = warehouse.query("release_orphans", frames={"dataset": dataset}).row(0, named=True)
     yield dg.Output(dataset, metadata={
-        **table_metadata(dataset, preview_columns=["qa_id", "discipline", "variant", "difficulty", "question"]),
+        **table_metadata(dataset, columns.RELEASE, ["qa_id", "discipline", "variant", "difficulty", "question"]),
         "unusable_dropped": unusable.height,
         "source_copies_dropped": copies.height,
         "exact_duplicates_dropped": exact.height,

@@ -11,6 +11,7 @@ from linksyn_dagster.core.decontam import decontaminate
 from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
 from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
+from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.preflight import missing_paths
@@ -19,18 +20,6 @@ from linksyn_dagster.resources.settings import SettingsResource
 
 CHECK_UNIQUE_SEED_IDS = "unique_seed_ids"
 CHECK_SEEDS_PRESENT = "seeds_present"
-
-COLUMNS = {
-    "seed_id": "content hash of question, choices and answer (identical seeds stored once)",
-    "discipline": "discipline from the taxonomy (partition key)",
-    "subject": "subject as named by the source (file name for MMLU/CMMLU)",
-    "choices": "answer options, empty for open questions",
-    "answer": "correct option letter, or the answer text for open questions",
-    "source_file": "file the seed was read from",
-    "source_line": "1-based line (CSV/JSONL) or row (Parquet) in that file",
-    "language": "detected language code",
-    "difficulty": "1-5 if the source gives one",
-}
 
 
 @dg.asset(
@@ -89,7 +78,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     yield dg.Output(
         seeds,
         metadata={
-            **table_metadata(seeds, COLUMNS, ["seed_id", "subject", "language", "question", "answer"]),
+            **table_metadata(seeds, columns.SEED_QA, ["seed_id", "subject", "language", "question", "answer"]),
             "partitions": len(parts),
             "source": str(source),
             "files_read": loaded.files,

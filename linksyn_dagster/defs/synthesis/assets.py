@@ -11,6 +11,7 @@ from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
 )
 from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
+from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
@@ -103,7 +104,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
     missing_seeds = len({s for ids in synthesized.get_column("source_seed_ids").to_list() for s in ids}
                         - set(seed_rows))
     yield dg.Output(synthesized, metadata={
-        **table_metadata(synthesized, preview_columns=["qa_id", "question", "answer", "kps_used"]),
+        **table_metadata(synthesized, columns.QA, ["qa_id", "question", "answer", "kps_used"]),
         **usage_metadata(outcomes), "model": client.model, "prompt_version": prompt.version_id,
         "paths": kp_paths.height, "paths_failed": failed,
     })
@@ -181,7 +182,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     enhanced = pl.DataFrame(rows, schema=ENHANCED_SCHEMA)
     off_scale = enhanced.filter(pl.col("difficulty").is_not_null() & ~pl.col("difficulty").is_between(1, 5)).height
     yield dg.Output(enhanced, metadata={
-        **table_metadata(enhanced, preview_columns=["qa_id", "variant", "difficulty", "question"]),
+        **table_metadata(enhanced, columns.ENHANCED, ["qa_id", "variant", "difficulty", "question"]),
         **usage_metadata(all_outcomes), "originals": len(originals), "rewrites": len(enhanced_items),
         "unjudged": enhanced.filter(pl.col("difficulty").is_null()).height, "llm_failures": failed,
         "enhance_disciplines": ", ".join(settings.enhance_disciplines),
