@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.queries import cypher, split_statements
 from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore
-from linksyn_dagster.resources.settings import Secret, section, settings_from_config
+from linksyn_dagster.resources.settings import Secret, ServiceResource
 from linksyn_dagster.settings import LinkSynSettings
 
 
@@ -24,30 +24,18 @@ class GraphUnavailable(RuntimeError):
     pass
 
 
-class Neo4jResource(dg.ConfigurableResource):
+class Neo4jResource(ServiceResource):
     """The KP graph store (Neo4j): an existing server, or the local one under ``data_dir``."""
 
-    data_dir: str = Field(description="the data directory (the local server's home, the graph load state)")
+    SECTION, SECRET = "neo4j", "password"
+
     neo4j: dict[str, Any] = Field(default_factory=dict, description="connection and local-server settings "
                                   "(LINKSYN_NEO4J__*, without the password)")
     # not config (see Secret); unset with the local server = generated and stored under the data dir
     password: dg.ResourceDependency[Secret]
 
-    _settings: LinkSynSettings | None = PrivateAttr(default=None)
     _driver: Driver | None = PrivateAttr(default=None)
     _uri: str = PrivateAttr(default="")
-
-    @classmethod
-    def from_settings(cls, settings: LinkSynSettings) -> "Neo4jResource":
-        password = settings.neo4j.password.get_secret_value() if settings.neo4j.password else None
-        return cls(data_dir=str(settings.data_dir), neo4j=section(settings, "neo4j", exclude={"password"}),
-                   password=Secret(password))
-
-    @property
-    def _config(self) -> LinkSynSettings:
-        if self._settings is None:
-            self._settings = settings_from_config(self.data_dir, neo4j={**self.neo4j, "password": self.password.value})
-        return self._settings
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         if self._driver is not None:

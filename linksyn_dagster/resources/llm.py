@@ -13,36 +13,24 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.llm.store import ResultStore
-from linksyn_dagster.resources.settings import Secret, section, settings_from_config
+from linksyn_dagster.resources.settings import Secret, ServiceResource
 from linksyn_dagster.settings import LinkSynSettings
 
 if TYPE_CHECKING:  # litellm is imported on first use: loading the definitions does not pay for it
     from linksyn_dagster.llm.client import LLMClient
 
 
-class LLMResource(dg.ConfigurableResource):
+class LLMResource(ServiceResource):
     """The model every LLM stage calls, and the result store of its answers under ``data_dir``."""
 
-    data_dir: str = Field(description="the data directory (the result store, the local model server's state)")
+    SECTION, SECRET = "llm", "api_key"
+
     llm: dict[str, Any] = Field(default_factory=dict, description="model, endpoints, limits and prices "
                                 "(LINKSYN_LLM__*, without the API key)")
     api_key: dg.ResourceDependency[Secret]  # not config: see Secret
 
-    _settings: LinkSynSettings | None = PrivateAttr(default=None)
     _store: ResultStore | None = PrivateAttr(default=None)
     _clients: "list[LLMClient]" = PrivateAttr(default_factory=list)
-
-    @classmethod
-    def from_settings(cls, settings: LinkSynSettings) -> "LLMResource":
-        api_key = settings.llm.api_key.get_secret_value() if settings.llm.api_key else None
-        return cls(data_dir=str(settings.data_dir), llm=section(settings, "llm", exclude={"api_key"}),
-                   api_key=Secret(api_key))
-
-    @property
-    def _config(self) -> LinkSynSettings:
-        if self._settings is None:
-            self._settings = settings_from_config(self.data_dir, llm={**self.llm, "api_key": self.api_key.value})
-        return self._settings
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         for client in self._clients:

@@ -10,7 +10,7 @@ Secrets are not here: the Neo4j and LLM resources take theirs as a :class:`Secre
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar, Optional
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -72,3 +72,31 @@ class SettingsResource(dg.ConfigurableResource):
         if self._value is None:
             self._value = settings_from_config(self.data_dir, **{name: getattr(self, name) for name in SECTIONS})
         return self._value
+
+
+class ServiceResource(dg.ConfigurableResource):
+    """Base of the resources that one settings section configures (``SECTION``, as config)
+    together with the data directory, the section's secret (``SECRET``) kept apart as a
+    :class:`Secret` dependency. Subclasses declare the two fields named after them."""
+
+    SECTION: ClassVar[str]
+    SECRET: ClassVar[str]
+
+    data_dir: str = Field(description="the data directory (local servers' state, caches, the result store)")
+
+    _settings: Optional[LinkSynSettings] = PrivateAttr(default=None)
+
+    @classmethod
+    def from_settings(cls, settings: LinkSynSettings) -> "ServiceResource":
+        secret = getattr(getattr(settings, cls.SECTION), cls.SECRET)
+        return cls(data_dir=str(settings.data_dir), **{
+            cls.SECTION: section(settings, cls.SECTION, exclude={cls.SECRET}),
+            cls.SECRET: Secret(secret.get_secret_value() if secret else None)})
+
+    @property
+    def _config(self) -> LinkSynSettings:
+        """The settings these fields describe (only this section and the data dir are set)."""
+        if self._settings is None:
+            values = {**getattr(self, self.SECTION), self.SECRET: getattr(self, self.SECRET).value}
+            self._settings = settings_from_config(self.data_dir, **{self.SECTION: values})
+        return self._settings
