@@ -43,14 +43,12 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
         return paths.select("path_id").with_columns(
             pl.lit([], dtype=pl.List(pl.Utf8)).alias("seed_ids"),
             pl.lit([], dtype=pl.List(pl.Int64)).alias("seed_link_strength"))
+    # each (path, KP) pair once (the order on the path matters only in the loop below)
     steps = (
-        paths.select("path_id", "kp_ids")
-        .with_columns(pl.int_ranges(0, pl.col("kp_ids").list.len()).alias("position"))
-        .explode("kp_ids", "position")
-        .rename({"kp_ids": "kp_id"})
+        paths.select("path_id", pl.col("kp_ids").alias("kp_id"))
+        .explode("kp_id")
         .drop_nulls("kp_id")
-        .group_by("path_id", "kp_id")
-        .agg(pl.col("position").min())
+        .unique()
     )
     links = (
         seed_kp_links.select(pl.col("seed_id").cast(pl.Utf8), pl.col("kp_id").cast(pl.Utf8))

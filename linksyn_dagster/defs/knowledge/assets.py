@@ -110,7 +110,8 @@ def knowledge_points(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
     warehouse.replace("kp_cooccurrence", edges.select("kp_a", "kp_b", "weight"))
     duplicate_ids = kps.height - kps.get_column("kp_id").n_unique()
     yield dg.Output(kps, metadata={
-        **table_metadata(kps, columns.KNOWLEDGE_POINTS, ["kp_id", "name", "frequency", "primary_discipline", "aliases"]),
+        **table_metadata(kps, columns.KNOWLEDGE_POINTS,
+                         ["kp_id", "name", "frequency", "primary_discipline", "aliases"]),
         "raw_kp_mentions": rows.height,
         "seed_kp_links": links.height,
         "cooccurrence_edges": edges.height,

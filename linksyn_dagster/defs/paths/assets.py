@@ -109,8 +109,9 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     path walked so far, whichever discipline it started in (interleaved schedule). Each
     start discipline's number of paths comes from the target distribution. The seeds pulled
     along each path are drawn among its KPs' seeds, preferring those pulled least so far.
-    The plan depends only on the graph version and the walk and synthesis settings; it writes the `visits` counters of the
-    KP nodes in Neo4j, and the per-discipline `kp_paths` partitions read their slice of it."""
+    The plan depends only on the graph version and the walk and synthesis settings; it
+    writes the `visits` counters of the KP nodes in Neo4j, and the per-discipline `kp_paths`
+    partitions read their slice of it."""
     settings = settings.value
     walk = settings.walk
     if config.paths_total is not None:  # downstream reads the quotas from the plan, so all follow

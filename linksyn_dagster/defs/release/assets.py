@@ -10,10 +10,9 @@ import polars as pl
 
 from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contamination
 from linksyn_dagster.core.dedup import exact_dedup
-from linksyn_dagster.core.neardup import near_dedup
-from linksyn_dagster.core.neardup import source_copies
+from linksyn_dagster.core.neardup import near_dedup, source_copies
 from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages, unusable_reason
-from linksyn_dagster.core.metrics import distribution_vs_target, l1_distance
+from linksyn_dagster.core.metrics import distribution_vs_target
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
@@ -71,21 +70,23 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
     """The release: original and enhanced QA of every discipline, cleaned in this order:
     unusable items (no answer, an answer that is not one of the choices, duplicate or empty
     choices), near-copies of one of the item's own source seeds (LinkSyn writes new
-    questions, it does not paraphrase seeds), exact duplicates (same normalized question and answer), items overlapping an evaluation
-    set (13-gram coverage or a MinHash near-copy; see `decontamination_hits`), then
-    near-duplicates (MinHash-LSH over question and answer, one kept per cluster); every
-    removal is in `dataset_drops` with its reason. Each item carries `quality_flags`. Exported
+    questions, it does not paraphrase seeds), exact duplicates (same normalized question and
+    answer), items overlapping an evaluation set (13-gram coverage or a MinHash near-copy;
+    see `decontamination_hits`), then near-duplicates (MinHash-LSH over question and answer,
+    one kept per cluster); every removal is in `dataset_drops` with its reason. Each item carries `quality_flags`. Exported
     to `<data dir>/release/<version>/` as Parquet and JSONL with a Hugging Face dataset card
     and a manifest; `release/latest` points at it."""
     settings = settings.value
     languages = seed_languages(warehouse.query("seed_languages"), min_share=settings.release.min_language_share)
-    flag_options = dict(question_col="question", choices_col="choices", answer_col="answer",
-                        discipline_col="discipline", languages=languages,
-                        min_question_units=settings.release.min_question_units)
-    reasons = unusable_reason(quality_flags(enhanced_qa, **flag_options))
-    unusable = enhanced_qa.select("qa_id").with_columns(reason=reasons).filter(pl.col("reason").is_not_null())
+    # flags are per item, so computed once here; the cleaning steps below keep the column
+    flagged = enhanced_qa.with_columns(quality_flags(
+        enhanced_qa, question_col="question", choices_col="choices", answer_col="answer",
+        discipline_col="discipline", languages=languages, min_question_units=settings.release.min_question_units))
+    reasons = unusable_reason(flagged.get_column("quality_flags"))
+    unusable = flagged.select("qa_id").with_columns(reason=reasons).filter(pl.col("reason").is_not_null())
     # originals before their rewrites, so a rewrite that changed nothing is the one dropped
-    ordered = enhanced_qa.filter(reasons.is_null()).sort(["discipline", "variant", "qa_id"], descending=[False, True, False]).with_columns(
+    ordered = flagged.filter(reasons.is_null()).sort(
+        ["discipline", "variant", "qa_id"], descending=[False, True, False]).with_columns(
         answer_text=pl.col("choices").list.get(
             pl.col("answer").replace_strict(ANSWER_INDEX, default=None, return_dtype=pl.Int64), null_on_oob=True))
     shingles = (1, settings.release.near_dup_shingle_size)
@@ -103,8 +104,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame,
                             num_perm=settings.release.near_dup_num_perm,
                             ngram_range=shingles)
 
-    flags = quality_flags(kept, **flag_options)
-    dataset = kept.with_columns(quality_flags=flags).drop("reasoning", "answer_text")  # traces stay in DuckDB
+    dataset = kept.drop("reasoning", "answer_text")  # traces stay in DuckDB
 
     contaminated_ids = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))
     drops = pl.concat([
@@ -229,10 +229,7 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     ], summary=report.summary)
 
     # targets on the release, not on the paths: what failed, was dropped or judged off level counts
-    discipline_l1 = l1_distance(distribution_vs_target(per_discipline, discipline_target))
-    per_level = dict(dataset.select(pl.col("difficulty").cast(pl.Utf8).fill_null("unjudged"))
-                     .group_by("difficulty").len().iter_rows()) if dataset.height else {}
-    difficulty_l1 = l1_distance(distribution_vs_target(per_level, settings.synthesis.difficulty_mix))
+    discipline_l1, difficulty_l1 = report.discipline_l1, report.difficulty_l1
     tolerances = settings.release
     yield dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.md(report.markdown),
