@@ -124,15 +124,23 @@ class WalkSettings(BaseModel):
 class SynthesisSettings(BaseModel):
     max_seeds_per_path: int = Field(4, description="seeds pulled along a path into one prompt (those holding most "
                                     "of its KPs first, then each KP's least-used seeds)")
-    enhance_disciplines: list[str] = Field(
-        default_factory=lambda: ["mathematics", "physics"],
-        description="disciplines that get the high-difficulty rewrite pass (JSON list)",
-    )
-    target_difficulty: int = Field(4, description="difficulty level (1-5) the rewrite pass aims for")
     difficulty_mix: dict[str, float] = Field(
         default_factory=lambda: {"1": 0.1, "2": 0.2, "3": 0.3, "4": 0.25, "5": 0.15},
-        description="target share of each difficulty level in the release (JSON), reported against",
+        description="target share of each difficulty level (1-5) among released items (JSON)",
     )
+    difficulty_mix_by_discipline: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="discipline -> its own difficulty mix (JSON), for disciplines whose "
+        "release should be harder or easier than difficulty_mix")
+    steer_difficulty: bool = Field(
+        True, description="ask every path for a target difficulty level (drawn so each discipline's mix fills) "
+        "and rewrite items judged off their level toward it; false = the open loop: no level asked, no rewrite")
+    max_rewrites: int = Field(
+        1, ge=0, le=5, description="rewrites toward the target level an item judged off its level gets at most")
+    verifier_samples: int = Field(
+        3, ge=0, le=9, description="independent solves of each item by the verifier (k); an item is released only "
+        "when a majority of the k answers equals its key; 0 = no verification")
+    verifier_model: str | None = Field(
+        None, description="litellm model id of the verifier; unset = the generating model (LINKSYN_LLM__MODEL)")
 
 
 class ReleaseSettings(BaseModel):

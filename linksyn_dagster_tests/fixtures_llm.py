@@ -2,7 +2,9 @@
 
 * ``scripted_llm`` (session): one ScriptedLLMServer on a free port for the whole session.
 * ``llm_server`` (function): the same server with counters reset and default behaviour
-  restored, so each test sees its own stats.
+  restored, so each test sees its own stats; the synthesis, rewrite, judge and verifier
+  prompts are answered by the simulated model with its default settings
+  (``linksyn_dagster/testing/simulated.py``), so items have a truth the verifier can agree with.
 * ``local_llm`` (session): the real llama.cpp server with SmolLM2-135M in a temp home.
 """
 
@@ -34,7 +36,7 @@ def scripted_llm() -> Iterator[ScriptedLLMServer]:
 @pytest.fixture()
 def llm_server(scripted_llm: ScriptedLLMServer) -> Iterator[ScriptedLLMServer]:
     # a test may change latency/faults/rules; every test starts from defaults and zero counters
-    scripted_llm.configure(rules=[], **asdict(ScriptedConfig()))
+    scripted_llm.configure(rules=[], **{**asdict(ScriptedConfig()), "simulate": {}})
     scripted_llm.reset()
     yield scripted_llm
     scripted_llm.configure(rules=[], **asdict(ScriptedConfig()))

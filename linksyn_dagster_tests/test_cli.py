@@ -175,7 +175,7 @@ def test_ui_serves_the_asset_graph(user_env):
         by_key = {n["assetKey"]["path"][0]: n for n in nodes}
         assert set(by_key) == {"seed_qa", "seed_kps", "knowledge_points", "kp_graph", "walk_plan", "kp_paths",
                                "synthesized_qa",
-                               "enhanced_qa", "linkqa_dataset", "distribution_report"}
+                               "enhanced_qa", "verified_qa", "linkqa_dataset", "distribution_report"}
         assert by_key["seed_qa"]["isPartitioned"] and not by_key["kp_graph"]["isPartitioned"]
         assert by_key["kp_graph"]["groupName"] == "graph"
     finally:

@@ -18,12 +18,13 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.definitions import defs as load_defs
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
-PARTITIONED = {"seed_qa", "seed_kps", "kp_paths", "synthesized_qa", "enhanced_qa"}
+PARTITIONED = {"seed_qa", "seed_kps", "kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"}
 GLOBAL = {"knowledge_points", "kp_graph", "walk_plan", "linkqa_dataset", "distribution_report"}
 LINEAGE = {
     ("seed_qa", "seed_kps"), ("seed_kps", "knowledge_points"), ("knowledge_points", "kp_graph"),
-    ("kp_graph", "walk_plan"), ("knowledge_points", "walk_plan"), ("walk_plan", "kp_paths"), ("kp_paths", "synthesized_qa"), ("synthesized_qa", "enhanced_qa"),
-    ("enhanced_qa", "linkqa_dataset"), ("linkqa_dataset", "distribution_report"), ("seed_qa", "distribution_report"),
+    ("kp_graph", "walk_plan"), ("knowledge_points", "walk_plan"), ("walk_plan", "kp_paths"),
+    ("kp_paths", "synthesized_qa"), ("synthesized_qa", "enhanced_qa"), ("enhanced_qa", "verified_qa"),
+    ("verified_qa", "linkqa_dataset"), ("linkqa_dataset", "distribution_report"), ("seed_qa", "distribution_report"),
 }
 
 

@@ -111,10 +111,19 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert extracted == seeds
     assert _sql(settings, "SELECT count(*) FROM synthesized_qa")[0][0] == _sql(
         settings, "SELECT count(*) FROM kp_paths")[0][0]
-    # enhancement ran for the configured disciplines only
-    enhanced = {r[0] for r in _sql(settings, "SELECT DISTINCT discipline FROM enhanced_qa WHERE variant='enhanced'")}
-    assert enhanced <= set(settings.synthesis.enhance_disciplines)
+    # every item was asked for its path's level; only items judged off their level were rewritten
+    assert _sql(settings, "SELECT count(*) FROM synthesized_qa q JOIN kp_paths p USING (path_id) "
+                          "WHERE q.target_difficulty IS DISTINCT FROM p.target_difficulty "
+                          "OR q.target_difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
+    assert _sql(settings, "SELECT count(*) FROM enhanced_qa r JOIN enhanced_qa s ON r.enhanced_from = s.qa_id "
+                          "WHERE s.difficulty = s.target_difficulty OR s.difficulty IS NULL")[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
+    # one version per path goes on to verification, and every verified item is one of those
+    assert _sql(settings, "SELECT count(*) FROM (SELECT path_id FROM enhanced_qa GROUP BY path_id "
+                          "HAVING sum(selected::INT) <> 1)")[0][0] == 0
+    assert _sql(settings, "SELECT count(*) FROM verified_qa")[0][0] == \
+        _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0]
+    assert _sql(settings, "SELECT count(*) FROM linkqa_dataset WHERE verdict <> 'agrees'")[0][0] == 0
 
     # tokens and cost: every answer behind the data is accounted per discipline and per path
     usage_total = _sql(settings, "SELECT sum(prompt_tokens * 0.5e-6 + completion_tokens * 2e-6), sum(cost_usd) "

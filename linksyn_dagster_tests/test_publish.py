@@ -40,9 +40,10 @@ def test_report_numbers():
                           "kp_ids": [["k1", "k2"], ["k2", "k3"]]})
     kps = pl.DataFrame({"kp_id": ["k1", "k2", "k3", "k4"], "primary_discipline": ["physics"] * 4})
     report = build_report(_dataset(), {"physics": 10, "law": 5}, paths, kps, {"physics": 0.5, "law": 0.5},
-                          {"2": 0.5, "4": 0.5}, {"qa_synthesis": 1},
+                          {"physics": {"2": 0.5, "4": 0.5}, "law": {3: 1.0}}, {"qa_synthesis": 1},
                           {"qa_synthesis": {"calls": 3, "prompt_tokens": 100, "completion_tokens": 50,
-                                            "reasoning_tokens": 0, "cost_usd": 0.01}})
+                                            "reasoning_tokens": 0, "cost_usd": 0.01}},
+                          drops={"verifier_disagrees": 2, "near_duplicate": 1})
     s = report.summary
     assert s["items"] == 3 and s["paths"] == 2 and s["knowledge_points"] == 4
     assert s["kp_coverage"] == 0.75  # k4 is on no path
@@ -51,6 +52,16 @@ def test_report_numbers():
     assert abs(s["max_discipline_deviation"] - (2 / 3 - 0.5)) < 1e-3
     assert "KP coverage **75.0%**" in report.markdown
     assert "| physics | 2 | 0.667 | 0.500 | 0.167 |" in report.markdown
+    # difficulty target: physics' mix and law's, weighted 1/2 each: 2 → .25, 3 → .5, 4 → .25;
+    # released 2, 4 and one unjudged: |1/3 - .25| · 2 + .5 + 1/3
+    assert report.difficulty_l1 == pytest.approx(2 * (1 / 3 - 0.25) + 0.5 + 1 / 3)
+    # physics is on its own mix, law (one unjudged item, target all level 3) is 2 away
+    assert report.difficulty_l1_worst_discipline == pytest.approx(2.0) and s["difficulty_worst_discipline"] == "law"
+    cells = {(c["discipline"], c["level"]): (c["target_items"], c["items"]) for c in report.cells}
+    assert cells == {("law", "3"): (1.5, 0), ("law", "unjudged"): (0.0, 1), ("physics", "2"): (0.8, 1),
+                     ("physics", "4"): (0.8, 1)}
+    assert "| law | 3 | 1.500 | 0 | 1.500 |" in report.markdown
+    assert s["verifier_dropped"] == 2 and "| verifier_disagrees | 2 |" in report.markdown
 
 
 def test_report_costs_per_discipline_and_path():

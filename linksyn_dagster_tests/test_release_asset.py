@@ -1,5 +1,6 @@
-"""The linkqa_dataset asset through Dagster on planted items: unusable items and near-copies of
-their own source seeds are dropped with their reasons, not shipped; the rest is released."""
+"""The linkqa_dataset asset through Dagster on planted items: items the verifier did not
+confirm, unusable items and near-copies of their own source seeds are dropped with their
+reasons, not shipped; the rest is released."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import polars as pl
 
 from linksyn_dagster.definitions import build_resources
 from linksyn_dagster.defs.release.assets import linkqa_dataset
-from linksyn_dagster.defs.synthesis.assets import ENHANCED_SCHEMA
+from linksyn_dagster.defs.synthesis.assets import VERIFIED_SCHEMA
 from linksyn_dagster.settings import LinkSynSettings
 
 SEEDS = [  # seed_id, question, choices, answer
@@ -36,7 +37,16 @@ ITEMS = {  # qa_id: question, choices, answer, source seeds
                   "B", ["s2"]),
     "new_on_seed": ("A 6 V battery drives 2 A through a resistor: what is its resistance in ohms?",
                     ["3", "12", "4", "8"], "A", ["s2"]),
+    "refuted": ("Which gas makes up most of the air that we breathe on Earth today?",
+                ["Oxygen", "Nitrogen", "Argon", "Helium"], "A", ["s1"]),
+    "split": ("Which metal is liquid at room temperature and normal air pressure?",
+              ["Mercury", "Gallium", "Sodium", "Lead"], "A", ["s1"]),
+    "lost": ("Which organ pumps blood through the human body and its vessels?",
+             ["Heart", "Lung", "Liver", "Kidney"], "A", ["s1"]),
 }
+# the verifier's answers (k = 3) and the verdict verified_qa gave each item
+VERDICTS = {"refuted": (["B", "B", "A"], "disagrees"), "split": (["A", "B", "C"], "no_majority"),
+            "lost": (["A"], "unverified")}
 
 
 def _write_tables(settings: LinkSynSettings) -> None:
@@ -50,12 +60,14 @@ def _write_tables(settings: LinkSynSettings) -> None:
         "answer": a, "explanation": "because", "kps_used": [], "path_kp_ids": [], "source_seed_ids": seeds_used,
         "language": "en", "reasoning": "", "model": "m", "prompt_version": "v", "request_key": qa_id,
         "prompt_tokens": 1, "completion_tokens": 1, "reasoning_tokens": 0, "cost_usd": 0.0, "variant": "original",
-        "enhanced_from": None, "difficulty": 3, "difficulty_rationale": "",
-    } for qa_id, (q, c, a, seeds_used) in ITEMS.items()], schema=ENHANCED_SCHEMA)
+        "enhanced_from": None, "rewrite_round": 0, "target_difficulty": 3, "difficulty": 3,
+        "difficulty_rationale": "", "selected": True, "verifier_model": "m",
+        "verifier_answers": VERDICTS.get(qa_id, (["A", "A"],))[0], "verdict": VERDICTS.get(qa_id, (None, "agrees"))[1],
+    } for qa_id, (q, c, a, seeds_used) in ITEMS.items()], schema=VERIFIED_SCHEMA)
     paths = pl.DataFrame({"path_id": [f"path_{qa_id}" for qa_id in ITEMS]})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.duckdb_path)) as conn:
-        for name, frame in (("seed_qa", seeds), ("enhanced_qa", items), ("kp_paths", paths)):
+        for name, frame in (("seed_qa", seeds), ("verified_qa", items), ("kp_paths", paths)):
             conn.register("incoming", frame.to_arrow())
             conn.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM incoming")
             conn.unregister("incoming")
@@ -64,7 +76,7 @@ def _write_tables(settings: LinkSynSettings) -> None:
 def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_path):
     settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data"})
     _write_tables(settings)
-    result = dg.materialize([dg.SourceAsset("enhanced_qa"), linkqa_dataset], resources=build_resources(settings),
+    result = dg.materialize([dg.SourceAsset("verified_qa"), linkqa_dataset], resources=build_resources(settings),
                             selection=[linkqa_dataset])
     assert result.success
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
@@ -76,15 +88,19 @@ def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_p
     assert drops == {
         "letter_outside": (None, "answer_not_in_choices"), "same_choices": (None, "duplicate_choices"),
         "blank_choice": (None, "empty_choice"), "no_key": (None, "answer_missing"),
-        "seed_copy": ("s2", "copies_source_seed"),
+        "seed_copy": ("s2", "copies_source_seed"), "refuted": (None, "verifier_disagrees"),
+        "split": (None, "verifier_no_majority"), "lost": (None, "unverified"),
     }
     assert not flags & {"answer_missing", "answer_not_in_choices", "duplicate_choices", "empty_choice"}
 
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["unusable_dropped"].value == 4 and metadata["source_copies_dropped"].value == 1
+    assert metadata["verifier_dropped"].value == 3
     latest = settings.release_dir / "latest"
     card = (latest / "README.md").read_text()
+    assert "7 kept (a majority answered the key), 3 removed (disagrees: 1, no_majority: 1, unverified: 1)" in card
     assert "unusable items removed: 4" in card and "near-copies of their own source seeds removed: 1" in card
     manifest = json.loads((latest / "manifest.json").read_text())
     assert manifest["cleaning"]["source_copies"] == 1
+    assert manifest["cleaning"]["verdicts"] == {"agrees": 7, "disagrees": 1, "no_majority": 1, "unverified": 1}
     assert sum(manifest["cleaning"]["unusable"].values()) == 4

@@ -32,13 +32,13 @@ def test_environment_and_dotenv(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text("LINKSYN_WALK__GAMMA=2.5\nLINKSYN_LLM__API_KEY=from-dotenv\n")
     monkeypatch.setenv("LINKSYN_DATA_DIR", str(tmp_path / "elsewhere"))
-    monkeypatch.setenv("LINKSYN_SYNTHESIS__ENHANCE_DISCIPLINES", '["law"]')
+    monkeypatch.setenv("LINKSYN_SYNTHESIS__DIFFICULTY_MIX_BY_DISCIPLINE", '{"law": {"4": 0.5, "5": 0.5}}')
     monkeypatch.setenv("LINKSYN_WALK__TARGET_DISTRIBUTION", '{"physics": 0.7, "law": 0.3}')
     monkeypatch.setenv("LINKSYN_NEO4J__URI", "")  # blank = unset, as docker-compose passes it
     settings = LinkSynSettings()
     assert settings.data_dir == tmp_path / "elsewhere"
     assert settings.walk.gamma == 2.5
-    assert settings.synthesis.enhance_disciplines == ["law"]
+    assert settings.synthesis.difficulty_mix_by_discipline == {"law": {"4": 0.5, "5": 0.5}}
     assert settings.walk.target_distribution == {"physics": 0.7, "law": 0.3}
     assert settings.neo4j.uri is None
     assert settings.llm.api_key.get_secret_value() == "from-dotenv"

@@ -36,7 +36,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 RUN_TIMEOUT_MS = 240_000
 
 TABLE_ASSETS = {"seed_qa", "seed_kps", "knowledge_points", "walk_plan", "kp_paths", "synthesized_qa", "enhanced_qa",
-                "linkqa_dataset"}
+                "verified_qa", "linkqa_dataset"}
 
 
 def shot(page, name: str, docs_name: str | None = None) -> None:

@@ -9,7 +9,7 @@ from linksyn_dagster.defs.partitions import discipline_partitions
 # the stages in pipeline order (linksyn demo/run materializes them in this order)
 SEED_STAGES = ["seed_qa", "seed_kps"]
 GRAPH_STAGES = ["knowledge_points", "kp_graph", "walk_plan"]
-PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa"]
+PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"]
 RELEASE_STAGES = ["linkqa_dataset", "distribution_report"]
 
 seed_stages_job = dg.define_asset_job(
@@ -18,7 +18,7 @@ seed_stages_job = dg.define_asset_job(
 )
 path_stages_job = dg.define_asset_job(
     "path_stages_job", selection=dg.AssetSelection.assets(*PATH_STAGES),
-    description="Walk the KP graph and synthesize and enhance QA, one start-discipline partition per run.",
+    description="Walk the KP graph and synthesize, steer and verify QA, one start-discipline partition per run.",
 )
 global_stages_job = dg.define_asset_job(
     "global_stages_job",
@@ -45,5 +45,5 @@ def nightly_seed_stages_schedule(context: dg.ScheduleEvaluationContext):
 @dg.schedule(job=path_stages_job, cron_schedule="0 4 * * *", execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_path_stages_schedule(context: dg.ScheduleEvaluationContext):
-    """Every night after the seed stages, one run per start discipline: walk, synthesize, enhance."""
+    """Every night after the seed stages, one run per start discipline: walk, synthesize, steer, verify."""
     return one_run_per_discipline(context)

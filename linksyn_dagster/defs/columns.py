@@ -55,6 +55,8 @@ PATHS = {
     "crosses_disciplines": "whether the path visits KPs of more than one discipline",
     "seed_ids": "seeds pulled into the synthesis prompt (most path KPs first, then each KP's least-used)",
     "seed_link_strength": "for each pulled seed, how many of the path's KPs it holds",
+    "target_difficulty": "difficulty level (1-5) the item of this path is asked for, so that the start "
+                         "discipline's items fill its mix (null when difficulty is not steered)",
     "walk_params": "the walk settings and the quotas of the plan (JSON)",
     "graph_version": "version of the KP graph the walk ran on",
 }
@@ -69,6 +71,7 @@ QA = {
     "explanation": "the model's explanation of the answer",
     "kps_used": "the KPs the model says the question combines",
     "path_kp_ids": "the KPs of the path",
+    "target_difficulty": "difficulty level the item was asked for (null when difficulty is not steered)",
     "source_seed_ids": "the seeds shown to the model (seed_qa.seed_id)",
     "language": "language asked for: the majority language of the source seeds",
     "reasoning": "the reasoning model's trace, when it returns one (kept in DuckDB, not released)",
@@ -83,13 +86,24 @@ QA = {
 
 ENHANCED = {
     **QA,
-    "variant": "original, or enhanced for a harder rewrite",
+    "variant": "original, or rewrite for a version rewritten toward the target level",
     "enhanced_from": "for a rewrite, the qa_id it was rewritten from",
+    "rewrite_round": "0 for the original, n for the n-th rewrite of the path's item",
     "difficulty": "judged difficulty level, 1 (easiest) to 5",
     "difficulty_rationale": "the judge's reason for the level",
+    "selected": "the version of the path's item that goes on to verification and release: the first on "
+                "its target level, else the closest (every original when difficulty is not steered)",
+}
+
+VERIFIED = {
+    **ENHANCED,
+    "verifier_answers": "the verifier's answers (letters) in the order asked, without seeing the key",
+    "verifier_model": "litellm model id of the verifier",
+    "verdict": "agrees (a majority of the k answers is the key), disagrees (a majority is another letter), "
+               "no_majority, unverified (too few answers: failed calls), or not_verified (verification off)",
 }
 
 RELEASE = {
-    **{k: v for k, v in ENHANCED.items() if k != "reasoning"},
+    **{k: v for k, v in VERIFIED.items() if k not in ("reasoning", "selected")},
     "quality_flags": "soft quality signals (question_too_short, too_few_choices, language_mismatch)",
 }

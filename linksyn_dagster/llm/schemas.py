@@ -57,3 +57,10 @@ class DifficultyJudgement(BaseModel):
 
 class RewrittenQA(MultipleChoiceQA):
     pass
+
+
+class VerifierAnswer(BaseModel):
+    """An independent solve: the verifier never sees the key."""
+
+    answer: AnswerLetter
+    justification: str = Field(max_length=400)

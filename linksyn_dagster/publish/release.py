@@ -68,10 +68,13 @@ SPLIT = "train"
 FIELD_DOCS = {
     "qa_id": "stable id of the item (hash of the request that produced it)",
     "discipline": "discipline the path that produced the item started in",
-    "variant": "`original` (synthesized from a path) or `enhanced` (harder rewrite of an original)",
-    "enhanced_from": "qa_id of the original an enhanced item rewrites",
+    "variant": "`original` (synthesized from a path) or `rewrite` (rewritten toward its target level)",
+    "enhanced_from": "qa_id of the version a rewrite rewrites",
     "question / choices / answer / explanation": "the multiple-choice item; `answer` is the correct letter",
-    "difficulty": "1-5 on the judge's fixed scale (null if the judge failed)",
+    "target_difficulty / difficulty": "the level asked for, and the level judged, 1-5 on the judge's fixed "
+                                      "scale (null if the judge failed, or no level was asked)",
+    "verdict / verifier_answers": "`agrees`: a majority of the verifier's independent answers is the key "
+                                  "(`not_verified`: verification was off)",
     "kps_used": "knowledge points the model says the item combines",
     "path_id / path_kp_ids": "the KP-graph walk the item was synthesized from (`kp_paths`)",
     "source_seed_ids": "seeds linked along the path that the prompt showed the model (`seed_qa`)",
@@ -106,6 +109,8 @@ class ReleaseSummary:
 
     exact_duplicates: int = 0
     near_duplicates: int = 0
+    verifier_samples: int = 0  # k: independent solves per item (0 = not verified)
+    verdicts: Mapping[str, int] = field(default_factory=dict)  # verdict → items (agrees are kept)
     unusable: Mapping[str, int] = field(default_factory=dict)  # reason (an unusable flag) → items removed
     source_copies: int = 0  # items removed as near-copies of one of their own source seeds
     near_dup_threshold: float | None = None
@@ -126,6 +131,15 @@ class ReleaseSummary:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _verification(summary: ReleaseSummary) -> str:
+    if not summary.verifier_samples:
+        return "off (answers not checked by an independent solver)"
+    kept = summary.verdicts.get("agrees", 0)
+    dropped = {k: v for k, v in summary.verdicts.items() if k != "agrees"}
+    return (f"each item solved {summary.verifier_samples} times by a verifier that does not see the key; "
+            f"{kept} kept (a majority answered the key), {sum(dropped.values())} removed{_by_reason(dropped)}")
 
 
 def _by_reason(counts: Mapping[str, int]) -> str:
@@ -347,7 +361,7 @@ ds = load_dataset("parquet", data_files="{DATA_FILES[0]}")  # or "json" with {DA
 - items: {dataset.height}
 - disciplines: {disciplines}
 - languages: {", ".join(languages) or "(unknown)"}
-- originals / enhanced rewrites: {variants.get("original", 0)} / {variants.get("enhanced", 0)}
+- originals / rewrites toward their level: {variants.get("original", 0)} / {variants.get("rewrite", 0)}
 
 ## Provenance
 
@@ -380,6 +394,7 @@ Prompt versions:
 
 ## Cleaning
 
+- verification: {_verification(summary)}
 - unusable items removed: {sum(summary.unusable.values())}{_by_reason(summary.unusable)}
 - near-copies of their own source seeds removed: {summary.source_copies}
 - exact duplicates removed: {summary.exact_duplicates}
@@ -470,6 +485,8 @@ def write_release(
                 for p in (parquet, jsonl, card)
             },
             "cleaning": {
+                "verifier_samples": summary.verifier_samples,
+                "verdicts": dict(summary.verdicts),
                 "unusable": dict(summary.unusable),
                 "source_copies": summary.source_copies,
                 "exact_duplicates": summary.exact_duplicates,

@@ -4,6 +4,7 @@ KP coverage and popularity balance, failures, tokens and cost."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import polars as pl
@@ -18,6 +19,35 @@ class Report:
     # the release's L1 distances to its targets, unrounded (the release checks compare them)
     discipline_l1: float = 0.0
     difficulty_l1: float = 0.0
+    difficulty_l1_worst_discipline: float = 0.0
+    cells: list[dict[str, Any]] = field(default_factory=list)  # see difficulty_cells
+    drops: dict[str, int] = field(default_factory=dict)  # reason -> items removed from the release
+
+
+def _shares(target: Mapping[str, float]) -> dict[str, float]:
+    total = sum(v for v in target.values() if v > 0)
+    return {k: max(float(v), 0.0) / total for k, v in target.items()} if total else {}
+
+
+def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, float],
+                     difficulty_mixes: Mapping[str, Mapping[Any, float]]) -> list[dict[str, Any]]:
+    """One row per discipline × difficulty level: the items a release of this size should
+    hold there (discipline share × the discipline's level share × items) against the items it
+    holds. Unjudged items are their own level, with no target."""
+    total = dataset.height
+    counts = {(d, str(lv) if lv is not None else "unjudged"): n
+              for d, lv, n in dataset.group_by("discipline", "difficulty").len().iter_rows()} if total else {}
+    disciplines = _shares(discipline_target)
+    rows = []
+    for discipline in sorted({*disciplines, *(d for d, _ in counts)}):
+        mix = _shares({str(int(k)): v for k, v in difficulty_mixes.get(discipline, {}).items()})
+        levels = sorted({*mix, *(lv for d, lv in counts if d == discipline)}, key=lambda lv: (lv == "unjudged", lv))
+        for level in levels:
+            target = disciplines.get(discipline, 0.0) * mix.get(level, 0.0) * total
+            actual = counts.get((discipline, level), 0)
+            rows.append({"discipline": discipline, "level": level, "target_items": round(target, 1),
+                         "items": actual, "shortfall": round(max(target - actual, 0.0), 1)})
+    return rows
 
 
 def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
@@ -34,17 +64,34 @@ def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], paths: pl.DataFrame,
                  knowledge_points: pl.DataFrame, discipline_target: dict[str, float],
-                 difficulty_target: dict[str, float], failures: dict[str, int],
+                 difficulty_mixes: Mapping[str, Mapping[Any, float]], failures: dict[str, int],
                  usage_by_stage: dict[str, dict[str, float]], usage_by_discipline: pl.DataFrame | None = None,
-                 usage_by_path: pl.DataFrame | None = None) -> Report:
-    """``usage_by_discipline``: discipline, calls, prompt/completion/reasoning tokens, tokens,
-    cost_usd; ``usage_by_path``: path_id, discipline, calls, tokens, cost_usd."""
+                 usage_by_path: pl.DataFrame | None = None, drops: Mapping[str, int] | None = None) -> Report:
+    """``difficulty_mixes``: each discipline's difficulty mix (level -> share); the release's
+    difficulty target is their mix weighted by the discipline target. ``usage_by_discipline``:
+    discipline, calls, prompt/completion/reasoning tokens, tokens, cost_usd; ``usage_by_path``:
+    path_id, discipline, calls, tokens, cost_usd; ``drops``: items removed from the release
+    per reason (``dataset_drops``)."""
     per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
     discipline_rows = distribution_vs_target(per_discipline, discipline_target)
     difficulties = dataset.with_columns(pl.col("difficulty").cast(pl.Utf8).fill_null("unjudged"))
     per_difficulty = dict(difficulties.group_by("difficulty").len().iter_rows()) if dataset.height else {}
+    weights = _shares(discipline_target)
+    difficulty_target: dict[str, float] = {}
+    for discipline, weight in weights.items():
+        for level, share in _shares({str(int(k)): v for k, v in difficulty_mixes.get(discipline, {}).items()}).items():
+            difficulty_target[level] = difficulty_target.get(level, 0.0) + weight * share
     difficulty_rows = distribution_vs_target(per_difficulty, difficulty_target)
     discipline_l1, difficulty_l1 = l1_distance(discipline_rows), l1_distance(difficulty_rows)
+    per_discipline_l1 = {
+        d: l1_distance(distribution_vs_target(
+            dict(difficulties.filter(pl.col("discipline") == d).group_by("difficulty").len().iter_rows()),
+            {str(int(k)): v for k, v in difficulty_mixes.get(d, {}).items()}))
+        for d in per_discipline}
+    worst = max(per_discipline_l1.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    cells = difficulty_cells(dataset, discipline_target, difficulty_mixes)
+    drops = dict(drops or {})
+    verifier_drops = {k: v for k, v in drops.items() if k.startswith("verifier_") or k == "unverified"}
 
     all_kps = knowledge_points.get_column("kp_id").to_list()
     usage = (paths.select(pl.col("kp_ids").explode().alias("kp_id")).group_by("kp_id").len()
@@ -85,6 +132,11 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
         "max_discipline_deviation": round(max((abs(r["deviation"]) for r in discipline_rows), default=0.0), 4),
         "discipline_l1": round(discipline_l1, 4),
         "difficulty_l1": round(difficulty_l1, 4),
+        "difficulty_l1_worst_discipline": round(worst[1], 4),
+        "difficulty_worst_discipline": worst[0],
+        "cells_short": sum(1 for c in cells if c["shortfall"] >= 1),
+        "verifier_dropped": sum(verifier_drops.values()),
+        "drops": drops,
     }
     seed_rows = [{"discipline": k, "seeds": v} for k, v in sorted(seeds_per_discipline.items()) if v]
     usage_rows = [{"stage": s, **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in u.items()}}
@@ -107,10 +159,23 @@ Released items per discipline against the target distribution: L1 distance
 
 ## Difficulty vs target
 
-L1 distance **{difficulty_l1:.3f}**. Open loop: the level is judged and
-reported, not yet steered toward the mix.
+L1 distance **{difficulty_l1:.3f}** against the disciplines' mixes weighted by the discipline
+target; the worst discipline, {worst[0] or "-"}, is at **{worst[1]:.3f}** from its own mix.
 
 {_md_table(difficulty_rows, ["key", "count", "share", "target_share", "deviation"])}
+
+### Every discipline × difficulty cell
+
+Target items (discipline share × level share × items released) against the items released.
+
+{_md_table(cells, ["discipline", "level", "target_items", "items", "shortfall"])}
+
+## Verification and cleaning
+
+{dataset.height} items released. Removed before release, by reason (verification first:
+`verifier_disagrees` = a majority of the verifier's answers was another letter than the key):
+
+{_md_table([{"reason": k, "items": v} for k, v in sorted(drops.items())], ["reason", "items"])}
 
 ## Seeds per discipline
 
@@ -138,4 +203,4 @@ Costliest paths:
 
 {_md_table(costliest, ["path_id", "discipline", "calls", "tokens", "cost_usd"])}
 """
-    return Report(markdown, summary, discipline_l1, difficulty_l1)
+    return Report(markdown, summary, discipline_l1, difficulty_l1, worst[1], cells, drops)

@@ -45,8 +45,13 @@ class LLMResource(ServiceResource):
             self._store = ResultStore(self._config.llm_cache_path)
         return self._store
 
-    def client(self, logger: logging.Logger | None = None) -> "LLMClient":
-        client = build_client(self._config, self.store, logger)
+    def client(self, logger: logging.Logger | None = None, model: str | None = None) -> "LLMClient":
+        """A client of the configured model, or of ``model`` (a litellm id, same endpoints
+        and limits) when given, e.g. an independent verifier."""
+        settings = self._config
+        if model and model != settings.llm.model:
+            settings = settings.model_copy(update={"llm": settings.llm.model_copy(update={"model": model})})
+        client = build_client(settings, self.store, logger)
         self._clients.append(client)
         return client
 

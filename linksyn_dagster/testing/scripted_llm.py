@@ -11,6 +11,9 @@ without any model:
   which is what makes a knowledge-point co-occurrence graph appear in tests;
 * otherwise a deterministic sentence.
 
+With ``simulate`` set, a simulated model with known truth (``testing/simulated.py``) answers
+LinkSyn's synthesis, rewrite, judge and verifier prompts instead of the schema generator.
+
 Around that it simulates what real providers do to a pipeline: per-request latency (an
 asyncio sleep, so concurrent requests overlap), DeepSeek-R1 style reasoning output, usage
 numbers, and injected faults (429 with/without Retry-After, 500, 503, connection reset,
@@ -98,6 +101,9 @@ class ScriptedConfig:
     # requests served at once, like a serving engine's batch limit (0 = unlimited): more
     # wait for a free slot, and their latency starts when they get one
     capacity: int = 0
+    # settings of a simulated model with known truth (testing/simulated.py) answering the
+    # synthesis, rewrite, judge and verifier prompts after faults are drawn; None = off
+    simulate: dict[str, Any] | None = None
 
     def update(self, values: Mapping[str, Any]) -> None:
         known = {f.name for f in fields(self)}
@@ -121,6 +127,10 @@ class ScriptedConfig:
             raise ValueError("capacity must be >= 0 (0 = unlimited)")
         if self.latency_s < 0 or self.timeout_hold_s < 0 or self.retry_after_s < 0:
             raise ValueError("latency_s, timeout_hold_s and retry_after_s must be >= 0")
+        if self.simulate is not None:
+            from linksyn_dagster.testing.simulated import SimulatedModel
+
+            SimulatedModel(**self.simulate)  # raises on unknown or out-of-range settings
 
 
 # --------------------------------------------------------------------------------------------
@@ -755,6 +765,12 @@ class ScriptedLLMServer:
                         kind = fault_rng.choice(kinds)
                         return self._json_fault(kind, schema, vocab) if kind in _JSON_ONLY_FAULTS else _Reply(fault=kind)
 
+        if wants_json and cfg.simulate is not None:
+            from linksyn_dagster.testing.simulated import SimulatedModel
+
+            simulated = SimulatedModel(**cfg.simulate).reply(body)
+            if simulated is not None:
+                return self._with_reasoning(json.dumps(simulated, ensure_ascii=False), vocab)
         if wants_json:
             return self._with_reasoning(json.dumps(self._json_value(schema, vocab), ensure_ascii=False), vocab)
         return self._with_reasoning(f"Scripted reply about {vocab.text(3)}.", vocab)
@@ -917,6 +933,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--capacity", type=int, default=0, help="requests served at once (0 = unlimited)")
     parser.add_argument("--rules-file", type=Path, help='JSON list of ["regex", "reply"] pairs')
+    parser.add_argument("--simulate", metavar="JSON", help="answer the synthesis, rewrite, judge and verifier "
+                        "prompts as a simulated model with known truth (linksyn_dagster/testing/simulated.py), "
+                        "with these settings, e.g. '{\"follow_p\": 0.5}' ('{}' = its defaults)")
     return parser.parse_args(argv)
 
 
@@ -931,7 +950,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         faults=[k for k in args.faults.split(",") if k],
         max_faults_per_request=None if args.max_faults_per_request < 0 else args.max_faults_per_request,
         timeout_hold_s=args.timeout_hold, retry_after_s=args.retry_after, reasoning=args.reasoning, seed=args.seed,
-        capacity=args.capacity,
+        capacity=args.capacity, simulate=None if args.simulate is None else json.loads(args.simulate),
     )
     server.start()
     if args.port_file:

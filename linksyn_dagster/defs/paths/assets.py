@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from linksyn_dagster.core.difficulty import assign_levels, mix_for
 from linksyn_dagster.core.linking import linked_seeds
 from linksyn_dagster.core.metrics import gini
 from linksyn_dagster.core.prompting import stable_id
@@ -31,6 +32,7 @@ PATHS_SCHEMA = {
     "path_id": pl.Utf8, "start_discipline": pl.Utf8, "path_index": pl.Int32, "length": pl.Int32,
     "kp_ids": pl.List(pl.Utf8), "kp_names": pl.List(pl.Utf8), "disciplines": pl.List(pl.Utf8),
     "crosses_disciplines": pl.Boolean, "seed_ids": pl.List(pl.Utf8), "seed_link_strength": pl.List(pl.Int64),
+    "target_difficulty": pl.Int32,
     "walk_params": pl.Utf8, "graph_version": pl.Utf8,
 }
 
@@ -91,6 +93,20 @@ def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str) -
         pl.lit(params_json).alias("walk_params"), pl.lit(version).alias("graph_version"))
 
 
+def _target_levels(paths: pl.DataFrame, synthesis) -> pl.DataFrame:
+    """The difficulty level each path's item is asked for (``path_id``, ``target_difficulty``):
+    per start discipline, in walk order, so that every prefix of its paths follows its mix.
+    Null levels when difficulty is not steered."""
+    frames = [pl.DataFrame(schema={"path_id": pl.Utf8, "target_difficulty": pl.Int32})]
+    for (discipline,), group in paths.sort("path_index").group_by("start_discipline", maintain_order=True):
+        levels = (assign_levels(group.height, mix_for(discipline, synthesis.difficulty_mix,
+                                                      synthesis.difficulty_mix_by_discipline))
+                  if synthesis.steer_difficulty else [None] * group.height)
+        frames.append(pl.DataFrame({"path_id": group.get_column("path_id"),
+                                    "target_difficulty": pl.Series(levels, dtype=pl.Int32)}))
+    return pl.concat(frames)
+
+
 @dg.asset(
     kinds={"neo4j", "duckdb", "polars"},
     group_name="paths",
@@ -109,6 +125,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     path walked so far, whichever discipline it started in (interleaved schedule). Each
     start discipline's number of paths comes from the target distribution. The seeds pulled
     along each path are drawn among its KPs' seeds, preferring those pulled least so far.
+    Each path gets the difficulty level its item is asked for, so that every start
+    discipline's items fill its difficulty mix.
     The plan depends only on the graph version and the walk and synthesis settings; it
     writes the `visits` counters of the KP nodes in Neo4j, and the per-discipline `kp_paths`
     partitions read their slice of it."""
@@ -138,7 +156,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     links = warehouse.query("seed_kp_links_of", frames={"wanted_kps": path_kps})
     # in walk order, so seed use is spread over the whole plan (see core/linking.py)
     paths = paths.join(linked_seeds(paths, links, settings.synthesis.max_seeds_per_path, random_seed=walk.random_seed),
-                       on="path_id", how="left").select(list(PATHS_SCHEMA))
+                       on="path_id", how="left")
+    paths = paths.join(_target_levels(paths, settings.synthesis), on="path_id", how="left").select(list(PATHS_SCHEMA))
     seed_use = paths.select(pl.col("seed_ids").explode().drop_nulls()).get_column("seed_ids").value_counts()
 
     # coverage counters on the KP nodes: the visits of this plan. Only KPs on its paths or on

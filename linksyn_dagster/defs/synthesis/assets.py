@@ -1,5 +1,7 @@
-"""synthesized_qa: new QA written from the seeds linked along each path;
-enhanced_qa: difficulty for every QA and a harder rewrite for the chosen disciplines."""
+"""synthesized_qa: new QA written from the seeds linked along each path, at the path's target
+difficulty; enhanced_qa: the judged difficulty of every QA, and rewrites toward the target
+level of those judged off it; verified_qa: the chosen version of each path's item, solved k
+times by an independent verifier."""
 
 
 from typing import Any, Iterator
@@ -7,6 +9,8 @@ from typing import Any, Iterator
 import dagster as dg
 import polars as pl
 
+from linksyn_dagster.core.difficulty import closest_version
+from linksyn_dagster.core.verification import first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
 )
@@ -16,7 +20,7 @@ from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
-from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, SynthesizedQA
+from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, SynthesizedQA, VerifierAnswer
 from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
@@ -24,22 +28,30 @@ from linksyn_dagster.resources.settings import SettingsResource
 STAGE_SYNTHESIS = "qa_synthesis"
 STAGE_JUDGE = "difficulty_judge"
 STAGE_REWRITE = "difficulty_rewrite"
+STAGE_VERIFY = "answer_verification"
 CHECK_EVERY_PATH_ACCOUNTED = "every_path_synthesized_or_failed"
 CHECK_SOURCE_SEEDS_EXIST = "source_seeds_exist"
 CHECK_DIFFICULTY_ON_SCALE = "difficulty_on_scale"
+CHECK_ONE_SELECTED_PER_PATH = "one_version_selected_per_path"
+CHECK_EVERY_ITEM_VERIFIED = "every_item_has_a_verdict"
 
 QA_SCHEMA = {
     "qa_id": pl.Utf8, "discipline": pl.Utf8, "path_id": pl.Utf8, "question": pl.Utf8,
     "choices": pl.List(pl.Utf8), "answer": pl.Utf8, "explanation": pl.Utf8,
-    "kps_used": pl.List(pl.Utf8), "path_kp_ids": pl.List(pl.Utf8), "source_seed_ids": pl.List(pl.Utf8),
+    "kps_used": pl.List(pl.Utf8), "path_kp_ids": pl.List(pl.Utf8), "target_difficulty": pl.Int32,
+    "source_seed_ids": pl.List(pl.Utf8),
     "language": pl.Utf8, "reasoning": pl.Utf8, "model": pl.Utf8, "prompt_version": pl.Utf8,
     "request_key": pl.Utf8, "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64,
     "reasoning_tokens": pl.Int64, "cost_usd": pl.Float64,
 }
 ENHANCED_SCHEMA = {
-    **QA_SCHEMA, "variant": pl.Utf8, "enhanced_from": pl.Utf8, "difficulty": pl.Int32,
-    "difficulty_rationale": pl.Utf8,
+    **QA_SCHEMA, "variant": pl.Utf8, "enhanced_from": pl.Utf8, "rewrite_round": pl.Int32, "difficulty": pl.Int32,
+    "difficulty_rationale": pl.Utf8, "selected": pl.Boolean,
 }
+VERIFIED_SCHEMA = {
+    **ENHANCED_SCHEMA, "verifier_answers": pl.List(pl.Utf8), "verifier_model": pl.Utf8, "verdict": pl.Utf8,
+}
+NOT_VERIFIED = "not_verified"
 
 
 def _usage(outcome: LLMOutcome) -> dict[str, Any]:
@@ -63,12 +75,14 @@ def _usage(outcome: LLMOutcome) -> dict[str, Any]:
     ],
 )
 def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, llm: LLMResource,
-                   warehouse: WarehouseResource) -> Iterator:
+                   warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """New multiple-choice QA, one per path: the model sees the path's KP chain and the seeds
-    linked along it (strongest links first, bounded) and must combine several KPs. Keeps
-    question, answer, explanation, KPs used, source seeds, path, model, prompt version,
-    tokens, cost, and any reasoning trace (e.g. DeepSeek-R1) in its own column."""
-    prompt = load_prompt(STAGE_SYNTHESIS)
+    linked along it (strongest links first, bounded), must combine several KPs, and is asked
+    for the path's target difficulty level (unless difficulty is not steered: prompt v1).
+    Keeps question, answer, explanation, KPs used, source seeds, path, model, prompt
+    version, tokens, cost, and any reasoning trace (e.g. DeepSeek-R1) in its own column."""
+    steer = settings.value.synthesis.steer_difficulty
+    prompt = load_prompt(STAGE_SYNTHESIS) if steer else load_prompt(STAGE_SYNTHESIS, 1)
     schema = schema_text(SynthesizedQA.model_json_schema())
     wanted = kp_paths.select(pl.col("seed_ids").explode().drop_nulls().unique().alias("seed_id"))
     seeds = warehouse.query("seeds_by_ids", frames={"wanted_seeds": wanted}) if wanted.height else pl.DataFrame()
@@ -81,7 +95,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
         languages[path["path_id"]] = language
         requests.append(LLMRequest(path["path_id"], prompt.render(
             schema=schema, language=language_name(language), chain=format_chain(path["kp_names"]),
-            seeds=format_seed_block(linked))))
+            seeds=format_seed_block(linked), level=path["target_difficulty"] if steer else "")))
     client = llm.client(context.log)
     outcomes = client.run(STAGE_SYNTHESIS, prompt.version_id, requests, SynthesizedQA)
     failed = record_outcomes(warehouse, STAGE_SYNTHESIS, context.partition_key, outcomes,
@@ -98,6 +112,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
             "path_id": path["path_id"], "question": qa["question"], "choices": qa["choices"],
             "answer": qa["answer"], "explanation": qa["explanation"], "kps_used": qa["knowledge_points_used"],
             "path_kp_ids": path["kp_ids"], "source_seed_ids": path["seed_ids"],
+            "target_difficulty": path["target_difficulty"] if steer else None,
             "language": languages[path["path_id"]], **_usage(outcome),
         })
     synthesized = pl.DataFrame(rows, schema=QA_SCHEMA)
@@ -121,71 +136,164 @@ def _judge_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LL
         choices=format_choices(item["choices"]), answer=item["answer"])) for item in items]
 
 
+def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LLMRequest]:
+    return [LLMRequest(item["qa_id"], prompt.render(
+        schema=schema, current_level=item["difficulty"], target_level=item["target_difficulty"],
+        direction="harder" if item["target_difficulty"] > item["difficulty"] else "easier",
+        discipline=item["discipline"], kps=", ".join(item["kps_used"]), question=item["question"],
+        choices=format_choices(item["choices"]), answer=item["answer"])) for item in items]
+
+
 @dg.asset(
     partitions_def=discipline_partitions,
     metadata={"partition_expr": "discipline"},
     kinds={"duckdb", "polars", "openai"},
     group_name="synthesis",
-    check_specs=[dg.AssetCheckSpec(CHECK_DIFFICULTY_ON_SCALE, asset="enhanced_qa",
-                                   description="judged difficulties are on the 1-5 scale")],
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_DIFFICULTY_ON_SCALE, asset="enhanced_qa",
+                          description="judged difficulties are on the 1-5 scale"),
+        dg.AssetCheckSpec(CHECK_ONE_SELECTED_PER_PATH, asset="enhanced_qa",
+                          description="exactly one version of each path's item goes on to verification"),
+    ],
 )
 def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
-    """Every synthesized QA with a difficulty level (LLM judge, fixed 1-5 scale); for the
-    disciplines in LINKSYN_SYNTHESIS__ENHANCE_DISCIPLINES, QA judged below the target level
-    also get a harder rewrite (variant `enhanced`, linked by `enhanced_from`), itself judged."""
-    settings = settings.value.synthesis
+    """Every synthesized QA with its difficulty level (LLM judge, fixed 1-5 scale). When
+    difficulty is steered, an item judged off its target level is rewritten toward it,
+    harder or easier (at most LINKSYN_SYNTHESIS__MAX_REWRITES times, each rewrite judged
+    again); every version is kept, and `selected` marks the one that goes on: the first on
+    its level, else the closest."""
+    synthesis = settings.value.synthesis
     judge, rewrite = load_prompt(STAGE_JUDGE), load_prompt(STAGE_REWRITE)
     judge_schema = schema_text(DifficultyJudgement.model_json_schema())
+    rewrite_schema = schema_text(RewrittenQA.model_json_schema())
     client = llm.client(context.log)
     partition = context.partition_key
 
-    originals = synthesized_qa.to_dicts()
-    judged = client.run(STAGE_JUDGE, judge.version_id, _judge_requests(judge, judge_schema, originals),
-                        DifficultyJudgement)
-    levels = {o.item_id: o.result.parsed for o in judged if o.result is not None}
+    def judged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        outcomes = client.run(STAGE_JUDGE, judge.version_id, _judge_requests(judge, judge_schema, items),
+                              DifficultyJudgement)
+        judge_outcomes.extend(outcomes)
+        levels = {o.item_id: o.result.parsed for o in outcomes if o.result is not None}
+        return [{**item, "difficulty": levels[item["qa_id"]]["level"] if item["qa_id"] in levels else None,
+                 "difficulty_rationale": levels[item["qa_id"]]["rationale"] if item["qa_id"] in levels else None}
+                for item in items]
 
-    to_rewrite = [] if partition not in settings.enhance_disciplines else [
-        item for item in originals
-        if item["qa_id"] in levels and levels[item["qa_id"]]["level"] < settings.target_difficulty]
-    rewrite_schema = schema_text(RewrittenQA.model_json_schema())
-    rewritten = client.run(STAGE_REWRITE, rewrite.version_id, [
-        LLMRequest(item["qa_id"], rewrite.render(
-            schema=rewrite_schema, target_level=settings.target_difficulty, discipline=item["discipline"],
-            kps=", ".join(item["kps_used"]), question=item["question"],
-            choices=format_choices(item["choices"]), answer=item["answer"]))
-        for item in to_rewrite], RewrittenQA)
-    by_id = {item["qa_id"]: item for item in originals}
-    enhanced_items = []
-    for outcome in rewritten:
-        if outcome.result is None:
-            continue
-        source, qa = by_id[outcome.item_id], outcome.result.parsed
-        enhanced_items.append({
-            **source, "qa_id": stable_id("enhanced", source["qa_id"], outcome.request_key), "question": qa["question"],
-            "choices": qa["choices"], "answer": qa["answer"], "explanation": qa["explanation"],
-            **_usage(outcome), "variant": "enhanced", "enhanced_from": source["qa_id"]})
-    judged_rewrites = client.run(STAGE_JUDGE, judge.version_id,
-                                 _judge_requests(judge, judge_schema, enhanced_items), DifficultyJudgement)
-    levels.update({o.item_id: o.result.parsed for o in judged_rewrites if o.result is not None})
-    all_outcomes = [*judged, *rewritten, *judged_rewrites]
-    failed = 0
-    path_of = {item["qa_id"]: item["path_id"] for item in [*originals, *enhanced_items]}
-    for stage, outcomes in ((STAGE_JUDGE, [*judged, *judged_rewrites]), (STAGE_REWRITE, rewritten)):
-        failed += record_outcomes(warehouse, stage, partition, outcomes, path_of)
+    judge_outcomes: list[LLMOutcome] = []
+    rewrite_outcomes: list[LLMOutcome] = []
+    latest = judged([{**o, "variant": "original", "enhanced_from": None, "rewrite_round": 0}
+                     for o in synthesized_qa.to_dicts()])
+    versions = {item["path_id"]: [item] for item in latest}
+    rounds = synthesis.max_rewrites if synthesis.steer_difficulty else 0
+    for round_number in range(1, rounds + 1):
+        off = [item for item in latest if item["target_difficulty"] is not None and item["difficulty"] is not None
+               and item["difficulty"] != item["target_difficulty"]]
+        if not off:
+            break
+        outcomes = client.run(STAGE_REWRITE, rewrite.version_id, _rewrite_requests(rewrite, rewrite_schema, off),
+                              RewrittenQA)
+        rewrite_outcomes.extend(outcomes)
+        by_id = {item["qa_id"]: item for item in off}
+        written = []
+        for outcome in outcomes:
+            if outcome.result is None:
+                continue
+            source, qa = by_id[outcome.item_id], outcome.result.parsed
+            written.append({
+                **source, "qa_id": stable_id("rewrite", source["qa_id"], outcome.request_key),
+                "question": qa["question"], "choices": qa["choices"], "answer": qa["answer"],
+                "explanation": qa["explanation"], **_usage(outcome), "variant": "rewrite",
+                "enhanced_from": source["qa_id"], "rewrite_round": round_number})
+        latest = judged(written)
+        for item in latest:
+            versions[item["path_id"]].append(item)
 
     rows = []
-    for item in [*({**o, "variant": "original", "enhanced_from": None} for o in originals), *enhanced_items]:
-        level = levels.get(item["qa_id"])
-        rows.append({**item, "difficulty": level["level"] if level else None,
-                     "difficulty_rationale": level["rationale"] if level else None})
+    for path_versions in versions.values():
+        target = path_versions[0]["target_difficulty"]
+        chosen = closest_version([v["difficulty"] for v in path_versions], target) if target is not None else 0
+        rows.extend({**v, "selected": index == chosen} for index, v in enumerate(path_versions))
+    path_of = {row["qa_id"]: row["path_id"] for row in rows}
+    failed = sum(record_outcomes(warehouse, stage, partition, outcomes, path_of)
+                 for stage, outcomes in ((STAGE_JUDGE, judge_outcomes), (STAGE_REWRITE, rewrite_outcomes)))
     enhanced = pl.DataFrame(rows, schema=ENHANCED_SCHEMA)
+    chosen = enhanced.filter("selected")
     off_scale = enhanced.filter(pl.col("difficulty").is_not_null() & ~pl.col("difficulty").is_between(1, 5)).height
+    on_target = chosen.filter(pl.col("difficulty") == pl.col("target_difficulty")).height
+    selected_per_path = enhanced.group_by("path_id").agg(pl.col("selected").sum())
     yield dg.Output(enhanced, metadata={
-        **table_metadata(enhanced, columns.ENHANCED, ["qa_id", "variant", "difficulty", "question"]),
-        **usage_metadata(all_outcomes), "originals": len(originals), "rewrites": len(enhanced_items),
+        **table_metadata(enhanced, columns.ENHANCED, ["qa_id", "variant", "target_difficulty", "difficulty",
+                                                      "selected", "question"]),
+        **usage_metadata([*judge_outcomes, *rewrite_outcomes]), "originals": synthesized_qa.height,
+        "rewrites": enhanced.filter(pl.col("variant") == "rewrite").height,
+        "selected_on_target": on_target, "selected_off_target": chosen.height - on_target,
         "unjudged": enhanced.filter(pl.col("difficulty").is_null()).height, "llm_failures": failed,
-        "enhance_disciplines": ", ".join(settings.enhance_disciplines),
+        "steer_difficulty": synthesis.steer_difficulty,
     })
     yield dg.AssetCheckResult(check_name=CHECK_DIFFICULTY_ON_SCALE, passed=off_scale == 0,
                               metadata={"off_scale": off_scale})
+    yield dg.AssetCheckResult(check_name=CHECK_ONE_SELECTED_PER_PATH,
+                              passed=selected_per_path.filter(pl.col("selected") != 1).is_empty(),
+                              metadata={"paths": selected_per_path.height, "selected": chosen.height})
+
+
+def _verify_requests(prompt, schema: str, items: list[dict[str, Any]], attempts: range) -> list[LLMRequest]:
+    return [LLMRequest(f"{item['qa_id']}#{attempt}", prompt.render(
+        schema=schema, attempt=attempt, discipline=item["discipline"], question=item["question"],
+        choices=format_choices(item["choices"]))) for item in items for attempt in attempts]
+
+
+@dg.asset(
+    partitions_def=discipline_partitions,
+    metadata={"partition_expr": "discipline"},
+    kinds={"duckdb", "polars", "openai"},
+    group_name="synthesis",
+    check_specs=[dg.AssetCheckSpec(CHECK_EVERY_ITEM_VERIFIED, asset="verified_qa",
+                                   description="every item got k answers or a settled majority (no unverified)")],
+)
+def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, llm: LLMResource,
+                warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
+    """The selected version of each path's item, solved by an independent verifier
+    (LINKSYN_SYNTHESIS__VERIFIER_MODEL, default the generating model) without seeing the key:
+    a majority of k answers first (LINKSYN_SYNTHESIS__VERIFIER_SAMPLES), the rest only if
+    they do not all equal the key. `verdict` says whether a majority of the k answers is the
+    key; the release keeps only those that agree."""
+    synthesis = settings.value.synthesis
+    k = synthesis.verifier_samples
+    items = enhanced_qa.filter("selected").to_dicts()
+    outcomes: list[LLMOutcome] = []
+    answers: dict[str, list[str | None]] = {item["qa_id"]: [] for item in items}
+    model = None
+    if k and items:
+        prompt = load_prompt(STAGE_VERIFY)
+        schema = schema_text(VerifierAnswer.model_json_schema())
+        client = llm.client(context.log, model=synthesis.verifier_model)
+        model = client.model
+        wave = first_wave(k)
+        for attempts, wanted in ((range(1, wave + 1), items),
+                                 (range(wave + 1, k + 1), None)):
+            if wanted is None:  # second wave: only the items the first did not settle
+                wanted = [item for item in items if not settled(answers[item["qa_id"]], item["answer"], k)]
+            batch = client.run(STAGE_VERIFY, prompt.version_id, _verify_requests(prompt, schema, wanted, attempts),
+                               VerifierAnswer)
+            outcomes.extend(batch)
+            for outcome in batch:
+                qa_id = outcome.item_id.rsplit("#", 1)[0]
+                answers[qa_id].append(outcome.result.parsed["answer"] if outcome.result is not None else None)
+    path_of = {f"{item['qa_id']}#{n}": item["path_id"] for item in items for n in range(1, k + 1)}
+    failed = record_outcomes(warehouse, STAGE_VERIFY, context.partition_key, outcomes, path_of)
+    rows = [{**item, "verifier_answers": [a for a in answers[item["qa_id"]] if a is not None],
+             "verifier_model": model,
+             "verdict": verdict(answers[item["qa_id"]], item["answer"], k) if k else NOT_VERIFIED}
+            for item in items]
+    verified = pl.DataFrame(rows, schema=VERIFIED_SCHEMA)
+    verdicts = dict(verified.group_by("verdict").len().iter_rows())
+    yield dg.Output(verified, metadata={
+        **table_metadata(verified, columns.VERIFIED, ["qa_id", "answer", "verifier_answers", "verdict"]),
+        **usage_metadata(outcomes), "samples_k": k, "verifier_model": model or "", "llm_failures": failed,
+        "verdicts": dg.MetadataValue.json(verdicts),
+        "calls_per_item": round(len(outcomes) / len(items), 3) if items else 0.0,
+    })
+    yield dg.AssetCheckResult(check_name=CHECK_EVERY_ITEM_VERIFIED, passed=verdicts.get("unverified", 0) == 0,
+                              severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"unverified": verdicts.get("unverified", 0)})

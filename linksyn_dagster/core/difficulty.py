@@ -1,0 +1,63 @@
+"""Difficulty targets: which level each item is asked for so that a discipline's items fill
+its difficulty mix, and how an item's versions are chosen against its level."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+LEVELS = (1, 2, 3, 4, 5)
+
+
+def normalize_mix(mix: Mapping[str | int, float], where: str = "difficulty_mix") -> dict[int, float]:
+    """The mix as level -> share summing to 1. Keys are the levels 1-5 (as numbers or
+    strings); shares are non-negative and not all zero. Levels left out get 0."""
+    shares: dict[int, float] = dict.fromkeys(LEVELS, 0.0)
+    for key, share in mix.items():
+        try:
+            level = int(key)
+        except (TypeError, ValueError):
+            raise ValueError(f"{where}: level {key!r} is not a number 1-5") from None
+        if level not in shares:
+            raise ValueError(f"{where}: level {key!r} is outside 1-5")
+        if not share >= 0:
+            raise ValueError(f"{where}: share of level {level} is {share!r}, not a number >= 0")
+        shares[level] += float(share)
+    total = sum(shares.values())
+    if total <= 0:
+        raise ValueError(f"{where}: every share is 0")
+    return {level: share / total for level, share in shares.items()}
+
+
+def mix_for(discipline: str, mix: Mapping[str | int, float],
+            by_discipline: Mapping[str, Mapping[str | int, float]]) -> dict[int, float]:
+    """A discipline's own mix if it has one, else the global mix (normalized)."""
+    if discipline in by_discipline:
+        return normalize_mix(by_discipline[discipline], f"difficulty_mix_by_discipline[{discipline}]")
+    return normalize_mix(mix)
+
+
+def assign_levels(n: int, mix: Mapping[int, float]) -> list[int]:
+    """``n`` levels in an order whose every prefix is as close to ``mix`` as integer counts
+    allow: step i takes the level furthest behind its share of i + 1 items (ties to the lower
+    level). So the first k paths of a plan already follow the mix, whatever k is."""
+    counts = dict.fromkeys(mix, 0)
+    levels = []
+    for i in range(n):
+        level = max(mix, key=lambda lv: (mix[lv] * (i + 1) - counts[lv], -lv))
+        counts[level] += 1
+        levels.append(level)
+    return levels
+
+
+def closest_version(levels: Sequence[int | None], target: int) -> int:
+    """Index of the version to keep among an item's versions (in the order they were written)
+    with these judged levels: the first on target, else the closest to it, the later one on a
+    tie (it was written toward the target). Unjudged versions come last."""
+    best, best_key = 0, None
+    for index, level in enumerate(levels):
+        if level == target:
+            return index
+        key = (0 if level is not None else 1, abs(level - target) if level is not None else 0, -index)
+        if best_key is None or key < best_key:
+            best, best_key = index, key
+    return best

@@ -1,0 +1,47 @@
+from collections import Counter
+
+import pytest
+
+from linksyn_dagster.core.difficulty import assign_levels, closest_version, mix_for, normalize_mix
+
+MIX = {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.25, 5: 0.15}
+
+
+def test_normalize_mix_accepts_string_keys_and_rescales():
+    assert normalize_mix({"1": 1, "5": 3}) == {1: 0.25, 2: 0.0, 3: 0.0, 4: 0.0, 5: 0.75}
+
+
+@pytest.mark.parametrize("mix, message", [
+    ({"6": 1.0}, "outside 1-5"), ({"x": 1.0}, "not a number"), ({"1": -0.1, "2": 1}, "share of level 1"),
+    ({"1": 0.0}, "every share is 0"),
+])
+def test_normalize_mix_names_the_bad_entry(mix, message):
+    with pytest.raises(ValueError, match=message):
+        normalize_mix(mix, "difficulty_mix_by_discipline[law]")
+
+
+def test_a_discipline_mix_overrides_the_global_one():
+    assert mix_for("physics", MIX, {"physics": {"5": 1}})[5] == 1.0
+    assert mix_for("law", MIX, {"physics": {"5": 1}}) == pytest.approx(MIX)
+
+
+@pytest.mark.parametrize("n", [1, 7, 20, 101, 1000])
+def test_every_prefix_of_the_assignment_follows_the_mix(n):
+    levels = assign_levels(n, MIX)
+    assert len(levels) == n
+    for k in range(1, n + 1):
+        counts = Counter(levels[:k])
+        # each level within one item of its exact share, at every prefix
+        assert all(abs(counts[lv] - MIX[lv] * k) < 1 + 1e-9 for lv in MIX), (k, counts)
+
+
+def test_a_level_with_no_share_is_never_asked_for():
+    assert set(assign_levels(50, normalize_mix({"2": 1, "4": 1}))) == {2, 4}
+
+
+def test_the_version_kept_is_on_target_else_closest_later_on_a_tie():
+    assert closest_version([3, 4, 4], 4) == 1
+    assert closest_version([2, 5], 4) == 1   # 5 and... 2 is 2 away, 5 is 1 away
+    assert closest_version([3, 5], 4) == 1   # tie: the rewrite
+    assert closest_version([None, 2], 4) == 1
+    assert closest_version([None, None], 4) == 1
