@@ -112,13 +112,13 @@ def test_every_column_of_every_table_asset_is_described():
     from linksyn_dagster.defs.knowledge.assets import SEED_KPS_SCHEMA
     from linksyn_dagster.defs.metadata import column_schema
     from linksyn_dagster.defs.paths.assets import PATHS_SCHEMA
-    from linksyn_dagster.defs.synthesis.assets import ENHANCED_SCHEMA, QA_SCHEMA
+    from linksyn_dagster.defs.synthesis.assets import ENHANCED_SCHEMA, QA_SCHEMA, VERIFIED_SCHEMA
 
     for schema, described in ((SEED_SCHEMA, columns.SEED_QA), (SEED_KPS_SCHEMA, columns.SEED_KPS),
                               (PATHS_SCHEMA, columns.PATHS), (QA_SCHEMA, columns.QA),
-                              (ENHANCED_SCHEMA, columns.ENHANCED)):
+                              (ENHANCED_SCHEMA, columns.ENHANCED), (VERIFIED_SCHEMA, columns.VERIFIED)):
         assert set(schema) == set(described)
-    assert set(columns.RELEASE) == (set(ENHANCED_SCHEMA) - {"reasoning"}) | {"quality_flags"}
+    assert set(columns.RELEASE) == (set(VERIFIED_SCHEMA) - {"reasoning", "selected"}) | {"quality_flags"}
     assert all(text and len(text) > 8 for table in (columns.SEED_QA, columns.KNOWLEDGE_POINTS, columns.RELEASE)
                for text in table.values())
     frame = pl.DataFrame({"seed_id": ["s"], "mystery": [1]})

@@ -28,7 +28,7 @@ def _dataset(rows: int = 6) -> pl.DataFrame:
     return pl.DataFrame({
         "qa_id": [f"q{i}" for i in range(rows)],
         "discipline": ["physics", "law", "history"] * (rows // 3) + ["physics"] * (rows % 3),
-        "variant": ["original"] * half + ["enhanced"] * (rows - half),
+        "variant": ["original"] * half + ["rewrite"] * (rows - half),
         "enhanced_from": [None] * half + [f"q{i - half}" for i in range(half, rows)],
         "question": [f"Question {i}: why does ice float on water?" if i % 2 else f"问题 {i}：冰为什么浮在水上？"
                      for i in range(rows)],
@@ -128,7 +128,7 @@ def test_card_content():
                  "5 items removed after checking against\n  14042 benchmark items (`test`)",
                  "seeds found in a benchmark: 1", "| anatomy_test.csv | 4 |", "| mmlu_csv | 285 |",
                  "| question_too_short | 1 |", "| physics | 1 | 1 |", "| unjudged | 3 |", "version: 20260801-abc",
-                 "originals / enhanced rewrites: 3 / 3"):
+                 "originals / rewrites toward their level: 3 / 3"):
         assert text in card, text
     assert "empty_choice" not in card.split("## Quality signals")[1].split("##")[0]  # zero rows are left out
 
