@@ -29,6 +29,11 @@ def _shares(target: Mapping[str, float]) -> dict[str, float]:
     return {k: max(float(v), 0.0) / total for k, v in target.items()} if total else {}
 
 
+def _level_shares(difficulty_mixes: Mapping[str, Mapping[Any, float]], discipline: str) -> dict[str, float]:
+    """A discipline's mix keyed as the release's difficulty column is grouped ("1".."5")."""
+    return _shares({str(int(k)): v for k, v in difficulty_mixes.get(discipline, {}).items()})
+
+
 def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, float],
                      difficulty_mixes: Mapping[str, Mapping[Any, float]]) -> list[dict[str, Any]]:
     """One row per discipline × difficulty level: the items a release of this size should
@@ -40,7 +45,7 @@ def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, floa
     disciplines = _shares(discipline_target)
     rows = []
     for discipline in sorted({*disciplines, *(d for d, _ in counts)}):
-        mix = _shares({str(int(k)): v for k, v in difficulty_mixes.get(discipline, {}).items()})
+        mix = _level_shares(difficulty_mixes, discipline)
         levels = sorted({*mix, *(lv for d, lv in counts if d == discipline)}, key=lambda lv: (lv == "unjudged", lv))
         for level in levels:
             target = disciplines.get(discipline, 0.0) * mix.get(level, 0.0) * total
@@ -79,14 +84,14 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     weights = _shares(discipline_target)
     difficulty_target: dict[str, float] = {}
     for discipline, weight in weights.items():
-        for level, share in _shares({str(int(k)): v for k, v in difficulty_mixes.get(discipline, {}).items()}).items():
+        for level, share in _level_shares(difficulty_mixes, discipline).items():
             difficulty_target[level] = difficulty_target.get(level, 0.0) + weight * share
     difficulty_rows = distribution_vs_target(per_difficulty, difficulty_target)
     discipline_l1, difficulty_l1 = l1_distance(discipline_rows), l1_distance(difficulty_rows)
     per_discipline_l1 = {
         d: l1_distance(distribution_vs_target(
             dict(difficulties.filter(pl.col("discipline") == d).group_by("difficulty").len().iter_rows()),
-            {str(int(k)): v for k, v in difficulty_mixes.get(d, {}).items()}))
+            _level_shares(difficulty_mixes, d)))
         for d in per_discipline}
     worst = max(per_discipline_l1.items(), key=lambda kv: kv[1], default=(None, 0.0))
     cells = difficulty_cells(dataset, discipline_target, difficulty_mixes)

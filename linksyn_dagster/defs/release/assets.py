@@ -72,21 +72,23 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
                    warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """The release: the chosen version of every path's item, in every discipline, cleaned in
     this order: items the verifier did not confirm (no majority of its k answers equal to the
-    key: `verifier_disagrees`, `verifier_no_majority`, `unverified`), unusable items (no answer, an answer that is not one of the choices, duplicate or empty
-    choices), near-copies of one of the item's own source seeds (LinkSyn writes new
-    questions, it does not paraphrase seeds), exact duplicates (same normalized question and
-    answer), items overlapping an evaluation set (13-gram coverage or a MinHash near-copy;
-    see `decontamination_hits`), then near-duplicates (MinHash-LSH over question and answer,
-    one kept per cluster); every removal is in `dataset_drops` with its reason. Each item carries `quality_flags`. Exported
-    to `<data dir>/release/<version>/` as Parquet and JSONL with a Hugging Face dataset card
-    and a manifest; `release/latest` points at it."""
+    key: `verifier_disagrees`, `verifier_no_majority`, `unverified`), unusable items (no
+    answer, an answer that is not one of the choices, duplicate or empty choices),
+    near-copies of one of the item's own source seeds (LinkSyn writes new questions, it does
+    not paraphrase seeds), exact duplicates (same normalized question and answer), items
+    overlapping an evaluation set (13-gram coverage or a MinHash near-copy; see
+    `decontamination_hits`), then near-duplicates (MinHash-LSH over question and answer, one
+    kept per cluster); every removal is in `dataset_drops` with its reason. Each item carries
+    `quality_flags`. Exported to `<data dir>/release/<version>/` as Parquet and JSONL with a
+    Hugging Face dataset card and a manifest; `release/latest` points at it."""
     settings = settings.value
     languages = seed_languages(warehouse.query("seed_languages"), min_share=settings.release.min_language_share)
-    # flags are per item, so computed once here; the cleaning steps below keep the column
-    confirmed = verified_qa.filter(pl.col("verdict").is_in([AGREES, NOT_VERIFIED]))
-    refuted = verified_qa.filter(~pl.col("verdict").is_in([AGREES, NOT_VERIFIED])).select(
+    released_verdict = pl.col("verdict").is_in([AGREES, NOT_VERIFIED])
+    confirmed = verified_qa.filter(released_verdict)
+    refuted = verified_qa.filter(~released_verdict).select(
         "qa_id", pl.when(pl.col("verdict") == UNVERIFIED).then(pl.lit(UNVERIFIED))
         .otherwise(pl.lit("verifier_") + pl.col("verdict")).alias("reason"))
+    # flags are per item, so computed once here; the cleaning steps below keep the column
     flagged = confirmed.with_columns(quality_flags(
         confirmed, question_col="question", choices_col="choices", answer_col="answer",
         discipline_col="discipline", languages=languages, min_question_units=settings.release.min_question_units))

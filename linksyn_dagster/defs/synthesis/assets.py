@@ -175,9 +175,8 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
                               DifficultyJudgement)
         judge_outcomes.extend(outcomes)
         levels = {o.item_id: o.result.parsed for o in outcomes if o.result is not None}
-        return [{**item, "difficulty": levels[item["qa_id"]]["level"] if item["qa_id"] in levels else None,
-                 "difficulty_rationale": levels[item["qa_id"]]["rationale"] if item["qa_id"] in levels else None}
-                for item in items]
+        return [{**item, "difficulty": levels.get(item["qa_id"], {}).get("level"),
+                 "difficulty_rationale": levels.get(item["qa_id"], {}).get("rationale")} for item in items]
 
     judge_outcomes: list[LLMOutcome] = []
     rewrite_outcomes: list[LLMOutcome] = []
