@@ -97,6 +97,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError(f"pipeline failed: {exc}", EXIT_FAILED) from None
     print(f"\ndone in {time.monotonic() - started:.0f}s: {summary.runs} Dagster runs")
     print(f"release: {settings.release_dir}")
+    print(f"  {summary.released} item(s) released after {len(summary.rounds)} further round(s); "
+          f"{summary.verifier_dropped} chosen item(s) dropped because the verifier's majority answer was not "
+          f"the key" + (f"; {summary.shortfall_items} item(s) still short of the cell targets (see the report)"
+                        if summary.shortfall_items else ""))
     print(f"report:  {settings.data_dir / 'reports' / 'distribution_report.md'}")
     if summary.failed_checks:
         print(f"asset checks that did not pass ({len(summary.failed_checks)}): " + ", ".join(summary.failed_checks))

@@ -19,6 +19,7 @@ from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
 from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
+from linksyn_dagster.defs.release.assets import NEXT_ROUND
 from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.queries import sql
 from linksyn_dagster.services.process import restore_default_interrupts
@@ -58,6 +59,10 @@ class PipelineSummary:
     path_disciplines: list[str]
     runs: int = 0
     failed_checks: list[str] = field(default_factory=list)
+    rounds: list[dict[str, dict[str, int]]] = field(default_factory=list)  # the further rounds walked
+    shortfall_items: int = 0  # items the release's cells still miss at the end
+    released: int = 0
+    verifier_dropped: int = 0  # chosen items a majority of the verifier's answers did not confirm
 
 
 def _root_cause(error) -> str:
@@ -115,24 +120,27 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     if not seed_disciplines:
         raise PipelineFailed(f"no loadable seeds in {source}; see seed_rejects after `linksyn run`")
     summary = PipelineSummary(seed_disciplines, [])
+    checks: dict[str, bool] = {}
 
-    def materialize(selection: list[str], partition: str | None) -> None:
+    def materialize(selection: list[str], partition: str | None, config: dict | None = None,
+                    round_number: int = 0) -> dg.ExecuteInProcessResult:
         label = f"{', '.join(selection)}" + (f" [{partition}]" if partition else "")
         say(f"→ {label}")
         result = dg.materialize(assets, selection=selection, partition_key=partition, instance=instance,
-                                resources=resources, raise_on_error=False, tags={"linksyn/launched_by": "cli"},
-                                run_config=_QUIET)
+                                resources=resources, raise_on_error=False,
+                                tags={"linksyn/launched_by": "cli", "linksyn/round": str(round_number)},
+                                run_config={**_QUIET, **({"ops": config} if config else {})})
         summary.runs += 1
         for event in result.all_events:
             evaluation = event.event_specific_data
-            if event.event_type_value == "ASSET_CHECK_EVALUATION" and not evaluation.passed:
-                summary.failed_checks.append(
-                    f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
-                    + (f" [{partition}]" if partition else ""))
+            if event.event_type_value == "ASSET_CHECK_EVALUATION":  # a later round's result replaces an earlier
+                checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
+                       + (f" [{partition}]" if partition else "")] = evaluation.passed
         if not result.success:
             failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
             detail = _root_cause(failures[0].event_specific_data.error) if failures else "run failed"
             raise PipelineFailed(f"{label}: {detail}")
+        return result
 
     say(f"seeds from {source}: disciplines {', '.join(seed_disciplines)}")
     for discipline in seed_disciplines:
@@ -146,5 +154,29 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     say("paths per start discipline: " + ", ".join(f"{d}={walked[d]}" for d in summary.path_disciplines))
     for discipline in summary.path_disciplines:
         materialize(PATH_STAGES, discipline)
-    materialize(RELEASE_STAGES, None)
+    release = _release_metadata(materialize(RELEASE_STAGES, None))
+
+    # further rounds: the walk plan walks on for the cells the release misses, as the release
+    # asks (its `next_round_request`); only the partitions given new paths run again, and
+    # every answered LLM call of earlier rounds comes from the result store
+    limit = settings.release.max_rounds if settings.release.fill_cells else 0
+    while len(summary.rounds) < limit and release[NEXT_ROUND].value:
+        request = release[NEXT_ROUND].value
+        summary.rounds.append(request)
+        number = len(summary.rounds)
+        say(f"round {number}: {release['shortfall_items'].value} item(s) short in {release['cells_short'].value} "
+            f"cell(s); walking {sum(sum(levels.values()) for levels in request.values())} more path(s)")
+        materialize(["walk_plan"], None, {"walk_plan": {"config": {"rounds": summary.rounds}}}, number)
+        for discipline in [d for d in DISCIPLINES if d in request]:
+            materialize(PATH_STAGES, discipline, round_number=number)
+        release = _release_metadata(materialize(RELEASE_STAGES, None, round_number=number))
+    summary.shortfall_items = int(release["shortfall_items"].value)
+    summary.released = int(release["dagster/row_count"].value)
+    summary.verifier_dropped = int(release["verifier_dropped"].value)
+    summary.failed_checks = [name for name, passed in checks.items() if not passed]
     return summary
+
+
+def _release_metadata(result: dg.ExecuteInProcessResult) -> dict:
+    (materialization,) = result.asset_materializations_for_node("linkqa_dataset")
+    return materialization.metadata

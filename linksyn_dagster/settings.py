@@ -136,6 +136,10 @@ class SynthesisSettings(BaseModel):
         "and rewrite items judged off their level toward it; false = the open loop: no level asked, no rewrite")
     max_rewrites: int = Field(
         1, ge=0, le=5, description="rewrites toward the target level an item judged off its level gets at most")
+    judge_samples: int = Field(
+        1, ge=1, le=9, description="independent difficulty readings of each version by the judge; its level is "
+        "their median. Above 1, a majority of them is asked first and the rest only when those differ: a noisy "
+        "judge misplaces fewer items, at the cost of more calls")
     verifier_samples: int = Field(
         3, ge=0, le=9, description="independent solves of each item by the verifier (k); an item is released only "
         "when a majority of the k answers equals its key; 0 = no verification")
@@ -166,6 +170,23 @@ class ReleaseSettings(BaseModel):
     difficulty_l1_tolerance: float = Field(
         0.10, ge=0, le=2, description="largest L1 distance between the released items' difficulty shares and "
         "difficulty_mix that the release check accepts (unjudged items count as off target)")
+    target_tokens: int | None = Field(
+        None, ge=1, description="the release's size in tokens (tiktoken cl100k_base over question, choices, "
+        "answer and explanation): the items wanted are this over the measured tokens per item, refined each "
+        "round; the first round's paths come from the seeds' tokens per item. Unset = as many items as "
+        "LINKSYN_WALK__PATHS_TOTAL")
+    fill_cells: bool = Field(
+        True, description="hold the release to its discipline x difficulty cells: each keeps at most its "
+        "target (the rest are dropped as `cell_full`), and `linksyn run` walks further rounds for the "
+        "shortfall. false = release every clean item, as walked (open loop)")
+    max_rounds: int = Field(
+        3, ge=0, le=20, description="further rounds `linksyn run` walks, at most, for the cells the release "
+        "misses (0 = the first round only)")
+    first_round_share: float = Field(
+        0.5, gt=0, le=1, description="under a token budget with further rounds, the share of the items the seeds' "
+        "size suggests that the first round walks: generated items are longer than seeds and some are dropped, "
+        "so the later rounds, sized from what the release measures, walk the rest instead of the first "
+        "round walking too many")
 
 
 class DecontamSettings(BaseModel):

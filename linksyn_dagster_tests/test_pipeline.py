@@ -10,6 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from linksyn_dagster.core.control import cell_targets
+from linksyn_dagster.core.difficulty import mix_for
 from linksyn_dagster.core.taxonomy import discipline_for_subject
 from linksyn_dagster.pipeline import run_pipeline
 from linksyn_dagster.settings import load_settings
@@ -124,6 +126,26 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert _sql(settings, "SELECT count(*) FROM verified_qa")[0][0] == \
         _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0]
     assert _sql(settings, "SELECT count(*) FROM linkqa_dataset WHERE verdict <> 'agrees'")[0][0] == 0
+    # the release holds no cell above its target (the plan's first-round paths split by the
+    # target distribution and each discipline's mix), and what was over is in dataset_drops;
+    # the further rounds walked are in the plan, each with the paths the release asked for
+    params = json.loads(_sql(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])
+    mixes = {d: mix_for(d, settings.synthesis.difficulty_mix, settings.synthesis.difficulty_mix_by_discipline)
+             for d in params["available"]}
+    targets = cell_targets(sum(params["quotas"].values()), settings.walk.target_distribution, params["available"],
+                           mixes)
+    cells = _sql(settings, "SELECT discipline, difficulty, count(*) FROM linkqa_dataset GROUP BY ALL")
+    assert all(n <= targets.get((d, level), 0) for d, level, n in cells), (cells, targets)
+    full = _sql(settings, "SELECT count(*) FROM dataset_drops WHERE reason = 'cell_full'")[0][0]
+    assert release.height + full <= _sql(settings, "SELECT count(*) FROM verified_qa")[0][0]
+    assert params["rounds"] == summary.rounds and len(summary.rounds) <= settings.release.max_rounds
+    per_round = dict(_sql(settings, 'SELECT "round", count(*) FROM walk_plan GROUP BY ALL'))
+    assert per_round[0] == sum(params["quotas"].values())
+    for number, request in enumerate(summary.rounds, start=1):
+        asked = sum(sum(levels.values()) for levels in request.values())
+        assert 0 < per_round.get(number, 0) <= asked
+    assert summary.shortfall_items == sum(max(0, t - dict(((d, lv), n) for d, lv, n in cells).get(c, 0))
+                                          for c, t in targets.items())
 
     # tokens and cost: every answer behind the data is accounted per discipline and per path
     usage_total = _sql(settings, "SELECT sum(prompt_tokens * 0.5e-6 + completion_tokens * 2e-6), sum(cost_usd) "

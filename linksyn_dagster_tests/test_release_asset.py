@@ -49,7 +49,16 @@ VERDICTS = {"refuted": (["B", "B", "A"], "disagrees"), "split": (["A", "B", "C"]
             "lost": (["A"], "unverified")}
 
 
-def _write_tables(settings: LinkSynSettings) -> None:
+def _plan(path_ids: list[str], levels: list[int | None], quotas: dict[str, int]) -> pl.DataFrame:
+    """kp_paths as the walk plan gives them: every path of physics, in the first round."""
+    params = json.dumps({"quotas": quotas, "available": sorted(quotas), "rounds": []})
+    return pl.DataFrame({"path_id": path_ids, "start_discipline": ["physics"] * len(path_ids),
+                         "target_difficulty": pl.Series(levels, dtype=pl.Int32), "round": [0] * len(path_ids),
+                         "walk_params": [params] * len(path_ids)})
+
+
+def _write_tables(settings: LinkSynSettings, planted: dict | None = None, levels: dict[str, int] | None = None,
+                  quotas: dict[str, int] | None = None) -> None:
     seeds = pl.DataFrame(
         [(i, "physics", "high_school_physics", q, c, a, c["ABCD".index(a)], "en", "mmlu_csv")
          for i, q, c, a in SEEDS],
@@ -63,8 +72,11 @@ def _write_tables(settings: LinkSynSettings) -> None:
         "enhanced_from": None, "rewrite_round": 0, "target_difficulty": 3, "difficulty": 3,
         "difficulty_rationale": "", "selected": True, "verifier_model": "m",
         "verifier_answers": VERDICTS.get(qa_id, (["A", "A"],))[0], "verdict": VERDICTS.get(qa_id, (None, "agrees"))[1],
-    } for qa_id, (q, c, a, seeds_used) in ITEMS.items()], schema=VERIFIED_SCHEMA)
-    paths = pl.DataFrame({"path_id": [f"path_{qa_id}" for qa_id in ITEMS]})
+    } for qa_id, (q, c, a, seeds_used) in (planted or ITEMS).items()], schema=VERIFIED_SCHEMA)
+    if levels:
+        items = items.with_columns(difficulty=pl.Series([levels[q] for q in items.get_column("qa_id")], dtype=pl.Int32))
+    paths = _plan([f"path_{qa_id}" for qa_id in (planted or ITEMS)], [3] * items.height,
+                  quotas or {"physics": items.height})
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(settings.duckdb_path)) as conn:
         for name, frame in (("seed_qa", seeds), ("verified_qa", items), ("kp_paths", paths)):
@@ -104,3 +116,32 @@ def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_p
     assert manifest["cleaning"]["source_copies"] == 1
     assert manifest["cleaning"]["verdicts"] == {"agrees": 7, "disagrees": 1, "no_majority": 1, "unverified": 1}
     assert sum(manifest["cleaning"]["unusable"].values()) == 4
+
+
+def test_each_cell_keeps_its_target_and_the_next_round_asks_for_the_shortfall(tmp_path):
+    # 4 items wanted (the first round's paths), half at level 3, half at 4; five clean items,
+    # all judged 3: two are released, three dropped as cell_full, level 4 is short by two
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data",
+                                               "synthesis": {"difficulty_mix": {"3": 0.5, "4": 0.5}}})
+    questions = ["How does a lever multiply the force applied at its far end?",
+                 "Why do ships made of steel float on sea water?",
+                 "What makes the sky look blue on a clear afternoon?",
+                 "Which property of a wire sets its electrical resistance per metre?",
+                 "When a skater pulls in her arms, why does she spin faster?"]
+    items = {f"item{n}": (q, [f"answer {n}", "twice", "never", "always"], "A", ["s1"]) for n, q in enumerate(questions)}
+    _write_tables(settings, items, dict.fromkeys([f"item{n}" for n in range(5)], 3), quotas={"physics": 4})
+    result = dg.materialize([dg.SourceAsset("verified_qa"), linkqa_dataset], resources=build_resources(settings),
+                            selection=[linkqa_dataset])
+    assert result.success
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        released = sorted(r[0] for r in conn.execute("SELECT qa_id FROM linkqa_dataset").fetchall())
+        full = sorted(r[0] for r in conn.execute("SELECT qa_id FROM dataset_drops WHERE reason = 'cell_full'")
+                      .fetchall())
+        tokens = conn.execute("SELECT min(tokens), sum(tokens) FROM linkqa_dataset").fetchone()
+    assert released == ["item0", "item1"] and full == ["item2", "item3", "item4"]
+    metadata = result.get_asset_materialization_events()[0].materialization.metadata
+    assert metadata["items_wanted"].value == 4 and metadata["cell_full_dropped"].value == 3
+    assert metadata["shortfall_items"].value == 2 and metadata["cells_short"].value == 1
+    # the 5 paths were all asked for level 3, none for 4: level 4 gets the discipline's yield (1)
+    assert metadata["next_round_request"].value == {"physics": {"4": 2}}
+    assert tokens[0] > 10 and metadata["tokens_released"].value == tokens[1]

@@ -110,3 +110,37 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     quotas = json.loads(_rows(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])["quotas"]
     assert len(small) == sum(quotas.values()) == 5
     assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
+
+    # further rounds (what `linksyn run` asks for the release's short cells): the first
+    # round's paths, seeds and levels stay as they were; each round's paths are walked on from
+    # the coverage before it, with the levels its request asks for, and counted in Neo4j
+    def with_rounds(rounds: list) -> dg.ExecuteInProcessResult:
+        outcome = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("walk_plan")],
+                                         run_config={"ops": {"walk_plan": {"config": {"rounds": rounds}}}})
+        assert outcome.success
+        return outcome
+
+    def levels() -> list[tuple]:
+        return _rows(settings, "SELECT path_id, round, start_discipline, path_index, target_difficulty "
+                               "FROM walk_plan ORDER BY path_id")
+
+    with_rounds([])
+    assert _plan(settings) == plan and _visits(neo4j_driver) == visits
+    first = levels()
+    request = {starts[0]: {"5": 2, "1": 1}, starts[1]: {"4": 1}}
+    outcome = with_rounds([request])
+    after = levels()
+    assert [row for row in after if row[1] == 0] == first
+    now = _plan(settings)
+    assert all(row in now for row in plan)  # the same paths with the same seeds
+    added = [row for row in after if row[1] == 1]
+    assert sorted((row[2], row[4]) for row in added) == sorted(
+        [(starts[0], 5), (starts[0], 5), (starts[0], 1), (starts[1], 4)])
+    assert {row[3] for row in added if row[2] == starts[0]} == {
+        sum(1 for row in first if row[2] == starts[0]) + n for n in range(3)}  # numbering goes on
+    assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
+    (materialization,) = outcome.asset_materializations_for_node("walk_plan")
+    assert materialization.metadata["paths_per_round"].value == {"0": len(first), "1": 4}
+    # a second round keeps the first's paths too
+    with_rounds([request, {starts[2]: {"3": 1}}])
+    assert [row for row in levels() if row[1] <= 1] == after

@@ -61,3 +61,36 @@ def closest_version(levels: Sequence[int | None], target: int) -> int:
         if best_key is None or key < best_key:
             best, best_key = index, key
     return best
+
+
+def to_rewrite(targets: Sequence[int | None], judged: Sequence[int | None], room: Mapping[int, int]) -> list[bool]:
+    """Which items (in order) to rewrite toward their target level. An item judged on its
+    target, unjudged, or without a target stays. An item judged at another level stays too
+    while that level has room: ``room[level]`` items (the paths asked for it), less the items
+    judged on target there, less those already accepted there in this order; it fills
+    that level's cell, which is cheaper than rewriting it and asking again for the level it
+    left. The others are rewritten."""
+    free = dict(room)
+    for target, level in zip(targets, judged, strict=True):
+        if target is not None and level == target:
+            free[level] = free.get(level, 0) - 1
+    rewrite = []
+    for target, level in zip(targets, judged, strict=True):
+        off = target is not None and level is not None and level != target
+        if off and free.get(level, 0) > 0:
+            free[level] -= 1
+            off = False
+        rewrite.append(off)
+    return rewrite
+
+
+def settled_level(readings: Sequence[int | None], wave: int) -> bool:
+    """Whether the first ``wave`` readings of a version agree, so no more are asked."""
+    return len(readings) >= wave and readings[0] is not None and all(r == readings[0] for r in readings)
+
+
+def median_level(readings: Sequence[int | None]) -> int | None:
+    """The level of a version from its readings: the median of those given (the lower
+    middle one for an even count), None without any."""
+    levels = sorted(r for r in readings if r is not None)
+    return levels[(len(levels) - 1) // 2] if levels else None

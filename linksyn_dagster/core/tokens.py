@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
+import polars as pl
+
 TOKENIZER = "tiktoken cl100k_base"
 _BPE_FILE = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4"  # sha1 of the file's URL: tiktoken's cache key
 _BPE_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
@@ -39,3 +41,14 @@ def count_tokens(texts: Iterable[str | None]) -> list[int]:
     enc = encoding()
     texts = ["" if t is None else t for t in texts]
     return [len(tokens) for tokens in enc.encode_ordinary_batch(texts)]
+
+
+def qa_tokens(items: pl.DataFrame) -> pl.Series:
+    """Tokens of each multiple-choice item as released: question, choices, answer letter and
+    explanation, one per line (``tokens``, Int64)."""
+    if items.is_empty():
+        return pl.Series("tokens", [], dtype=pl.Int64)
+    text = pl.concat_str([pl.col("question").fill_null(""), pl.col("choices").list.join("\n").fill_null(""),
+                          pl.col("answer").fill_null(""), pl.col("explanation").fill_null("")], separator="\n")
+    return pl.Series("tokens", count_tokens(items.select(text.alias("text")).get_column("text").to_list()),
+                     dtype=pl.Int64)

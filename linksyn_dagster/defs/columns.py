@@ -57,7 +57,8 @@ PATHS = {
     "seed_link_strength": "for each pulled seed, how many of the path's KPs it holds",
     "target_difficulty": "difficulty level (1-5) the item of this path is asked for, so that the start "
                          "discipline's items fill its mix (null when difficulty is not steered)",
-    "walk_params": "the walk settings and the quotas of the plan (JSON)",
+    "round": "0 for the plan's first walks; n for the walks of round n, asked for the cells the release missed",
+    "walk_params": "the walk settings, the quotas of the plan and each further round's request (JSON)",
     "graph_version": "version of the KP graph the walk ran on",
 }
 
@@ -106,4 +107,5 @@ VERIFIED = {
 RELEASE = {
     **{k: v for k, v in VERIFIED.items() if k not in ("reasoning", "selected")},
     "quality_flags": "soft quality signals (question_too_short, too_few_choices, language_mismatch)",
+    "tokens": "tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
 }

@@ -80,6 +80,7 @@ FIELD_DOCS = {
     "source_seed_ids": "seeds linked along the path that the prompt showed the model (`seed_qa`)",
     "model / prompt_version": "who wrote it, with which versioned prompt",
     "prompt_tokens / completion_tokens / reasoning_tokens / cost_usd": "what the item cost",
+    "tokens": "the item's own size: tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
     "quality_flags": "cheap quality checks that fired (empty = none); see the table above",
 }
 

@@ -45,3 +45,14 @@ def test_the_version_kept_is_on_target_else_closest_later_on_a_tie():
     assert closest_version([3, 5], 4) == 1   # tie: the rewrite
     assert closest_version([None, 2], 4) == 1
     assert closest_version([None, None], 4) == 1
+
+
+def test_an_off_level_item_fills_a_level_with_room_else_is_rewritten() -> None:
+    from linksyn_dagster.core.difficulty import to_rewrite
+
+    targets = [3, 3, 5, 5, 2, 4, None]
+    judged = [3, 2, 2, 2, 2, None, 1]
+    # level 2: 2 paths asked, 1 item on it already -> room for one more off-level item
+    assert to_rewrite(targets, judged, {2: 2, 3: 2, 4: 1, 5: 2}) == [False, False, True, True, False, False, False]
+    assert to_rewrite(targets, judged, {}) == [False, True, True, True, False, False, False]
+    assert to_rewrite(targets, judged, {2: 10}) == [False] * 7

@@ -2,6 +2,7 @@
 coverage state; ``kp_paths`` is one start discipline's slice of it."""
 
 
+import dataclasses
 import json
 from typing import Iterator, Optional
 
@@ -10,7 +11,9 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
+from linksyn_dagster.core.control import items_for_tokens
 from linksyn_dagster.core.difficulty import assign_levels, mix_for
+from linksyn_dagster.core.tokens import qa_tokens
 from linksyn_dagster.core.linking import linked_seeds
 from linksyn_dagster.core.metrics import gini
 from linksyn_dagster.core.prompting import stable_id
@@ -32,17 +35,24 @@ PATHS_SCHEMA = {
     "path_id": pl.Utf8, "start_discipline": pl.Utf8, "path_index": pl.Int32, "length": pl.Int32,
     "kp_ids": pl.List(pl.Utf8), "kp_names": pl.List(pl.Utf8), "disciplines": pl.List(pl.Utf8),
     "crosses_disciplines": pl.Boolean, "seed_ids": pl.List(pl.Utf8), "seed_link_strength": pl.List(pl.Int64),
-    "target_difficulty": pl.Int32,
+    "target_difficulty": pl.Int32, "round": pl.Int32,
     "walk_params": pl.Utf8, "graph_version": pl.Utf8,
 }
 
 
-def plan_quotas(paths: pl.DataFrame) -> dict[str, int]:
-    """The paths per start discipline the walk plan was asked for (recorded with every path;
-    the plan is the one place quotas are computed). Empty for a plan without paths."""
+def plan_quotas(paths: pl.DataFrame, with_rounds: bool = False) -> dict[str, int]:
+    """The paths per start discipline the walk plan's first round was asked for (recorded
+    with every path; the plan is the one place quotas are computed), or with ``with_rounds``
+    those of every round. Empty for a plan without paths."""
     if not paths.height:
         return {}
-    return {d: int(q) for d, q in json.loads(paths.get_column("walk_params")[0])["quotas"].items()}
+    params = json.loads(paths.get_column("walk_params")[0])
+    quotas = {d: int(q) for d, q in params["quotas"].items()}
+    if with_rounds:
+        for request in params.get("rounds", []):
+            for discipline, levels in request.items():
+                quotas[discipline] = quotas.get(discipline, 0) + sum(int(n) for n in levels.values())
+    return quotas
 
 
 class WalkPlanConfig(dg.Config):
@@ -51,6 +61,11 @@ class WalkPlanConfig(dg.Config):
     paths_total: Optional[int] = Field(
         default=None, ge=0, description="paths in all for this run, split over start disciplines by the target "
         "distribution; unset = LINKSYN_WALK__PATHS_TOTAL")
+    rounds: list[dict[str, dict[str, int]]] = Field(
+        default_factory=list, description="the paths of each further round, per start discipline and difficulty "
+        "level ({discipline: {level: paths}}): the shortfall of the release's cells, which `linksyn run` computes "
+        "from the release (see core/control.py). Each round walks on from the visits of the rounds before it, so "
+        "earlier paths, and their LLM answers, stay as they were")
 
 
 def _plan_visits(warehouse: WarehouseResource, nodes: pl.DataFrame) -> np.ndarray:
@@ -63,13 +78,18 @@ def _plan_visits(warehouse: WarehouseResource, nodes: pl.DataFrame) -> np.ndarra
     return visits
 
 
-def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str) -> pl.DataFrame:
-    """The walked paths as rows (without their seeds): KP ids, names and disciplines by
-    array indexing, not a dict lookup per KP. ``path_index`` counts each start discipline's
-    paths in walk order."""
+ROW_SCHEMA = {k: v for k, v in PATHS_SCHEMA.items() if k not in ("seed_ids", "seed_link_strength", "target_difficulty")}
+
+
+def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str, round_number: int = 0,
+               first_index: dict[str, int] | None = None) -> pl.DataFrame:
+    """The walked paths as rows (without their seeds or levels): KP ids, names and
+    disciplines by array indexing, not a dict lookup per KP. ``path_index`` counts each start
+    discipline's paths in walk order, from ``first_index[discipline]`` (the paths of earlier
+    rounds)."""
     lengths = np.diff(result.offsets) if result is not None else np.zeros(0, dtype=np.int64)
     if not lengths.size:
-        return pl.DataFrame(schema={k: v for k, v in PATHS_SCHEMA.items() if k not in ("seed_ids", "seed_link_strength")})
+        return pl.DataFrame(schema=ROW_SCHEMA)
     nodes = result.nodes
     steps = pl.DataFrame({
         "path": pl.Series(np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)),
@@ -82,26 +102,35 @@ def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str) -
         pl.col("kp_id").alias("kp_ids"), pl.col("kp_name").alias("kp_names"),
         pl.col("primary").unique(maintain_order=True).alias("disciplines"))
     starts = np.asarray(result.start_names, dtype=object)[result.start_codes]
+    offset = pl.col("start_discipline").replace_strict(first_index or {}, default=0, return_dtype=pl.Int32)
     paths = paths.with_columns(pl.Series("start_discipline", starts, dtype=pl.Utf8)).with_columns(
-        pl.int_range(pl.len(), dtype=pl.Int32).over("start_discipline").alias("path_index"))
+        (pl.int_range(pl.len(), dtype=pl.Int32).over("start_discipline") + offset).alias("path_index"))
     path_ids = [stable_id(discipline, number, kp_ids, version) for discipline, number, kp_ids in
                 paths.select("start_discipline", "path_index", "kp_ids").iter_rows()]
     return paths.select(
         pl.Series("path_id", path_ids, dtype=pl.Utf8), "start_discipline", "path_index",
         pl.col("kp_ids").list.len().cast(pl.Int32).alias("length"), "kp_ids", "kp_names", "disciplines",
         (pl.col("disciplines").list.len() > 1).alias("crosses_disciplines"),
+        pl.lit(round_number, dtype=pl.Int32).alias("round"),
         pl.lit(params_json).alias("walk_params"), pl.lit(version).alias("graph_version"))
 
 
-def _target_levels(paths: pl.DataFrame, synthesis) -> pl.DataFrame:
+def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[str, int]]]) -> pl.DataFrame:
     """The difficulty level each path's item is asked for (``path_id``, ``target_difficulty``):
-    per start discipline, in walk order, so that every prefix of its paths follows its mix.
-    Null levels when difficulty is not steered."""
+    per start discipline, in walk order, so that every prefix of its paths follows its mix
+    (first round) or its round's request (later rounds). Null levels when difficulty is not
+    steered."""
     frames = [pl.DataFrame(schema={"path_id": pl.Utf8, "target_difficulty": pl.Int32})]
-    for (discipline,), group in paths.sort("path_index").group_by("start_discipline", maintain_order=True):
-        levels = (assign_levels(group.height, mix_for(discipline, synthesis.difficulty_mix,
-                                                      synthesis.difficulty_mix_by_discipline))
-                  if synthesis.steer_difficulty else [None] * group.height)
+    for (discipline, number), group in paths.sort("round", "path_index").group_by(
+            "start_discipline", "round", maintain_order=True):
+        if not synthesis.steer_difficulty:
+            levels = [None] * group.height
+        elif number == 0:
+            levels = assign_levels(group.height, mix_for(discipline, synthesis.difficulty_mix,
+                                                         synthesis.difficulty_mix_by_discipline))
+        else:  # the request's counts, interleaved (a path the walk could not start has no level to fill)
+            request = {int(level): n for level, n in rounds[number - 1].get(discipline, {}).items() if n > 0}
+            levels = assign_levels(group.height, {level: n / sum(request.values()) for level, n in request.items()})
         frames.append(pl.DataFrame({"path_id": group.get_column("path_id"),
                                     "target_difficulty": pl.Series(levels, dtype=pl.Int32)}))
     return pl.concat(frames)
@@ -134,6 +163,12 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     walk = settings.walk
     if config.paths_total is not None:  # downstream reads the quotas from the plan, so all follow
         walk = walk.model_copy(update={"paths_total": config.paths_total})
+    elif settings.release.target_tokens:  # a token budget: a path per item it takes at the seeds' size
+        sample, release = warehouse.query("seed_token_sample"), settings.release
+        if sample.height:  # (a share of them when rounds follow: they walk what the release still misses)
+            share = release.first_round_share if release.fill_cells and release.max_rounds else 1.0
+            walk = walk.model_copy(update={"paths_total": max(1, round(share * items_for_tokens(
+                release.target_tokens, float(qa_tokens(sample).mean()))))})
 
     # the graph as CSR arrays: streamed from Neo4j once per graph version, then from the cache
     csr, transfer = read_kp_graph_csr(graph, settings.data_dir / CSR_CACHE_DIR)
@@ -144,40 +179,57 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     available = sorted(csr.discipline_names[c] for c in np.unique(csr.discipline))
     quotas = quotas_from_distribution(walk.paths_total, walk.target_distribution, available)
     params = WalkParams.from_settings(walk)
-    result = walk_paths(csr, quotas, params) if sum(quotas.values()) else None
-
+    params_json = json.dumps({**walk.model_dump(), "quotas": quotas, "available": available,
+                              "rounds": config.rounds}, sort_keys=True)
     # KP names in CSR node order (a join, not a dict of every KP)
     names = (nodes.join(knowledge_points.select("kp_id", "name"), on="kp_id", how="left")
              .sort("node").get_column("name").to_numpy())
-    params_json = json.dumps({**walk.model_dump(), "quotas": quotas}, sort_keys=True)
-    paths = _path_rows(result, csr, names, version, params_json)
+
+    # round 0 walks the quotas; each further round walks its request on from the visits of the
+    # rounds before it, with its own random stream, so earlier rounds' paths never change
+    visits = np.zeros(nodes.height, dtype=np.int64)
+    frames, walk_seconds, batch_size = [], 0.0, 0
+    for number, round_quotas in enumerate([quotas, *({d: sum(levels.values()) for d, levels in request.items()
+                                                      if d in available} for request in config.rounds)]):
+        if not sum(round_quotas.values()):
+            continue
+        first_index = {d: n for d, n in pl.concat(frames).group_by("start_discipline").len().iter_rows()} \
+            if frames else {}
+        result = walk_paths(csr, round_quotas, dataclasses.replace(params, random_seed=params.random_seed + number),
+                            visits=visits)
+        visits, walk_seconds, batch_size = result.visits, walk_seconds + result.stats["walk_s"], result.batch_size
+        frames.append(_path_rows(result, csr, names, version, params_json, number, first_index))
+    paths = pl.concat(frames) if frames else _path_rows(None, csr, names, version, params_json)
     # only the links of the KPs on these paths, not the whole link table
     path_kps = paths.select(pl.col("kp_ids").explode().alias("kp_id")).unique()
     links = warehouse.query("seed_kp_links_of", frames={"wanted_kps": path_kps})
     # in walk order, so seed use is spread over the whole plan (see core/linking.py)
     paths = paths.join(linked_seeds(paths, links, settings.synthesis.max_seeds_per_path, random_seed=walk.random_seed),
                        on="path_id", how="left")
-    paths = paths.join(_target_levels(paths, settings.synthesis), on="path_id", how="left").select(list(PATHS_SCHEMA))
+    paths = paths.join(_target_levels(paths, settings.synthesis, config.rounds), on="path_id",
+                       how="left").select(list(PATHS_SCHEMA))
     seed_use = paths.select(pl.col("seed_ids").explode().drop_nulls()).get_column("seed_ids").value_counts()
 
     # coverage counters on the KP nodes: the visits of this plan. Only KPs on its paths or on
     # the previous plan's (whose counters may drop, to 0) are written; KPs no path visits
     # keep no counter (readers use coalesce(visits, 0)).
-    visits = result.visits if result is not None else np.zeros(nodes.height, dtype=np.int64)
     changed = np.flatnonzero((visits > 0) | (_plan_visits(warehouse, nodes) > 0))
     graph.run_batched("set_visits", ({"kp_id": kp, "visits": int(v)} for kp, v in zip(
         csr.node_ids[changed].tolist(), visits[changed].tolist(), strict=True)))
     unknown = path_kps.join(knowledge_points.select("kp_id"), on="kp_id", how="anti").height
     walked = dict(paths.group_by("start_discipline").len().iter_rows())
-    short = {d: f"{walked.get(d, 0)}/{q}" for d, q in quotas.items() if walked.get(d, 0) != q}
+    wanted = plan_quotas(paths, with_rounds=True) if paths.height else quotas
+    short = {d: f"{walked.get(d, 0)}/{q}" for d, q in wanted.items() if walked.get(d, 0) != q}
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
         "quotas": dg.MetadataValue.json(quotas), "graph_nodes": csr.n_nodes, "graph_edges": csr.n_edges,
         "csr_cache": "hit" if transfer.cache_hit else "miss", "csr_read_seconds": round(transfer.read_seconds, 3),
         "csr_bytes": transfer.csr_bytes, "csr_neo4j_queries": transfer.queries,
         "peak_rss_mb": round(transfer.peak_rss_bytes / 2**20, 1),
-        "walk_seconds": round(result.stats["walk_s"], 4) if result else 0.0,
-        "walk_batch_size": result.batch_size if result else 0,
+        "walk_seconds": round(walk_seconds, 4), "walk_batch_size": batch_size,
+        "rounds": len(config.rounds),
+        "paths_per_round": dg.MetadataValue.json(dict(paths.group_by("round").len().sort("round")
+                                                      .select(pl.col("round").cast(pl.Utf8), "len").iter_rows())),
         "crossing_paths": int(paths.get_column("crosses_disciplines").sum() or 0),
         "mean_length": float(paths.get_column("length").mean() or 0.0),
         "visited_kps": int(np.count_nonzero(visits)),
@@ -206,7 +258,7 @@ def kp_paths(context: dg.AssetExecutionContext, walk_plan: pl.DataFrame) -> Iter
     again, with the same result."""
     discipline = context.partition_key
     paths = walk_plan.filter(pl.col("start_discipline") == discipline).sort("path_index")
-    quota = plan_quotas(walk_plan).get(discipline, 0)
+    quota = plan_quotas(walk_plan, with_rounds=True).get(discipline, 0)
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "length", "kp_names", "disciplines", "seed_ids"]),
         "quota": quota,

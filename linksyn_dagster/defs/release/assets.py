@@ -3,12 +3,15 @@ release holds against the targets."""
 
 
 import json
-from typing import Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import dagster as dg
 import polars as pl
 
+from linksyn_dagster.core.control import cap_cells, cell_rows, cell_targets, items_for_tokens, round_request, shortfall
 from linksyn_dagster.core.difficulty import mix_for
+from linksyn_dagster.core.tokens import TOKENIZER, qa_tokens
 from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contamination
 from linksyn_dagster.core.dedup import exact_dedup
 from linksyn_dagster.core.neardup import near_dedup, source_copies
@@ -36,6 +39,7 @@ CHECK_NO_CONTAMINATION = "no_benchmark_contamination"
 CHECK_DISCIPLINES_ON_TARGET = "release_disciplines_on_target"
 CHECK_DIFFICULTY_ON_TARGET = "release_difficulty_on_target"
 
+CELL_FULL = "cell_full"
 ALL = dg.AllPartitionMapping()
 ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
 
@@ -51,6 +55,81 @@ def _source_copies(items: pl.DataFrame, warehouse: WarehouseResource, threshold:
     text = pl.concat_str("question", pl.lit(" "), pl.coalesce("answer_text", "answer").fill_null(""))
     return source_copies(items.select("qa_id", "source_seed_ids", text.alias("text")),
                          seeds.select("seed_id", text.alias("text")), threshold=threshold, ngram_range=shingles)
+
+
+@dataclass(frozen=True)
+class ReleaseCells:
+    """The release against its discipline x difficulty cells (see core/control.py)."""
+
+    fill: bool
+    items_wanted: int
+    tokens_target: int | None
+    tokens_released: int
+    rows: list[dict]
+    next_round: dict[str, dict[str, int]]
+    unjudged: int
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "items_wanted": self.items_wanted, "tokens_target": self.tokens_target or 0,
+            "tokens_released": self.tokens_released, "tokenizer": TOKENIZER,
+            "cells": dg.MetadataValue.table(
+                [dg.TableRecord(row) for row in self.rows],
+                schema=dg.TableSchema(columns=[dg.TableColumn(k, "int" if k != "discipline" else "string")
+                                               for k in CELL_COLUMNS])),
+            "cells_short": sum(1 for row in self.rows if row["shortfall"]),
+            "shortfall_items": sum(row["shortfall"] for row in self.rows),
+            "unjudged_items": self.unjudged,
+            NEXT_ROUND: dg.MetadataValue.json(self.next_round),
+        }
+
+
+CELL_COLUMNS = ("discipline", "level", "target", "asked", "available", "released", "shortfall")
+NEXT_ROUND = "next_round_request"
+
+
+def _counts(frame: pl.DataFrame, discipline: str, level: str) -> dict[tuple[str, int], int]:
+    frame = frame.filter(pl.col(level).is_not_null())
+    return {(d, int(lv)): int(n) for d, lv, n in frame.group_by(discipline, level).len().iter_rows()}
+
+
+def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.DataFrame, pl.DataFrame, ReleaseCells]:
+    """Hold the clean items to their cells: the items wanted (from the token budget over the
+    measured tokens per item, else the plan's first-round paths), split into discipline x
+    level targets; each cell keeps its earliest items (first rounds first), the rest are
+    returned as the second frame. Without ``fill_cells``, every item is kept and only
+    measured. Also: what the next round should walk for the cells still short."""
+    release, synthesis = settings.release, settings.synthesis
+    kept = kept.join(paths.select("path_id", "round"), on="path_id", how="left").with_columns(qa_tokens(kept))
+    kept = kept.sort(pl.col("round").fill_null(0), "qa_id")
+    plan = json.loads(paths.get_column("walk_params")[0]) if paths.height else {"quotas": {}}
+    available_disciplines = plan.get("available") or [d for d, q in plan["quotas"].items() if q > 0]
+    mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline)
+             for d in available_disciplines}
+    tokens_per_item = kept.get_column("tokens").mean() if kept.height else None
+    if release.target_tokens and tokens_per_item:
+        wanted = items_for_tokens(release.target_tokens, float(tokens_per_item))
+    else:
+        wanted = sum(int(q) for q in plan["quotas"].values())
+    targets = cell_targets(wanted, settings.walk.target_distribution, available_disciplines, mixes)
+    before = _counts(kept, "discipline", "difficulty")
+    if release.fill_cells:
+        mask = pl.Series(cap_cells(kept.select("discipline", "difficulty").iter_rows(), targets))
+        kept, full = kept.filter(mask), kept.filter(~mask)
+    else:
+        full = kept.clear()
+    released = _counts(kept, "discipline", "difficulty")
+    asked = _counts(paths, "start_discipline", "target_difficulty")
+    short = shortfall(targets, released)
+    # a round walks at most as many paths as the first did
+    first_round = sum(int(q) for q in plan["quotas"].values())
+    request = round_request(short, asked, before, limit=max(1, first_round)) if release.fill_cells else {}
+    return kept, full, ReleaseCells(
+        fill=release.fill_cells, items_wanted=wanted, tokens_target=release.target_tokens,
+        tokens_released=int(kept.get_column("tokens").sum() or 0),
+        rows=cell_rows(targets, asked, before, released),
+        next_round={d: {str(level): n for level, n in levels.items()} for d, levels in request.items()},
+        unjudged=kept.filter(pl.col("difficulty").is_null()).height)
 
 
 @dg.asset(
@@ -113,7 +192,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
                             num_perm=settings.release.near_dup_num_perm,
                             ngram_range=shingles)
 
-    dataset = kept.drop("reasoning", "answer_text", "selected")  # traces stay in DuckDB
+    kept, full, cells = _fill_cells(kept, warehouse.query("paths_asked"), settings)
+    dataset = kept.drop("reasoning", "answer_text", "selected", "round")  # traces stay in DuckDB
 
     contaminated_ids = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))
     drops = pl.concat([
@@ -124,6 +204,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         contaminated_ids.unique("qa_id", keep="first", maintain_order=True).with_columns(
             reason=pl.lit("benchmark_contamination")),
         near.select(pl.col("id").alias("qa_id"), pl.col("representative_id").alias("duplicate_of"), "reason"),
+        full.select("qa_id", pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"), pl.lit(CELL_FULL).alias("reason")),
     ], how="vertical_relaxed")
     warehouse.replace("dataset_drops", drops)
 
@@ -152,6 +233,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         "source_copies_dropped": copies.height,
         "exact_duplicates_dropped": exact.height,
         "near_duplicates_dropped": near.height,
+        "cell_full_dropped": full.height,
+        **cells.metadata(),
         "benchmark_contaminated_dropped": summary.contaminated,
         "items_with_quality_flags": int((dataset.get_column("quality_flags").list.len() > 0).sum()),
         "quality_flags": dg.MetadataValue.json(dict(summary.quality_flags)),

@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.difficulty import closest_version
+from linksyn_dagster.core.difficulty import closest_version, median_level, settled_level, to_rewrite
 from linksyn_dagster.core.verification import first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
@@ -130,10 +130,12 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
                               metadata={"missing_seed_ids": missing_seeds})
 
 
-def _judge_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LLMRequest]:
-    return [LLMRequest(item["qa_id"], prompt.render(
-        schema=schema, discipline=item["discipline"], question=item["question"],
-        choices=format_choices(item["choices"]), answer=item["answer"])) for item in items]
+def _judge_requests(prompt, schema: str, items: list[dict[str, Any]], attempts: range | None) -> list[LLMRequest]:
+    """One reading per item (``attempts`` None: ids are the qa_ids), or one per item and attempt."""
+    return [LLMRequest(item["qa_id"] if attempts is None else f"{item['qa_id']}#{attempt}", prompt.render(
+        schema=schema, discipline=item["discipline"], question=item["question"], attempt=attempt or "",
+        choices=format_choices(item["choices"]), answer=item["answer"]))
+        for item in items for attempt in (attempts or [None])]
 
 
 def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LLMRequest]:
@@ -164,19 +166,37 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     again); every version is kept, and `selected` marks the one that goes on: the first on
     its level, else the closest."""
     synthesis = settings.value.synthesis
-    judge, rewrite = load_prompt(STAGE_JUDGE), load_prompt(STAGE_REWRITE)
+    k = synthesis.judge_samples
+    judge, rewrite = load_prompt(STAGE_JUDGE, 1 if k == 1 else 2), load_prompt(STAGE_REWRITE)
     judge_schema = schema_text(DifficultyJudgement.model_json_schema())
     rewrite_schema = schema_text(RewrittenQA.model_json_schema())
     client = llm.client(context.log)
     partition = context.partition_key
 
     def judged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        outcomes = client.run(STAGE_JUDGE, judge.version_id, _judge_requests(judge, judge_schema, items),
-                              DifficultyJudgement)
-        judge_outcomes.extend(outcomes)
-        levels = {o.item_id: o.result.parsed for o in outcomes if o.result is not None}
-        return [{**item, "difficulty": levels.get(item["qa_id"], {}).get("level"),
-                 "difficulty_rationale": levels.get(item["qa_id"], {}).get("rationale")} for item in items]
+        """Each item with its level: one reading, or the median of k (a majority first)."""
+        readings: dict[str, list[dict | None]] = {item["qa_id"]: [] for item in items}
+        wave = first_wave(k) if k > 1 else 1
+        for attempts, wanted in ((range(1, wave + 1), items), (range(wave + 1, k + 1), None)):
+            if wanted is None:  # the rest, only for the items whose first readings differ
+                wanted = [item for item in items if not settled_level(
+                    [r["level"] if r else None for r in readings[item["qa_id"]]], wave)]
+            if not wanted or not attempts:
+                continue
+            outcomes = client.run(STAGE_JUDGE, judge.version_id,
+                                  _judge_requests(judge, judge_schema, wanted, attempts if k > 1 else None),
+                                  DifficultyJudgement)
+            judge_outcomes.extend(outcomes)
+            for outcome in outcomes:
+                readings[outcome.item_id.split("#", 1)[0]].append(
+                    outcome.result.parsed if outcome.result is not None else None)
+        rows = []
+        for item in items:
+            found = [r for r in readings[item["qa_id"]] if r is not None]
+            level = median_level([r["level"] for r in found])
+            rationale = next((r["rationale"] for r in found if r["level"] == level), None)
+            rows.append({**item, "difficulty": level, "difficulty_rationale": rationale})
+        return rows
 
     judge_outcomes: list[LLMOutcome] = []
     rewrite_outcomes: list[LLMOutcome] = []
@@ -184,9 +204,13 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
                      for o in synthesized_qa.to_dicts()])
     versions = {item["path_id"]: [item] for item in latest}
     rounds = synthesis.max_rewrites if synthesis.steer_difficulty else 0
+    # a level's room: the paths asked for it in this partition (an item landing on a level
+    # that still has room fills it as it is, see to_rewrite)
+    room = dict(synthesized_qa.get_column("target_difficulty").drop_nulls().value_counts().iter_rows())
     for round_number in range(1, rounds + 1):
-        off = [item for item in latest if item["target_difficulty"] is not None and item["difficulty"] is not None
-               and item["difficulty"] != item["target_difficulty"]]
+        rewrite_mask = to_rewrite([item["target_difficulty"] for item in latest],
+                                  [item["difficulty"] for item in latest], room)
+        off = [item for item, rewrite_it in zip(latest, rewrite_mask, strict=True) if rewrite_it]
         if not off:
             break
         outcomes = client.run(STAGE_REWRITE, rewrite.version_id, _rewrite_requests(rewrite, rewrite_schema, off),
@@ -206,6 +230,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         latest = judged(written)
         for item in latest:
             versions[item["path_id"]].append(item)
+        room = {}  # the room was given out in the first pass: a rewrite still off its level is not rewritten again
 
     rows = []
     for path_versions in versions.values():
@@ -213,6 +238,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         chosen = closest_version([v["difficulty"] for v in path_versions], target) if target is not None else 0
         rows.extend({**v, "selected": index == chosen} for index, v in enumerate(path_versions))
     path_of = {row["qa_id"]: row["path_id"] for row in rows}
+    path_of.update({f"{qa_id}#{n}": path for qa_id, path in list(path_of.items()) for n in range(1, k + 1)})
     failed = sum(record_outcomes(warehouse, stage, partition, outcomes, path_of)
                  for stage, outcomes in ((STAGE_JUDGE, judge_outcomes), (STAGE_REWRITE, rewrite_outcomes)))
     enhanced = pl.DataFrame(rows, schema=ENHANCED_SCHEMA)
