@@ -63,6 +63,7 @@ class PipelineSummary:
     shortfall_items: int = 0  # items the release's cells still miss at the end
     released: int = 0
     verifier_dropped: int = 0  # chosen items a majority of the verifier's answers did not confirm
+    verified: int = 0  # chosen items the verifier solved (0: verification off)
 
 
 def _root_cause(error) -> str:
@@ -173,6 +174,7 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     summary.shortfall_items = int(release["shortfall_items"].value)
     summary.released = int(release["dagster/row_count"].value)
     summary.verifier_dropped = int(release["verifier_dropped"].value)
+    summary.verified = sum(release["verdicts"].value.values())
     summary.failed_checks = [name for name, passed in checks.items() if not passed]
     return summary
 

@@ -137,7 +137,7 @@ class SynthesisSettings(BaseModel):
     max_rewrites: int = Field(
         1, ge=0, le=5, description="rewrites toward the target level an item judged off its level gets at most")
     judge_samples: int = Field(
-        1, ge=1, le=9, description="independent difficulty readings of each version by the judge; its level is "
+        3, ge=1, le=9, description="independent difficulty readings of each version by the judge; its level is "
         "their median. Above 1, a majority of them is asked first and the rest only when those differ: a noisy "
         "judge misplaces fewer items, at the cost of more calls")
     verifier_samples: int = Field(

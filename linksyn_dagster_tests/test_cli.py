@@ -209,7 +209,7 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
     assert linksyn("neo4j", "status", env=env).returncode == 1
 
 
-def test_the_demo_walks_fewer_paths_unless_told_and_always_the_bundled_seeds(monkeypatch, tmp_path):
+def test_the_demo_walks_fewer_paths_and_no_rounds_unless_told_and_always_the_bundled_seeds(monkeypatch, tmp_path):
     from linksyn_dagster.cli import DEMO_PATHS_TOTAL, demo_settings
     from linksyn_dagster.settings import LinkSynSettings
 
@@ -220,5 +220,9 @@ def test_the_demo_walks_fewer_paths_unless_told_and_always_the_bundled_seeds(mon
     settings = demo_settings(LinkSynSettings())
     assert settings.walk.paths_total == DEMO_PATHS_TOTAL < LinkSynSettings().walk.paths_total
     assert settings.walk.alpha == 0.25 and settings.seeds.source_dir is None
+    assert not settings.release.fill_cells and settings.release.max_rounds == 0
+    assert LinkSynSettings().release.fill_cells and LinkSynSettings().release.max_rounds > 0
     monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "30")
+    monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "1")
     assert demo_settings(LinkSynSettings()).walk.paths_total == 30
+    assert demo_settings(LinkSynSettings()).release.max_rounds == 1

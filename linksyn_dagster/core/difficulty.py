@@ -49,39 +49,13 @@ def assign_levels(n: int, mix: Mapping[int, float]) -> list[int]:
     return levels
 
 
-def closest_version(levels: Sequence[int | None], target: int) -> int:
-    """Index of the version to keep among an item's versions (in the order they were written)
-    with these judged levels: the first on target, else the closest to it, the later one on a
-    tie (it was written toward the target). Unjudged versions come last."""
-    best, best_key = 0, None
-    for index, level in enumerate(levels):
-        if level == target:
-            return index
-        key = (0 if level is not None else 1, abs(level - target) if level is not None else 0, -index)
-        if best_key is None or key < best_key:
-            best, best_key = index, key
-    return best
-
-
-def to_rewrite(targets: Sequence[int | None], judged: Sequence[int | None], room: Mapping[int, int]) -> list[bool]:
-    """Which items (in order) to rewrite toward their target level. An item judged on its
-    target, unjudged, or without a target stays. An item judged at another level stays too
-    while that level has room: ``room[level]`` items (the paths asked for it), less the items
-    judged on target there, less those already accepted there in this order; it fills
-    that level's cell, which is cheaper than rewriting it and asking again for the level it
-    left. The others are rewritten."""
-    free = dict(room)
-    for target, level in zip(targets, judged, strict=True):
-        if target is not None and level == target:
-            free[level] = free.get(level, 0) - 1
-    rewrite = []
-    for target, level in zip(targets, judged, strict=True):
-        off = target is not None and level is not None and level != target
-        if off and free.get(level, 0) > 0:
-            free[level] -= 1
-            off = False
-        rewrite.append(off)
-    return rewrite
+def on_level_version(levels: Sequence[int | None], target: int) -> int | None:
+    """Index of the version to release among an item's versions (in the order they were
+    written) with these judged levels: the first judged on its target level. None when no
+    version is: the item fills no cell it was asked for, and a later round asks for that
+    cell again (a version judged elsewhere would fill another cell with an item whose level
+    the judge and the generator disagree on, which is where a noisy judge is wrong most)."""
+    return next((index for index, level in enumerate(levels) if level == target), None)
 
 
 def settled_level(readings: Sequence[int | None], wave: int) -> bool:

@@ -2,7 +2,9 @@ from collections import Counter
 
 import pytest
 
-from linksyn_dagster.core.difficulty import assign_levels, closest_version, mix_for, normalize_mix
+from linksyn_dagster.core.difficulty import (
+    assign_levels, median_level, mix_for, normalize_mix, on_level_version, settled_level,
+)
 
 MIX = {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.25, 5: 0.15}
 
@@ -39,20 +41,18 @@ def test_a_level_with_no_share_is_never_asked_for():
     assert set(assign_levels(50, normalize_mix({"2": 1, "4": 1}))) == {2, 4}
 
 
-def test_the_version_kept_is_on_target_else_closest_later_on_a_tie():
-    assert closest_version([3, 4, 4], 4) == 1
-    assert closest_version([2, 5], 4) == 1   # 5 and... 2 is 2 away, 5 is 1 away
-    assert closest_version([3, 5], 4) == 1   # tie: the rewrite
-    assert closest_version([None, 2], 4) == 1
-    assert closest_version([None, None], 4) == 1
+def test_the_version_released_is_the_first_on_its_level_or_none():
+    assert on_level_version([3, 4, 4], 4) == 1
+    assert on_level_version([4, 4], 4) == 0
+    assert on_level_version([2, 5], 4) is None  # never on its level: no version goes on
+    assert on_level_version([None, 4], 4) == 1
+    assert on_level_version([], 4) is None
 
 
-def test_an_off_level_item_fills_a_level_with_room_else_is_rewritten() -> None:
-    from linksyn_dagster.core.difficulty import to_rewrite
-
-    targets = [3, 3, 5, 5, 2, 4, None]
-    judged = [3, 2, 2, 2, 2, None, 1]
-    # level 2: 2 paths asked, 1 item on it already -> room for one more off-level item
-    assert to_rewrite(targets, judged, {2: 2, 3: 2, 4: 1, 5: 2}) == [False, False, True, True, False, False, False]
-    assert to_rewrite(targets, judged, {}) == [False, True, True, True, False, False, False]
-    assert to_rewrite(targets, judged, {2: 10}) == [False] * 7
+def test_a_level_read_several_times_is_their_median_and_agreeing_first_readings_settle_it():
+    assert median_level([3, 2, 4]) == 3
+    assert median_level([2, 4]) == 2  # even count: the lower middle
+    assert median_level([None, 5, None]) == 5
+    assert median_level([None]) is None and median_level([]) is None
+    assert settled_level([3, 3], 2) and not settled_level([3, 2], 2)
+    assert not settled_level([3], 2) and not settled_level([None, None], 2)

@@ -155,7 +155,10 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     start discipline's number of paths comes from the target distribution. The seeds pulled
     along each path are drawn among its KPs' seeds, preferring those pulled least so far.
     Each path gets the difficulty level its item is asked for, so that every start
-    discipline's items fill its difficulty mix.
+    discipline's items fill its difficulty mix. Further rounds (run config `rounds`, the
+    release's `next_round_request`s) are walked after the first, each on from the visits
+    of the rounds before it with its own random stream, with the levels it asks for: the
+    paths, seeds and levels of earlier rounds never change.
     The plan depends only on the graph version and the walk and synthesis settings; it
     writes the `visits` counters of the KP nodes in Neo4j, and the per-discipline `kp_paths`
     partitions read their slice of it."""

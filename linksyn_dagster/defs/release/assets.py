@@ -229,6 +229,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     yield dg.Output(dataset, metadata={
         **table_metadata(dataset, columns.RELEASE, ["qa_id", "discipline", "variant", "difficulty", "question"]),
         "verifier_dropped": refuted.height,
+        "verdicts": dg.MetadataValue.json(dict(summary.verdicts)),
         "unusable_dropped": unusable.height,
         "source_copies_dropped": copies.height,
         "exact_duplicates_dropped": exact.height,

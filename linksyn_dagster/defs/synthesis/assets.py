@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.difficulty import closest_version, median_level, settled_level, to_rewrite
+from linksyn_dagster.core.difficulty import median_level, on_level_version, settled_level
 from linksyn_dagster.core.verification import first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
@@ -32,7 +32,7 @@ STAGE_VERIFY = "answer_verification"
 CHECK_EVERY_PATH_ACCOUNTED = "every_path_synthesized_or_failed"
 CHECK_SOURCE_SEEDS_EXIST = "source_seeds_exist"
 CHECK_DIFFICULTY_ON_SCALE = "difficulty_on_scale"
-CHECK_ONE_SELECTED_PER_PATH = "one_version_selected_per_path"
+CHECK_ONE_SELECTED_PER_PATH = "at_most_one_version_selected_per_path"
 CHECK_EVERY_ITEM_VERIFIED = "every_item_has_a_verdict"
 
 QA_SCHEMA = {
@@ -155,16 +155,18 @@ def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[
         dg.AssetCheckSpec(CHECK_DIFFICULTY_ON_SCALE, asset="enhanced_qa",
                           description="judged difficulties are on the 1-5 scale"),
         dg.AssetCheckSpec(CHECK_ONE_SELECTED_PER_PATH, asset="enhanced_qa",
-                          description="exactly one version of each path's item goes on to verification"),
+                          description="at most one version of each path's item goes on to verification"),
     ],
 )
 def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
-    """Every synthesized QA with its difficulty level (LLM judge, fixed 1-5 scale). When
+    """Every synthesized QA with its difficulty level (LLM judge, fixed 1-5 scale; with
+    LINKSYN_SYNTHESIS__JUDGE_SAMPLES above 1, the median of that many readings). When
     difficulty is steered, an item judged off its target level is rewritten toward it,
     harder or easier (at most LINKSYN_SYNTHESIS__MAX_REWRITES times, each rewrite judged
-    again); every version is kept, and `selected` marks the one that goes on: the first on
-    its level, else the closest."""
+    again); every version is kept, and `selected` marks the one that goes on: the first
+    judged on its target level. A path none of whose versions is goes no further: the
+    release's next round asks for its cell again."""
     synthesis = settings.value.synthesis
     k = synthesis.judge_samples
     judge, rewrite = load_prompt(STAGE_JUDGE, 1 if k == 1 else 2), load_prompt(STAGE_REWRITE)
@@ -204,13 +206,9 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
                      for o in synthesized_qa.to_dicts()])
     versions = {item["path_id"]: [item] for item in latest}
     rounds = synthesis.max_rewrites if synthesis.steer_difficulty else 0
-    # a level's room: the paths asked for it in this partition (an item landing on a level
-    # that still has room fills it as it is, see to_rewrite)
-    room = dict(synthesized_qa.get_column("target_difficulty").drop_nulls().value_counts().iter_rows())
     for round_number in range(1, rounds + 1):
-        rewrite_mask = to_rewrite([item["target_difficulty"] for item in latest],
-                                  [item["difficulty"] for item in latest], room)
-        off = [item for item, rewrite_it in zip(latest, rewrite_mask, strict=True) if rewrite_it]
+        off = [item for item in latest if item["target_difficulty"] is not None and item["difficulty"] is not None
+               and item["difficulty"] != item["target_difficulty"]]
         if not off:
             break
         outcomes = client.run(STAGE_REWRITE, rewrite.version_id, _rewrite_requests(rewrite, rewrite_schema, off),
@@ -230,12 +228,11 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         latest = judged(written)
         for item in latest:
             versions[item["path_id"]].append(item)
-        room = {}  # the room was given out in the first pass: a rewrite still off its level is not rewritten again
 
     rows = []
     for path_versions in versions.values():
         target = path_versions[0]["target_difficulty"]
-        chosen = closest_version([v["difficulty"] for v in path_versions], target) if target is not None else 0
+        chosen = on_level_version([v["difficulty"] for v in path_versions], target) if target is not None else 0
         rows.extend({**v, "selected": index == chosen} for index, v in enumerate(path_versions))
     path_of = {row["qa_id"]: row["path_id"] for row in rows}
     path_of.update({f"{qa_id}#{n}": path for qa_id, path in list(path_of.items()) for n in range(1, k + 1)})
@@ -244,21 +241,20 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     enhanced = pl.DataFrame(rows, schema=ENHANCED_SCHEMA)
     chosen = enhanced.filter("selected")
     off_scale = enhanced.filter(pl.col("difficulty").is_not_null() & ~pl.col("difficulty").is_between(1, 5)).height
-    on_target = chosen.filter(pl.col("difficulty") == pl.col("target_difficulty")).height
     selected_per_path = enhanced.group_by("path_id").agg(pl.col("selected").sum())
     yield dg.Output(enhanced, metadata={
         **table_metadata(enhanced, columns.ENHANCED, ["qa_id", "variant", "target_difficulty", "difficulty",
                                                       "selected", "question"]),
         **usage_metadata([*judge_outcomes, *rewrite_outcomes]), "originals": synthesized_qa.height,
         "rewrites": enhanced.filter(pl.col("variant") == "rewrite").height,
-        "selected_on_target": on_target, "selected_off_target": chosen.height - on_target,
+        "selected": chosen.height, "paths_never_on_level": selected_per_path.height - chosen.height,
         "unjudged": enhanced.filter(pl.col("difficulty").is_null()).height, "llm_failures": failed,
         "steer_difficulty": synthesis.steer_difficulty,
     })
     yield dg.AssetCheckResult(check_name=CHECK_DIFFICULTY_ON_SCALE, passed=off_scale == 0,
                               metadata={"off_scale": off_scale})
     yield dg.AssetCheckResult(check_name=CHECK_ONE_SELECTED_PER_PATH,
-                              passed=selected_per_path.filter(pl.col("selected") != 1).is_empty(),
+                              passed=selected_per_path.filter(pl.col("selected") > 1).is_empty(),
                               metadata={"paths": selected_per_path.height, "selected": chosen.height})
 
 
