@@ -49,6 +49,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -177,6 +178,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--keep", action="store_true", help="keep the data directories")
     args = parser.parse_args(argv)
     args.seeds = args.seeds.resolve()
+    # a terminated benchmark still stops the Neo4j servers it started (the finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     simulate = {"follow_p": args.follow_p, "skew_level": args.skew_level, "wrong_key_rate": args.wrong_key_rate,
                 "judge_noise": args.judge_noise, "verifier_accuracy": args.verifier_accuracy}
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="linksyn-control-"))

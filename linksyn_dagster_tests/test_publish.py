@@ -81,3 +81,18 @@ def test_report_costs_per_discipline_and_path():
     assert "| physics | 3 | 30 | 15 | 7 | 0.0012 |" in md  # small costs keep their digits
     assert "| 2 | 30.000 | 40 | 0.0006 | 0.0006 | 0.0009 |" in md
     assert md.index("| p1 | physics |") < md.index("| p2 | law |")  # costliest first
+
+
+def test_report_tokens_released_against_the_budget_and_the_cost_of_control():
+    paths = pl.DataFrame({"path_id": ["p1"], "start_discipline": ["physics"], "kp_ids": [["k1"]]})
+    kps = pl.DataFrame({"kp_id": ["k1"], "primary_discipline": ["physics"]})
+    dataset = _dataset().with_columns(tokens=pl.Series([40, 60, 100], dtype=pl.Int64))
+    usage = {"qa_synthesis": {"calls": 3, "prompt_tokens": 500, "completion_tokens": 300, "reasoning_tokens": 0,
+                              "cost_usd": 0.0}}
+    report = build_report(dataset, {"physics": 2, "law": 1}, paths, kps, {"physics": 0.75, "law": 0.25}, {}, {},
+                          usage, tokens_target=400)
+    s = report.summary
+    assert s["tokens_released"] == 200 and s["tokens_target"] == 400
+    assert s["llm_tokens_per_released_token"] == 4.0  # 800 LLM tokens for 200 released
+    assert "| law | 1 | 100 | 100 |" in report.markdown and "| physics | 2 | 100 | 300 |" in report.markdown
+    assert "against a budget of **400**" in report.markdown

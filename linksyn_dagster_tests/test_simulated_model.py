@@ -49,12 +49,12 @@ def test_without_a_level_the_generator_writes_its_own_mix():
 @pytest.mark.parametrize("noise", [0.0, 0.3, 0.6])
 def test_the_judge_is_off_by_one_at_its_rate(noise):
     model = SimulatedModel(judge_noise=noise)
-    judge = load_prompt("difficulty_judge")
+    judge = load_prompt("difficulty_judge", 2)
     readings = []
     for i in range(N):
         level = 1 + i % 5
         question = f"Question number {i} about forces [sim {i:012x} L{level} B]"
-        reply = model.judge(_body(judge.render(schema="{}", discipline="physics", question=question,
+        reply = model.judge(_body(judge.render(schema="{}", discipline="physics", question=question, attempt=1,
                                                 choices=format_choices(list("wxyz")), answer="B")))
         readings.append((level, reply["level"]))
     assert all(abs(true - read) <= 1 and 1 <= read <= 5 for true, read in readings)

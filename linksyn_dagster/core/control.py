@@ -18,6 +18,7 @@ from linksyn_dagster.core.walker import quotas_from_distribution
 Cell = tuple[str, int]
 
 MIN_YIELD = 0.2  # a cell whose items nearly all fail is still asked for, at most 5 paths per missing item
+PRIOR_PATHS = 5  # weight of a level's pooled yield in a cell's own (see cell_yield)
 
 
 def items_for_tokens(target_tokens: int, tokens_per_item: float) -> int:
@@ -67,16 +68,17 @@ def shortfall(targets: Mapping[Cell, int], released: Mapping[Cell, int]) -> dict
 
 
 def cell_yield(asked: Mapping[Cell, int], available: Mapping[Cell, int], cell: Cell) -> float:
-    """Releasable items per path asked for this cell's level, measured: in the cell, else over
-    the cell's discipline, floored at MIN_YIELD; 1 when nothing was asked yet."""
-    if asked.get(cell, 0) > 0:
-        measured = available.get(cell, 0) / asked[cell]
-    else:
-        discipline = cell[0]
-        asked_d = sum(n for (d, _), n in asked.items() if d == discipline)
-        if not asked_d:
-            return 1.0
-        measured = sum(n for (d, _), n in available.items() if d == discipline) / asked_d
+    """Releasable items per path asked for this cell's level, measured: the cell's own
+    count, shrunk toward its level's yield over every discipline by PRIOR_PATHS pseudo-paths
+    (a cell holds a few paths, its own ratio alone is noise; how often a level comes out
+    right depends on the level more than on the discipline), floored at MIN_YIELD and
+    capped at 1. 1 when nothing was asked for the level anywhere yet."""
+    level = cell[1]
+    asked_level = sum(n for (_, lv), n in asked.items() if lv == level)
+    if not asked_level:
+        return 1.0
+    pooled = min(1.0, sum(available.get(c, 0) for c in asked if c[1] == level) / asked_level)
+    measured = (available.get(cell, 0) + PRIOR_PATHS * pooled) / (asked.get(cell, 0) + PRIOR_PATHS)
     return max(MIN_YIELD, min(1.0, measured))
 
 

@@ -35,13 +35,14 @@ def _level_shares(difficulty_mixes: Mapping[str, Mapping[Any, float]], disciplin
 
 
 def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, float],
-                     difficulty_mixes: Mapping[str, Mapping[Any, float]]) -> list[dict[str, Any]]:
-    """One row per discipline × difficulty level: the items a release of this size should
-    hold there (discipline share × the discipline's level share × items) against the items it
-    holds. Unjudged items are their own level, with no target."""
-    total = dataset.height
+                     difficulty_mixes: Mapping[str, Mapping[Any, float]],
+                     items_wanted: int | None = None) -> list[dict[str, Any]]:
+    """One row per discipline × difficulty level: the items the release should hold there
+    (discipline share × the discipline's level share × ``items_wanted``, by default the items
+    it holds) against the items it holds. Unjudged items are their own level, with no target."""
+    total = dataset.height if items_wanted is None else items_wanted
     counts = {(d, str(lv) if lv is not None else "unjudged"): n
-              for d, lv, n in dataset.group_by("discipline", "difficulty").len().iter_rows()} if total else {}
+              for d, lv, n in dataset.group_by("discipline", "difficulty").len().iter_rows()} if dataset.height else {}
     disciplines = _shares(discipline_target)
     rows = []
     for discipline in sorted({*disciplines, *(d for d, _ in counts)}):
@@ -71,12 +72,14 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
                  knowledge_points: pl.DataFrame, discipline_target: dict[str, float],
                  difficulty_mixes: Mapping[str, Mapping[Any, float]], failures: dict[str, int],
                  usage_by_stage: dict[str, dict[str, float]], usage_by_discipline: pl.DataFrame | None = None,
-                 usage_by_path: pl.DataFrame | None = None, drops: Mapping[str, int] | None = None) -> Report:
+                 usage_by_path: pl.DataFrame | None = None, drops: Mapping[str, int] | None = None,
+                 tokens_target: int | None = None, items_wanted: int | None = None) -> Report:
     """``difficulty_mixes``: each discipline's difficulty mix (level -> share); the release's
     difficulty target is their mix weighted by the discipline target. ``usage_by_discipline``:
     discipline, calls, prompt/completion/reasoning tokens, tokens, cost_usd; ``usage_by_path``:
     path_id, discipline, calls, tokens, cost_usd; ``drops``: items removed from the release
-    per reason (``dataset_drops``)."""
+    per reason (``dataset_drops``).; ``tokens_target``: the release's token budget, if any
+    (the dataset's ``tokens`` column is its released tokens)."""
     per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
     discipline_rows = distribution_vs_target(per_discipline, discipline_target)
     difficulties = dataset.with_columns(pl.col("difficulty").cast(pl.Utf8).fill_null("unjudged"))
@@ -94,7 +97,7 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
             _level_shares(difficulty_mixes, d)))
         for d in per_discipline}
     worst = max(per_discipline_l1.items(), key=lambda kv: kv[1], default=(None, 0.0))
-    cells = difficulty_cells(dataset, discipline_target, difficulty_mixes)
+    cells = difficulty_cells(dataset, discipline_target, difficulty_mixes, items_wanted)
     drops = dict(drops or {})
     verifier_drops = {k: v for k, v in drops.items() if k.startswith("verifier_") or k == "unverified"}
 
@@ -111,6 +114,13 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     seed_use_max = int(seed_use.max() or 0) if seed_use.len() else 0
     seed_use_gini = gini(seed_use.to_numpy()) if seed_use.len() else 0.0
     total_tokens = sum(int(u.get("prompt_tokens", 0) + u.get("completion_tokens", 0)) for u in usage_by_stage.values())
+    has_tokens = "tokens" in dataset.columns and dataset.height
+    tokens_released = int(dataset.get_column("tokens").sum() or 0) if has_tokens else 0
+    token_rows = (dataset.group_by("discipline").agg(pl.len().alias("items"), pl.col("tokens").sum().alias("tokens"))
+                  .sort("discipline").to_dicts() if has_tokens else [])
+    for row in token_rows:  # the discipline's share of the budget, as its items are of the items
+        share = _shares(discipline_target).get(row["discipline"], 0.0)
+        row["target_tokens"] = round(share * tokens_target) if tokens_target else None
     total_cost = sum(float(u.get("cost_usd", 0.0)) for u in usage_by_stage.values())
 
     by_discipline = usage_by_discipline.to_dicts() if usage_by_discipline is not None else []
@@ -141,6 +151,8 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
         "difficulty_worst_discipline": worst[0],
         "cells_short": sum(1 for c in cells if c["shortfall"] >= 1),
         "verifier_dropped": sum(verifier_drops.values()),
+        "tokens_released": tokens_released, "tokens_target": tokens_target,
+        "llm_tokens_per_released_token": round(total_tokens / tokens_released, 3) if tokens_released else None,
         "drops": drops,
     }
     seed_rows = [{"discipline": k, "seeds": v} for k, v in sorted(seeds_per_discipline.items()) if v]
@@ -171,7 +183,8 @@ target; the worst discipline, {worst[0] or "-"}, is at **{worst[1]:.3f}** from i
 
 ### Every discipline × difficulty cell
 
-Target items (discipline share × level share × items released) against the items released.
+Target items (discipline share × level share × {"the items the release wanted, " + str(items_wanted) if items_wanted is not None else "items released"}) against the items released;
+a cell still short after the last round shows its shortfall.
 
 {_md_table(cells, ["discipline", "level", "target_items", "items", "shortfall"])}
 
@@ -181,6 +194,15 @@ Target items (discipline share × level share × items released) against the ite
 `verifier_disagrees` = a majority of the verifier's answers was another letter than the key):
 
 {_md_table([{"reason": k, "items": v} for k, v in sorted(drops.items())], ["reason", "items"])}
+
+## Tokens released
+
+**{tokens_released}** tokens released (tiktoken cl100k_base: question, choices, answer,
+explanation){f" against a budget of **{tokens_target}**" if tokens_target else ""}. Cost of
+control: **{(total_tokens / tokens_released) if tokens_released else 0:.2f}** LLM tokens spent
+(prompt + completion, every stage) per released token.
+
+{_md_table(token_rows, ["discipline", "items", "tokens", "target_tokens"])}
 
 ## Seeds per discipline
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from linksyn_dagster.core.control import (
-    MIN_YIELD, cap_cells, cell_targets, cell_yield, items_for_tokens, round_request, shortfall,
+    MIN_YIELD, PRIOR_PATHS, cap_cells, cell_targets, cell_yield, items_for_tokens, round_request, shortfall,
 )
 from linksyn_dagster.core.difficulty import assign_levels
 
@@ -41,18 +41,23 @@ def test_shortfall_counts_only_missing_items() -> None:
 
 
 def test_a_round_asks_for_the_shortfall_over_the_measured_yield() -> None:
+    # level 1 came out half the time, level 2 in 8 of 10, in discipline a and over all
     asked = {("a", 1): 10, ("a", 2): 10}
     available = {("a", 1): 5, ("a", 2): 8}
     request = round_request({("a", 1): 3, ("a", 2): 4, ("b", 5): 2}, asked, available)
     assert request["a"] == {1: 6, 2: 5}  # 3 / 0.5, 4 / 0.8
-    assert request["b"] == {5: 2}  # nothing asked of b yet: yield 1
+    assert request["b"] == {5: 2}  # level 5 never asked yet: yield 1
 
 
-def test_cell_yield_falls_back_to_the_discipline_and_is_floored() -> None:
-    asked, available = {("a", 1): 10}, {("a", 1): 6, ("a", 4): 2}
-    assert cell_yield(asked, available, ("a", 3)) == pytest.approx(0.8)  # (6 + 2) / 10 over discipline a
-    assert cell_yield({("a", 1): 100}, {}, ("a", 1)) == MIN_YIELD
-    assert cell_yield({("a", 1): 2}, {("a", 1): 5}, ("a", 1)) == 1.0  # spill-over from other levels: capped
+def test_a_cells_yield_leans_on_its_levels_yield_over_every_discipline() -> None:
+    asked = {("a", 3): 2, ("b", 3): 18, ("a", 4): 10}
+    available = {("a", 3): 2, ("b", 3): 9, ("a", 4): 2}
+    pooled = 11 / 20
+    assert cell_yield(asked, available, ("a", 3)) == pytest.approx((2 + PRIOR_PATHS * pooled) / (2 + PRIOR_PATHS))
+    assert cell_yield(asked, available, ("c", 3)) == pytest.approx(pooled)  # asked nothing yet: the level's
+    assert cell_yield(asked, {}, ("a", 3)) == MIN_YIELD
+    assert cell_yield(asked, available, ("a", 5)) == 1.0  # level 5 never asked anywhere
+    assert cell_yield({("a", 1): 2}, {("a", 1): 5}, ("a", 1)) == 1.0  # capped
 
 
 def test_items_for_tokens() -> None:

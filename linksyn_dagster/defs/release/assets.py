@@ -121,9 +121,8 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     released = _counts(kept, "discipline", "difficulty")
     asked = _counts(paths, "start_discipline", "target_difficulty")
     short = shortfall(targets, released)
-    # a round walks at most as many paths as the first did
-    first_round = sum(int(q) for q in plan["quotas"].values())
-    request = round_request(short, asked, before, limit=max(1, first_round)) if release.fill_cells else {}
+    # a round at most doubles the paths walked so far
+    request = round_request(short, asked, before, limit=max(1, 2 * paths.height)) if release.fill_cells else {}
     return kept, full, ReleaseCells(
         fill=release.fill_cells, items_wanted=wanted, tokens_target=release.target_tokens,
         tokens_released=int(kept.get_column("tokens").sum() or 0),
@@ -226,6 +225,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     )
     files = write_release(dataset, settings.release_dir, summary)
     orphans = warehouse.query("release_orphans", frames={"dataset": dataset}).row(0, named=True)
+    usage = warehouse.query("usage_by_stage")
     yield dg.Output(dataset, metadata={
         **table_metadata(dataset, columns.RELEASE, ["qa_id", "discipline", "variant", "difficulty", "question"]),
         "verifier_dropped": refuted.height,
@@ -236,6 +236,10 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         "near_duplicates_dropped": near.height,
         "cell_full_dropped": full.height,
         **cells.metadata(),
+        # what the data behind this release cost so far (a round's cost: the difference from the last)
+        "llm_calls": int(usage.get_column("calls").sum() or 0) if usage.height else 0,
+        "llm_tokens": int((usage.get_column("prompt_tokens") + usage.get_column("completion_tokens")).sum() or 0)
+        if usage.height else 0,
         "benchmark_contaminated_dropped": summary.contaminated,
         "items_with_quality_flags": int((dataset.get_column("quality_flags").list.len() > 0).sum()),
         "quality_flags": dg.MetadataValue.json(dict(summary.quality_flags)),
@@ -255,6 +259,13 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     yield dg.AssetCheckResult(check_name=CHECK_NO_CONTAMINATION, passed=remaining == 0, metadata={
         "contaminated_items_in_release": remaining,
         "benchmarks": "none configured" if benchmarks is None else f"{summary.benchmark_items} items"})
+
+
+def _items_wanted(context: dg.AssetExecutionContext) -> int | None:
+    """The items the release was sized to (its latest materialization's metadata)."""
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("linkqa_dataset"))
+    value = event.asset_materialization.metadata.get("items_wanted") if event and event.asset_materialization else None
+    return int(value.value) if value is not None else None
 
 
 @dg.asset(
@@ -294,7 +305,8 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     report = build_report(dataset, seeds, paths, kps, discipline_target, mixes,
                           failures, {row.pop("stage"): row for row in warehouse.query("usage_by_stage").to_dicts()},
                           warehouse.query("usage_by_discipline"), warehouse.query("usage_by_path"),
-                          dict(warehouse.query("drops_by_reason").iter_rows()))
+                          dict(warehouse.query("drops_by_reason").iter_rows()),
+                          tokens_target=settings.release.target_tokens, items_wanted=_items_wanted(context))
 
     directory = settings.data_dir / "reports"
     directory.mkdir(parents=True, exist_ok=True)
