@@ -98,13 +98,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"\ndone in {time.monotonic() - started:.0f}s: {summary.runs} Dagster runs")
     print(f"release: {settings.release_dir}")
     print(f"  {summary.released} item(s) released, after {len(summary.rounds)} further round(s)")
-    if summary.verified:
+    if not summary.verification:
+        print("  verification: off (LINKSYN_SYNTHESIS__VERIFIER_SAMPLES=0): answers not checked")
+    elif summary.verified:
         print(f"  verification: {summary.verifier_dropped} of {summary.verified} chosen item(s) dropped because "
               "the verifier's majority answer was not their key"
               + (" (most: a tiny model's answers rarely agree with its own keys)"
                  if summary.verifier_dropped * 2 > summary.verified else ""))
     else:
-        print("  verification: off (LINKSYN_SYNTHESIS__VERIFIER_SAMPLES=0): answers not checked")
+        print("  verification: no item reached it (none was judged on the level it was asked for)")
     if summary.shortfall_items:
         print(f"  {summary.shortfall_items} item(s) short of the discipline x difficulty targets "
               "(the report lists every cell)")

@@ -63,7 +63,8 @@ class PipelineSummary:
     shortfall_items: int = 0  # items the release's cells still miss at the end
     released: int = 0
     verifier_dropped: int = 0  # chosen items a majority of the verifier's answers did not confirm
-    verified: int = 0  # chosen items the verifier solved (0: verification off)
+    verified: int = 0  # chosen items the verifier solved
+    verification: bool = True  # whether items are verified at all (verifier_samples > 0)
 
 
 def _root_cause(error) -> str:
@@ -175,6 +176,7 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     summary.released = int(release["dagster/row_count"].value)
     summary.verifier_dropped = int(release["verifier_dropped"].value)
     summary.verified = sum(release["verdicts"].value.values())
+    summary.verification = settings.synthesis.verifier_samples > 0
     summary.failed_checks = [name for name, passed in checks.items() if not passed]
     return summary
 

@@ -192,10 +192,14 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
         shutil.copy(PROJECT_ROOT / "linksyn_dagster" / "data" / "demo_seeds" / f"{discipline}.jsonl", seeds)
     env = {**user_env, "LINKSYN_SEEDS__SOURCE_DIR": str(seeds), "LINKSYN_WALK__PATHS_TOTAL": "4",
            "LINKSYN_LLM__MODEL": llm_server.litellm_model, "LINKSYN_LLM__API_BASE": llm_server.api_base,
-           "LINKSYN_LLM__API_KEY": "scripted-test-key"}
+           "LINKSYN_LLM__API_KEY": "scripted-test-key",
+           # an open release (as the demo's): every path's closest version goes on to verification
+           "LINKSYN_RELEASE__FILL_CELLS": "false"}
     try:
         result = linksyn("run", env=env, timeout=600)
         assert result.returncode == 0, result.stderr[-3000:]
+        summary = [line.strip() for line in result.stdout.splitlines() if "verification:" in line]
+        assert len(summary) == 1 and summary[0].split(" of ")[1].startswith("4 chosen item(s)"), result.stdout
         tail = result.stdout.split("still running", 1)[1]
         neo4j_lines = [line for line in tail.splitlines() if line.strip().startswith("Neo4j")]
         assert len(neo4j_lines) == 1, result.stdout

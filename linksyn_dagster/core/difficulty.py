@@ -58,6 +58,21 @@ def on_level_version(levels: Sequence[int | None], target: int) -> int | None:
     return next((index for index, level in enumerate(levels) if level == target), None)
 
 
+def closest_version(levels: Sequence[int | None], target: int) -> int:
+    """Index of the version to release when the cells are not held (an open release keeps
+    every path's item): among an item's versions (in the order they were written) with these
+    judged levels, the first on target, else the closest to it, the later one on a tie (it
+    was written toward the target). Unjudged versions come last."""
+    best, best_key = 0, None
+    for index, level in enumerate(levels):
+        if level == target:
+            return index
+        key = (0 if level is not None else 1, abs(level - target) if level is not None else 0, -index)
+        if best_key is None or key < best_key:
+            best, best_key = index, key
+    return best
+
+
 def settled_level(readings: Sequence[int | None], wave: int) -> bool:
     """Whether the first ``wave`` readings of a version agree, so no more are asked."""
     return len(readings) >= wave and readings[0] is not None and all(r == readings[0] for r in readings)

@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from linksyn_dagster.core.difficulty import (
-    assign_levels, median_level, mix_for, normalize_mix, on_level_version, settled_level,
+    assign_levels, closest_version, median_level, mix_for, normalize_mix, on_level_version, settled_level,
 )
 
 MIX = {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.25, 5: 0.15}
@@ -56,3 +56,11 @@ def test_a_level_read_several_times_is_their_median_and_agreeing_first_readings_
     assert median_level([None]) is None and median_level([]) is None
     assert settled_level([3, 3], 2) and not settled_level([3, 2], 2)
     assert not settled_level([3], 2) and not settled_level([None, None], 2)
+
+
+def test_an_open_release_keeps_the_version_on_target_else_the_closest_later_on_a_tie():
+    assert closest_version([3, 4, 4], 4) == 1
+    assert closest_version([2, 5], 4) == 1   # 2 is 2 away, 5 is 1 away
+    assert closest_version([3, 5], 4) == 1   # tie: the rewrite
+    assert closest_version([None, 2], 4) == 1
+    assert closest_version([None, None], 4) == 1

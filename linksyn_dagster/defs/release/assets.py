@@ -61,7 +61,6 @@ def _source_copies(items: pl.DataFrame, warehouse: WarehouseResource, threshold:
 class ReleaseCells:
     """The release against its discipline x difficulty cells (see core/control.py)."""
 
-    fill: bool
     items_wanted: int
     tokens_target: int | None
     tokens_released: int
@@ -124,7 +123,7 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     # a round at most doubles the paths walked so far
     request = round_request(short, asked, before, limit=max(1, 2 * paths.height)) if release.fill_cells else {}
     return kept, full, ReleaseCells(
-        fill=release.fill_cells, items_wanted=wanted, tokens_target=release.target_tokens,
+        items_wanted=wanted, tokens_target=release.target_tokens,
         tokens_released=int(kept.get_column("tokens").sum() or 0),
         rows=cell_rows(targets, asked, before, released),
         next_round={d: {str(level): n for level, n in levels.items()} for d, levels in request.items()},
@@ -156,8 +155,11 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     not paraphrase seeds), exact duplicates (same normalized question and answer), items
     overlapping an evaluation set (13-gram coverage or a MinHash near-copy; see
     `decontamination_hits`), then near-duplicates (MinHash-LSH over question and answer, one
-    kept per cluster); every removal is in `dataset_drops` with its reason. Each item carries
-    `quality_flags`. Exported to `<data dir>/release/<version>/` as Parquet and JSONL with a
+    kept per cluster); then each discipline x difficulty cell keeps at most its target, the
+    earliest rounds' items first (`cell_full`; LINKSYN_RELEASE__FILL_CELLS), and the metadata
+    says what the next round should walk for the cells still short (`next_round_request`).
+    Every removal is in `dataset_drops` with its reason. Each item carries `quality_flags`
+    and its `tokens`. Exported to `<data dir>/release/<version>/` as Parquet and JSONL with a
     Hugging Face dataset card and a manifest; `release/latest` points at it."""
     settings = settings.value
     languages = seed_languages(warehouse.query("seed_languages"), min_share=settings.release.min_language_share)

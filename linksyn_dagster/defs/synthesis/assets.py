@@ -9,7 +9,7 @@ from typing import Any, Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.difficulty import median_level, on_level_version, settled_level
+from linksyn_dagster.core.difficulty import closest_version, median_level, on_level_version, settled_level
 from linksyn_dagster.core.verification import first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
@@ -165,8 +165,9 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     difficulty is steered, an item judged off its target level is rewritten toward it,
     harder or easier (at most LINKSYN_SYNTHESIS__MAX_REWRITES times, each rewrite judged
     again); every version is kept, and `selected` marks the one that goes on: the first
-    judged on its target level. A path none of whose versions is goes no further: the
-    release's next round asks for its cell again."""
+    judged on its target level. A path none of whose versions is goes no further (the
+    release's next round asks for its cell again), unless the release does not hold its
+    cells (LINKSYN_RELEASE__FILL_CELLS=false): then the version closest to its level goes on."""
     synthesis = settings.value.synthesis
     k = synthesis.judge_samples
     judge, rewrite = load_prompt(STAGE_JUDGE, 1 if k == 1 else 2), load_prompt(STAGE_REWRITE)
@@ -229,10 +230,12 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         for item in latest:
             versions[item["path_id"]].append(item)
 
+    # held cells take only versions on their level; an open release takes every path's closest
+    choose = on_level_version if settings.value.release.fill_cells else closest_version
     rows = []
     for path_versions in versions.values():
         target = path_versions[0]["target_difficulty"]
-        chosen = on_level_version([v["difficulty"] for v in path_versions], target) if target is not None else 0
+        chosen = choose([v["difficulty"] for v in path_versions], target) if target is not None else 0
         rows.extend({**v, "selected": index == chosen} for index, v in enumerate(path_versions))
     path_of = {row["qa_id"]: row["path_id"] for row in rows}
     path_of.update({f"{qa_id}#{n}": path for qa_id, path in list(path_of.items()) for n in range(1, k + 1)})
