@@ -129,17 +129,21 @@ DEMO_PATHS_TOTAL = 12
 
 def demo_settings(settings):
     """The demo's settings: always the bundled seeds; unless they were set, DEMO_PATHS_TOTAL
-    paths, and the open release (no cell cap, no further round): a tiny model's judge puts
-    nearly every item at level 1 or 2 and its verifier confirms few, so the cells of a
-    12-item release would keep almost nothing and every round would ask for more paths than
-    15 minutes allow. The report still measures every cell against its target."""
-    walk, release = settings.walk, settings.release
+    paths, one judge reading and one verifier solve per item, and the open release (no cell
+    cap, no further round): a tiny model's judge puts nearly every item at level 1 or 2 and
+    its verifier confirms few, so the cells of a 12-item release would keep almost nothing
+    and every round would ask for more paths than 15 minutes allow. The report still
+    measures every cell against its target."""
+    walk, release, synthesis = settings.walk, settings.release, settings.synthesis
     if "paths_total" not in walk.model_fields_set:
         walk = walk.model_copy(update={"paths_total": DEMO_PATHS_TOTAL})
     release = release.model_copy(update={name: value for name, value in (("fill_cells", False), ("max_rounds", 0))
                                          if name not in release.model_fields_set})
+    # one judge reading and one verifier solve per item: three of each cost the demo 5 minutes
+    synthesis = synthesis.model_copy(update={name: 1 for name in ("judge_samples", "verifier_samples")
+                                             if name not in synthesis.model_fields_set})
     return settings.model_copy(update={"seeds": settings.seeds.model_copy(update={"source_dir": None}),
-                                       "walk": walk, "release": release})
+                                       "walk": walk, "release": release, "synthesis": synthesis})
 
 
 def local_services_running(settings) -> list[str]:
