@@ -78,7 +78,7 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     difficulty target is their mix weighted by the discipline target. ``usage_by_discipline``:
     discipline, calls, prompt/completion/reasoning tokens, tokens, cost_usd; ``usage_by_path``:
     path_id, discipline, calls, tokens, cost_usd; ``drops``: items removed from the release
-    per reason (``dataset_drops``).; ``tokens_target``: the release's token budget, if any
+    per reason (``dataset_drops``); ``tokens_target``: the release's token budget, if any
     (the dataset's ``tokens`` column is its released tokens)."""
     per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
     discipline_rows = distribution_vs_target(per_discipline, discipline_target)
@@ -119,8 +119,7 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     token_rows = (dataset.group_by("discipline").agg(pl.len().alias("items"), pl.col("tokens").sum().alias("tokens"))
                   .sort("discipline").to_dicts() if has_tokens else [])
     for row in token_rows:  # the discipline's share of the budget, as its items are of the items
-        share = _shares(discipline_target).get(row["discipline"], 0.0)
-        row["target_tokens"] = round(share * tokens_target) if tokens_target else None
+        row["target_tokens"] = round(weights.get(row["discipline"], 0.0) * tokens_target) if tokens_target else None
     total_cost = sum(float(u.get("cost_usd", 0.0)) for u in usage_by_stage.values())
 
     by_discipline = usage_by_discipline.to_dicts() if usage_by_discipline is not None else []

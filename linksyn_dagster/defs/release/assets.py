@@ -99,7 +99,8 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     returned as the second frame. Without ``fill_cells``, every item is kept and only
     measured. Also: what the next round should walk for the cells still short."""
     release, synthesis = settings.release, settings.synthesis
-    kept = kept.join(paths.select("path_id", "round"), on="path_id", how="left").with_columns(qa_tokens(kept))
+    # tokens first: a row's count must not depend on the order the join leaves the rows in
+    kept = kept.with_columns(qa_tokens(kept)).join(paths.select("path_id", "round"), on="path_id", how="left")
     kept = kept.sort(pl.col("round").fill_null(0), "qa_id")
     plan = json.loads(paths.get_column("walk_params")[0]) if paths.height else {"quotas": {}}
     available_disciplines = plan.get("available") or [d for d, q in plan["quotas"].items() if q > 0]

@@ -4,7 +4,7 @@ level of those judged off it; verified_qa: the chosen version of each path's ite
 times by an independent verifier."""
 
 
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import dagster as dg
 import polars as pl
@@ -130,6 +130,30 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
                               metadata={"missing_seed_ids": missing_seeds})
 
 
+def _in_waves(client, stage: str, prompt_version: str, schema_model, items: list[dict[str, Any]], k: int,
+              requests: Callable[[list[dict[str, Any]], range], list[LLMRequest]],
+              is_settled: Callable[[dict[str, Any], list[dict | None]], bool],
+              ) -> tuple[dict[str, list[dict | None]], list[LLMOutcome]]:
+    """k independent replies for each item (a judge's readings, a verifier's solves), in two
+    waves: a majority of k first (``first_wave``), the rest only for the items whose first
+    replies do not settle them. Request ids are ``qa_id`` or ``qa_id#attempt``. Returns each
+    item's parsed replies in order (None for a failed call) and every outcome."""
+    replies: dict[str, list[dict | None]] = {item["qa_id"]: [] for item in items}
+    outcomes: list[LLMOutcome] = []
+    wave = first_wave(k)
+    for attempts, wanted in ((range(1, wave + 1), items), (range(wave + 1, k + 1), None)):
+        if wanted is None:  # the second wave: only the items the first did not settle
+            wanted = [item for item in items if not is_settled(item, replies[item["qa_id"]])]
+        if not wanted or not attempts:
+            continue
+        batch = client.run(stage, prompt_version, requests(wanted, attempts), schema_model)
+        outcomes.extend(batch)
+        for outcome in batch:
+            replies[outcome.item_id.rsplit("#", 1)[0]].append(
+                outcome.result.parsed if outcome.result is not None else None)
+    return replies, outcomes
+
+
 def _judge_requests(prompt, schema: str, items: list[dict[str, Any]], attempts: range | None) -> list[LLMRequest]:
     """One reading per item (``attempts`` None: ids are the qa_ids), or one per item and attempt."""
     return [LLMRequest(item["qa_id"] if attempts is None else f"{item['qa_id']}#{attempt}", prompt.render(
@@ -178,21 +202,11 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
 
     def judged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each item with its level: one reading, or the median of k (a majority first)."""
-        readings: dict[str, list[dict | None]] = {item["qa_id"]: [] for item in items}
-        wave = first_wave(k) if k > 1 else 1
-        for attempts, wanted in ((range(1, wave + 1), items), (range(wave + 1, k + 1), None)):
-            if wanted is None:  # the rest, only for the items whose first readings differ
-                wanted = [item for item in items if not settled_level(
-                    [r["level"] if r else None for r in readings[item["qa_id"]]], wave)]
-            if not wanted or not attempts:
-                continue
-            outcomes = client.run(STAGE_JUDGE, judge.version_id,
-                                  _judge_requests(judge, judge_schema, wanted, attempts if k > 1 else None),
-                                  DifficultyJudgement)
-            judge_outcomes.extend(outcomes)
-            for outcome in outcomes:
-                readings[outcome.item_id.split("#", 1)[0]].append(
-                    outcome.result.parsed if outcome.result is not None else None)
+        readings, outcomes = _in_waves(
+            client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
+            lambda wanted, attempts: _judge_requests(judge, judge_schema, wanted, attempts if k > 1 else None),
+            lambda item, replies: settled_level([r["level"] if r else None for r in replies], first_wave(k)))
+        judge_outcomes.extend(outcomes)
         rows = []
         for item in items:
             found = [r for r in readings[item["qa_id"]] if r is not None]
@@ -293,17 +307,15 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
         schema = schema_text(VerifierAnswer.model_json_schema())
         client = llm.client(context.log, model=synthesis.verifier_model)
         model = client.model
-        wave = first_wave(k)
-        for attempts, wanted in ((range(1, wave + 1), items),
-                                 (range(wave + 1, k + 1), None)):
-            if wanted is None:  # second wave: only the items the first did not settle
-                wanted = [item for item in items if not settled(answers[item["qa_id"]], item["answer"], k)]
-            batch = client.run(STAGE_VERIFY, prompt.version_id, _verify_requests(prompt, schema, wanted, attempts),
-                               VerifierAnswer)
-            outcomes.extend(batch)
-            for outcome in batch:
-                qa_id = outcome.item_id.rsplit("#", 1)[0]
-                answers[qa_id].append(outcome.result.parsed["answer"] if outcome.result is not None else None)
+
+        def letters(replies: list[dict | None]) -> list[str | None]:
+            return [r["answer"] if r else None for r in replies]
+
+        replies, outcomes = _in_waves(
+            client, STAGE_VERIFY, prompt.version_id, VerifierAnswer, items, k,
+            lambda wanted, attempts: _verify_requests(prompt, schema, wanted, attempts),
+            lambda item, so_far: settled(letters(so_far), item["answer"], k))
+        answers = {qa_id: letters(found) for qa_id, found in replies.items()}
     path_of = {f"{item['qa_id']}#{n}": item["path_id"] for item in items for n in range(1, k + 1)}
     failed = record_outcomes(warehouse, STAGE_VERIFY, context.partition_key, outcomes, path_of)
     rows = [{**item, "verifier_answers": [a for a in answers[item["qa_id"]] if a is not None],
