@@ -137,12 +137,14 @@ class SynthesisSettings(BaseModel):
     max_rewrites: int = Field(
         1, ge=0, le=5, description="rewrites toward the target level an item judged off its level gets at most")
     judge_samples: int = Field(
-        3, ge=1, le=9, description="independent difficulty readings of each version by the judge; its level is "
-        "their median. Above 1, a majority of them is asked first and the rest only when those differ: a noisy "
-        "judge misplaces fewer items, at the cost of more calls")
+        3, ge=1, le=9, description="independent difficulty readings of each version by the judge (who solves it "
+        "without its key, then grades it); its level is their median. Readings are asked one at a time until they "
+        "settle whether that median is the target level: a noisy judge misplaces fewer items, at the cost of more "
+        "calls")
     verifier_samples: int = Field(
         3, ge=0, le=9, description="independent solves of each item by the verifier (k); an item is released only "
-        "when a majority of the k answers equals its key; 0 = no verification")
+        "when a majority of the k answers equals its key; the judge's solves count when the verifier is the "
+        "generating model; 0 = no verification")
     verifier_model: str | None = Field(
         None, description="litellm model id of the verifier; unset = the generating model (LINKSYN_LLM__MODEL)")
 

@@ -130,6 +130,17 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert _sql(settings, "SELECT count(*) FROM verified_qa")[0][0] == \
         _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0]
     assert _sql(settings, "SELECT count(*) FROM linkqa_dataset WHERE verdict <> 'agrees'")[0][0] == 0
+    # the verifier is the judge's model: the judge's solves are its first answers, and it asks
+    # only the rest of its k (no item gets more than k answers, none is asked twice)
+    k = settings.synthesis.verifier_samples
+    answers = _sql(settings, f"""
+        SELECT v.qa_id, v.verifier_answers, list_slice(v.judge_answers, 1, {k}) AS judged,
+               (SELECT count(*) FROM llm_usage u WHERE u.stage = 'answer_verification'
+                AND split_part(u.item_id, '#', 1) = v.qa_id) AS asked
+        FROM verified_qa v""")
+    assert answers and all(given[:len(judged)] == judged and len(given) == len(judged) + asked <= k
+                           for _, given, judged, asked in answers), answers
+    assert any(judged for _, _, judged, _ in answers)
     # the release holds no cell above its target (the plan's first-round paths split by the
     # target distribution and each discipline's mix), and what was over is in dataset_drops;
     # the further rounds walked are in the plan, each with the paths the release asked for

@@ -46,19 +46,23 @@ def test_without_a_level_the_generator_writes_its_own_mix():
     assert levels.count(5) / N == pytest.approx(0.1, abs=0.02)
 
 
-@pytest.mark.parametrize("noise", [0.0, 0.3, 0.6])
-def test_the_judge_is_off_by_one_at_its_rate(noise):
-    model = SimulatedModel(judge_noise=noise)
-    judge = load_prompt("difficulty_judge", 2)
-    readings = []
+@pytest.mark.parametrize("noise, accuracy", [(0.0, 1.0), (0.3, 0.85), (0.6, 0.6)])
+def test_the_judge_is_off_by_one_at_its_rate_and_solves_as_the_verifier_does(noise, accuracy):
+    model = SimulatedModel(judge_noise=noise, verifier_accuracy=accuracy)
+    judge = load_prompt("difficulty_judge")
+    readings, right = [], 0
     for i in range(N):
         level = 1 + i % 5
         question = f"Question number {i} about forces [sim {i:012x} L{level} B]"
         reply = model.judge(_body(judge.render(schema="{}", discipline="physics", question=question, attempt=1,
-                                                choices=format_choices(list("wxyz")), answer="B")))
+                                                choices=format_choices(list("wxyz")))))
         readings.append((level, reply["level"]))
+        right += reply["answer"] == "B"
+    assert "Correct answer" not in judge.render(schema="{}", discipline="d", question="q", attempt=1,
+                                                choices="c")[1]["content"]  # the judge never sees the key
     assert all(abs(true - read) <= 1 and 1 <= read <= 5 for true, read in readings)
     assert sum(true != read for true, read in readings) / N == pytest.approx(noise, abs=0.03)
+    assert right / N == pytest.approx(accuracy, abs=0.03)
 
 
 @pytest.mark.parametrize("accuracy", [0.6, 0.85, 1.0])

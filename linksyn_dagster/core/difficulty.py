@@ -73,9 +73,26 @@ def closest_version(levels: Sequence[int | None], target: int) -> int:
     return best
 
 
-def settled_level(readings: Sequence[int | None], wave: int) -> bool:
-    """Whether the first ``wave`` readings of a version agree, so no more are asked."""
-    return len(readings) >= wave and readings[0] is not None and all(r == readings[0] for r in readings)
+def settled_level(readings: Sequence[int | None], k: int, target: int | None = None) -> bool:
+    """Whether a version's readings so far settle what k readings would decide, so no more
+    are asked (failed readings, None, settle nothing):
+
+    * without a target (an open release, which keeps each path's closest version): a majority
+      of k readings agree on one level, which is then the median;
+    * with a target (held cells, which take a version only when its median is the target):
+      whether the median of k is the target is decided whatever the remaining readings say,
+      on target (too few readings left to pull it off) or off (a majority of k below it, or
+      above it); and a first reading two or more levels off the target settles it off (a
+      rewrite or another path is cheaper than readings to overturn it)."""
+    given = [r for r in readings if r is not None]
+    majority = k // 2 + 1
+    if target is None:
+        return len(given) >= majority and all(r == given[0] for r in given)
+    below, above = sum(r < target for r in given), sum(r > target for r in given)
+    left = k - len(given)
+    if below >= majority or above >= majority or (len(given) == 1 and abs(given[0] - target) >= 2):
+        return True
+    return below + left < majority and above + left < majority
 
 
 def median_level(readings: Sequence[int | None]) -> int | None:

@@ -15,9 +15,13 @@ def first_wave(k: int) -> int:
     return k // 2 + 1
 
 
-def settled(answers: Sequence[str], key: str, k: int) -> bool:
-    """Whether the answers so far already decide the verdict of k."""
-    return sum(a == key for a in answers) >= first_wave(k)
+def settled(answers: Sequence[str | None], key: str, k: int) -> bool:
+    """Whether the answers so far already decide whether the item is kept: a majority of k
+    equal the key (kept), or so many answered another letter that no majority of k can
+    (dropped). Then the rest of the k are never asked. A failed call (None) settles nothing."""
+    hits = sum(a == key for a in answers)
+    others = sum(a is not None and a != key for a in answers)
+    return hits >= first_wave(k) or others > k - first_wave(k)
 
 
 def verdict(answers: Sequence[str | None], key: str, k: int) -> str:

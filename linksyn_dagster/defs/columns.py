@@ -92,20 +92,24 @@ ENHANCED = {
     "rewrite_round": "0 for the original, n for the n-th rewrite of the path's item",
     "difficulty": "judged difficulty level, 1 (easiest) to 5",
     "difficulty_rationale": "the judge's reason for the level",
-    "selected": "the version of the path's item that goes on to verification and release: the first on "
-                "its target level, else the closest (every original when difficulty is not steered)",
+    "judge_answers": "the letters the judge chose, one per reading: it solves the item without its key "
+                     "before grading it (the verifier's first answers when the verifier is the same model)",
+    "selected": "the version of the path's item that goes on to verification and release: the first judged "
+                "on its target level when the release holds its cells, else the closest (every original "
+                "when difficulty is not steered)",
 }
 
 VERIFIED = {
     **ENHANCED,
-    "verifier_answers": "the verifier's answers (letters) in the order asked, without seeing the key",
+    "verifier_answers": "the verifier's answers (letters) in the order asked, without seeing the key; the "
+                        "first ones are the judge's solves when the verifier is the judge's model",
     "verifier_model": "litellm model id of the verifier",
     "verdict": "agrees (a majority of the k answers is the key), disagrees (a majority is another letter), "
                "no_majority, unverified (too few answers: failed calls), or not_verified (verification off)",
 }
 
 RELEASE = {
-    **{k: v for k, v in VERIFIED.items() if k not in ("reasoning", "selected")},
+    **{k: v for k, v in VERIFIED.items() if k not in ("reasoning", "selected", "judge_answers")},
     "quality_flags": "soft quality signals (question_too_short, too_few_choices, language_mismatch)",
     "tokens": "tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
 }

@@ -51,6 +51,9 @@ class SynthesizedQA(MultipleChoiceQA):
 
 
 class DifficultyJudgement(BaseModel):
+    """One reading of the judge, who solves the item without its key and grades it."""
+
+    answer: AnswerLetter
     level: int = Field(ge=1, le=5)
     rationale: str = Field(max_length=400)
 

@@ -12,7 +12,8 @@ benchmark recovers the truth of every released item from the tag.
   (the open loop's prompt), it is "asked" a uniformly drawn one. The key it gives is wrong
   (another letter than the correct one) with probability ``wrong_key_rate``.
 * judge: reads the true level, off by one (up or down, at random; inward at the scale's
-  ends) with probability ``judge_noise``.
+  ends) with probability ``judge_noise``; it solves the item as it reads it (the judge's
+  prompt shows no key), as the verifier does.
 * verifier: answers the correct letter with probability ``verifier_accuracy``, otherwise one
   of the other three at random.
 
@@ -112,21 +113,23 @@ class SimulatedModel:
         if rng.random() < self.judge_noise:
             step = rng.choice((-1, 1))
             level = level + step if 1 <= level + step <= 5 else level - step
-        return {"level": level, "rationale": f"simulated reading of level {level}"}
+        return {"answer": self._solve(truth, rng), "level": level, "rationale": f"simulated reading of level {level}"}
 
     def verify(self, body: dict[str, Any]) -> dict[str, Any]:
         system, user = _texts(body)
         rng = self._rng("verify", system, user)
-        truth = truth_of(user)
-        correct = truth.correct if truth else rng.choice(LETTERS)
-        answer = correct if rng.random() < self.verifier_accuracy else rng.choice(
-            [letter for letter in LETTERS if letter != correct])
-        return {"answer": answer, "justification": "simulated solve"}
+        return {"answer": self._solve(truth_of(user), rng), "justification": "simulated solve"}
 
     # -- helpers ------------------------------------------------------------------------
 
     def _rng(self, role: str, system: str, user: str) -> random.Random:
         return random.Random(f"{self.seed}|{role}|{system}|{user}")
+
+    def _solve(self, truth: Truth | None, rng: random.Random) -> str:
+        """The correct letter with probability ``verifier_accuracy``, else one of the other three."""
+        correct = truth.correct if truth else rng.choice(LETTERS)
+        return correct if rng.random() < self.verifier_accuracy else rng.choice(
+            [letter for letter in LETTERS if letter != correct])
 
     def _written_level(self, asked: int, rng: random.Random) -> int:
         return asked if rng.random() < self.follow_p else self.skew_level

@@ -54,8 +54,38 @@ def test_a_level_read_several_times_is_their_median_and_agreeing_first_readings_
     assert median_level([2, 4]) == 2  # even count: the lower middle
     assert median_level([None, 5, None]) == 5
     assert median_level([None]) is None and median_level([]) is None
-    assert settled_level([3, 3], 2) and not settled_level([3, 2], 2)
-    assert not settled_level([3], 2) and not settled_level([None, None], 2)
+    # no target: a majority of k readings agreeing settles the median
+    assert settled_level([3, 3], 3) and not settled_level([3, 2], 3)
+    assert not settled_level([3], 3) and not settled_level([None, None], 3)
+
+
+@pytest.mark.parametrize("readings, target, settled", [
+    ([4, 4], 4, True), ([3, 5], 4, False), ([4, 3], 4, False), ([4], 4, False),
+    ([1, 3], 4, True), ([5, 5], 4, True), ([3], 4, False), ([2], 4, True), ([4], 3, False), ([5], 3, True),
+    ([None, 4], 4, False), ([None], 1, False), ([4, 4, 4], 4, True), ([3, 5, 4], 4, True),
+])
+def test_readings_toward_a_target_settle_once_they_decide_whether_the_median_is_on_it(readings, target, settled):
+    assert settled_level(readings, 3, target) is settled
+
+
+def test_settling_early_never_puts_a_version_on_target_that_all_readings_would_not():
+    """Every sequence of three readings within one level of each other: reading one at a time
+    until settled, the version is on target only if the median of all three is."""
+    import itertools
+    for target in range(1, 6):
+        for readings in itertools.product(range(1, 6), repeat=3):
+            if max(readings) - min(readings) > 2:
+                continue
+            asked = []
+            for reading in readings:
+                if settled_level(asked, 3, target):
+                    break
+                asked.append(reading)
+            early = median_level(asked) == target and settled_level(asked, 3, target)
+            full = median_level(list(readings)) == target
+            assert not early or full, (readings, target, asked)
+            if abs(readings[0] - target) < 2:  # no early stop on a far first reading: the same decision
+                assert early == full, (readings, target, asked)
 
 
 def test_an_open_release_keeps_the_version_on_target_else_the_closest_later_on_a_tie():

@@ -36,7 +36,7 @@ def test_stable_id_is_deterministic_and_sensitive():
 
 
 @pytest.mark.parametrize("name, version", [("kp_extraction", 1), ("qa_synthesis", 1), ("qa_synthesis", 2),
-                                           ("difficulty_judge", 1), ("difficulty_judge", 2),
+                                           ("difficulty_judge", 1), ("difficulty_judge", 2), ("difficulty_judge", 3),
                                            ("difficulty_rewrite", 2),
                                            ("answer_verification", 1)])
 def test_prompts_render_seed_text_verbatim(name, version):

@@ -195,7 +195,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
                             ngram_range=shingles)
 
     kept, full, cells = _fill_cells(kept, warehouse.query("paths_asked"), settings)
-    dataset = kept.drop("reasoning", "answer_text", "selected", "round")  # traces stay in DuckDB
+    dataset = kept.drop("reasoning", "answer_text", "selected", "judge_answers", "round")  # traces stay in DuckDB
 
     contaminated_ids = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))
     drops = pl.concat([

@@ -46,7 +46,7 @@ QA_SCHEMA = {
 }
 ENHANCED_SCHEMA = {
     **QA_SCHEMA, "variant": pl.Utf8, "enhanced_from": pl.Utf8, "rewrite_round": pl.Int32, "difficulty": pl.Int32,
-    "difficulty_rationale": pl.Utf8, "selected": pl.Boolean,
+    "difficulty_rationale": pl.Utf8, "judge_answers": pl.List(pl.Utf8), "selected": pl.Boolean,
 }
 VERIFIED_SCHEMA = {
     **ENHANCED_SCHEMA, "verifier_answers": pl.List(pl.Utf8), "verifier_model": pl.Utf8, "verdict": pl.Utf8,
@@ -131,35 +131,43 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
 
 
 def _in_waves(client, stage: str, prompt_version: str, schema_model, items: list[dict[str, Any]], k: int,
-              requests: Callable[[list[dict[str, Any]], range], list[LLMRequest]],
-              is_settled: Callable[[dict[str, Any], list[dict | None]], bool],
+              request: Callable[[dict[str, Any], int], LLMRequest],
+              is_settled: Callable[[dict[str, Any], list[dict | None]], bool], first: int,
+              given: dict[str, list[dict]] | None = None,
               ) -> tuple[dict[str, list[dict | None]], list[LLMOutcome]]:
-    """k independent replies for each item (a judge's readings, a verifier's solves), in two
-    waves: a majority of k first (``first_wave``), the rest only for the items whose first
-    replies do not settle them. Request ids are ``qa_id`` or ``qa_id#attempt``. Returns each
-    item's parsed replies in order (None for a failed call) and every outcome."""
-    replies: dict[str, list[dict | None]] = {item["qa_id"]: [] for item in items}
+    """Up to k independent replies for each item (a judge's readings, a verifier's solves),
+    asked in waves: ``first`` of every item, then one more at a time for the items whose
+    replies so far do not settle them (``is_settled``). ``given``: replies an item already
+    has (the judge's solves, for the verifier); they count toward k, and its requests are
+    numbered after them (``request(item, attempt)``, attempt from 1). Returns each item's
+    replies in order (None for a failed call) and every outcome."""
+    replies = {item["qa_id"]: list((given or {}).get(item["qa_id"], []))[:k] for item in items}
     outcomes: list[LLMOutcome] = []
-    wave = first_wave(k)
-    for attempts, wanted in ((range(1, wave + 1), items), (range(wave + 1, k + 1), None)):
-        if wanted is None:  # the second wave: only the items the first did not settle
-            wanted = [item for item in items if not is_settled(item, replies[item["qa_id"]])]
-        if not wanted or not attempts:
-            continue
-        batch = client.run(stage, prompt_version, requests(wanted, attempts), schema_model)
+    while True:
+        asked: dict[str, str] = {}  # request id -> qa_id
+        requests = []
+        for item in items:
+            so_far = replies[item["qa_id"]]
+            if len(so_far) >= k or is_settled(item, so_far):
+                continue
+            for attempt in range(len(so_far) + 1, min(k, max(first, len(so_far) + 1)) + 1):
+                requests.append(request(item, attempt))
+                asked[requests[-1].item_id] = item["qa_id"]
+        if not requests:
+            return replies, outcomes
+        batch = client.run(stage, prompt_version, requests, schema_model)
         outcomes.extend(batch)
-        for outcome in batch:
-            replies[outcome.item_id.rsplit("#", 1)[0]].append(
-                outcome.result.parsed if outcome.result is not None else None)
-    return replies, outcomes
+        by_id = {outcome.item_id: outcome for outcome in batch}
+        for sent in requests:  # in the order asked: attempt 1, 2, ...
+            outcome = by_id.get(sent.item_id)
+            replies[asked[sent.item_id]].append(outcome.result.parsed if outcome is not None and outcome.result is not None else None)
 
 
-def _judge_requests(prompt, schema: str, items: list[dict[str, Any]], attempts: range | None) -> list[LLMRequest]:
-    """One reading per item (``attempts`` None: ids are the qa_ids), or one per item and attempt."""
-    return [LLMRequest(item["qa_id"] if attempts is None else f"{item['qa_id']}#{attempt}", prompt.render(
-        schema=schema, discipline=item["discipline"], question=item["question"], attempt=attempt or "",
-        choices=format_choices(item["choices"]), answer=item["answer"]))
-        for item in items for attempt in (attempts or [None])]
+def _judge_request(prompt, schema: str, item: dict[str, Any], attempt: int, k: int) -> LLMRequest:
+    """One reading: with k = 1 its id is the qa_id, else ``qa_id#attempt``."""
+    return LLMRequest(item["qa_id"] if k == 1 else f"{item['qa_id']}#{attempt}", prompt.render(
+        schema=schema, discipline=item["discipline"], question=item["question"], attempt=attempt,
+        choices=format_choices(item["choices"])))
 
 
 def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LLMRequest]:
@@ -184,35 +192,44 @@ def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[
 )
 def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
-    """Every synthesized QA with its difficulty level (LLM judge, fixed 1-5 scale; with
-    LINKSYN_SYNTHESIS__JUDGE_SAMPLES above 1, the median of that many readings). When
-    difficulty is steered, an item judged off its target level is rewritten toward it,
-    harder or easier (at most LINKSYN_SYNTHESIS__MAX_REWRITES times, each rewrite judged
-    again); every version is kept, and `selected` marks the one that goes on: the first
-    judged on its target level. A path none of whose versions is goes no further (the
-    release's next round asks for its cell again), unless the release does not hold its
-    cells (LINKSYN_RELEASE__FILL_CELLS=false): then the version closest to its level goes on."""
+    """Every synthesized QA with its difficulty level. The judge (the generating model) solves
+    each item without its key and grades it on a fixed 1-5 scale; with
+    LINKSYN_SYNTHESIS__JUDGE_SAMPLES above 1 the level is the median of up to that many
+    readings, asked one at a time until they settle what the median decides (see
+    `settled_level`). When difficulty is steered, an item judged off its target level is
+    rewritten toward it, harder or easier (at most LINKSYN_SYNTHESIS__MAX_REWRITES times,
+    each rewrite judged again); every version is kept, and `selected` marks the one that goes
+    on: the first judged on its target level. A path none of whose versions is goes no
+    further (the release's next round asks for its cell again), unless the release does not
+    hold its cells (LINKSYN_RELEASE__FILL_CELLS=false): then the version closest to its level
+    goes on. The judge's letters (`judge_answers`) are solves the verifier can count."""
     synthesis = settings.value.synthesis
     k = synthesis.judge_samples
-    judge, rewrite = load_prompt(STAGE_JUDGE, 1 if k == 1 else 2), load_prompt(STAGE_REWRITE)
+    judge, rewrite = load_prompt(STAGE_JUDGE), load_prompt(STAGE_REWRITE)
     judge_schema = schema_text(DifficultyJudgement.model_json_schema())
     rewrite_schema = schema_text(RewrittenQA.model_json_schema())
     client = llm.client(context.log)
     partition = context.partition_key
+    # held cells take a version only when its median reading is the target: readings stop once
+    # that is decided; an open release ranks versions by level: they stop once a majority agree
+    held = settings.value.release.fill_cells and synthesis.steer_difficulty
 
     def judged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Each item with its level: one reading, or the median of k (a majority first)."""
+        """Each item with its level (the median of its readings) and the judge's solves."""
         readings, outcomes = _in_waves(
             client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
-            lambda wanted, attempts: _judge_requests(judge, judge_schema, wanted, attempts if k > 1 else None),
-            lambda item, replies: settled_level([r["level"] if r else None for r in replies], first_wave(k)))
+            lambda item, attempt: _judge_request(judge, judge_schema, item, attempt, k),
+            lambda item, replies: settled_level([r["level"] if r else None for r in replies], k,
+                                                item["target_difficulty"] if held else None),
+            first=1 if held else first_wave(k))
         judge_outcomes.extend(outcomes)
         rows = []
         for item in items:
             found = [r for r in readings[item["qa_id"]] if r is not None]
             level = median_level([r["level"] for r in found])
             rationale = next((r["rationale"] for r in found if r["level"] == level), None)
-            rows.append({**item, "difficulty": level, "difficulty_rationale": rationale})
+            rows.append({**item, "difficulty": level, "difficulty_rationale": rationale,
+                         "judge_answers": [r["answer"] for r in found]})
         return rows
 
     judge_outcomes: list[LLMOutcome] = []
@@ -275,10 +292,10 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
                               metadata={"paths": selected_per_path.height, "selected": chosen.height})
 
 
-def _verify_requests(prompt, schema: str, items: list[dict[str, Any]], attempts: range) -> list[LLMRequest]:
-    return [LLMRequest(f"{item['qa_id']}#{attempt}", prompt.render(
+def _verify_request(prompt, schema: str, item: dict[str, Any], attempt: int) -> LLMRequest:
+    return LLMRequest(f"{item['qa_id']}#{attempt}", prompt.render(
         schema=schema, attempt=attempt, discipline=item["discipline"], question=item["question"],
-        choices=format_choices(item["choices"]))) for item in items for attempt in attempts]
+        choices=format_choices(item["choices"])))
 
 
 @dg.asset(
@@ -292,15 +309,22 @@ def _verify_requests(prompt, schema: str, items: list[dict[str, Any]], attempts:
 def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """The selected version of each path's item, solved by an independent verifier
-    (LINKSYN_SYNTHESIS__VERIFIER_MODEL, default the generating model) without seeing the key:
-    a majority of k answers first (LINKSYN_SYNTHESIS__VERIFIER_SAMPLES), the rest only if
-    they do not all equal the key. `verdict` says whether a majority of the k answers is the
-    key; the release keeps only those that agree."""
+    (LINKSYN_SYNTHESIS__VERIFIER_MODEL, default the generating model) without seeing the key,
+    k times (LINKSYN_SYNTHESIS__VERIFIER_SAMPLES): a majority of k answers first, the rest
+    only while they leave open whether the key can have a majority. When the verifier is the
+    judge's model, the judge's solves of the version (`judge_answers`, asked without the key
+    too) are its first answers and only the rest are asked. `verdict` says whether a
+    majority of the k answers is the key; the release keeps only those that agree."""
     synthesis = settings.value.synthesis
     k = synthesis.verifier_samples
     items = enhanced_qa.filter("selected").to_dicts()
     outcomes: list[LLMOutcome] = []
     answers: dict[str, list[str | None]] = {item["qa_id"]: [] for item in items}
+    # the judge solved each reading without the key: when the verifier is the judge's model,
+    # those solves are its first answers and only the rest of the k are asked here
+    from_judge = synthesis.verifier_model in (None, settings.value.llm.model)
+    given = {item["qa_id"]: [{"answer": a} for a in item["judge_answers"] or []] if from_judge else []
+             for item in items}
     model = None
     if k and items:
         prompt = load_prompt(STAGE_VERIFY)
@@ -313,8 +337,8 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
 
         replies, outcomes = _in_waves(
             client, STAGE_VERIFY, prompt.version_id, VerifierAnswer, items, k,
-            lambda wanted, attempts: _verify_requests(prompt, schema, wanted, attempts),
-            lambda item, so_far: settled(letters(so_far), item["answer"], k))
+            lambda item, attempt: _verify_request(prompt, schema, item, attempt),
+            lambda item, so_far: settled(letters(so_far), item["answer"], k), first=first_wave(k), given=given)
         answers = {qa_id: letters(found) for qa_id, found in replies.items()}
     path_of = {f"{item['qa_id']}#{n}": item["path_id"] for item in items for n in range(1, k + 1)}
     failed = record_outcomes(warehouse, STAGE_VERIFY, context.partition_key, outcomes, path_of)
@@ -322,6 +346,7 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
              "verifier_model": model,
              "verdict": verdict(answers[item["qa_id"]], item["answer"], k) if k else NOT_VERIFIED}
             for item in items]
+    from_judge_count = sum(min(k, len(given[item["qa_id"]])) for item in items) if k else 0
     verified = pl.DataFrame(rows, schema=VERIFIED_SCHEMA)
     verdicts = dict(verified.group_by("verdict").len().iter_rows())
     yield dg.Output(verified, metadata={
@@ -329,6 +354,7 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
         **usage_metadata(outcomes), "samples_k": k, "verifier_model": model or "", "llm_failures": failed,
         "verdicts": dg.MetadataValue.json(verdicts),
         "calls_per_item": round(len(outcomes) / len(items), 3) if items else 0.0,
+        "answers_from_judge": from_judge_count,
     })
     yield dg.AssetCheckResult(check_name=CHECK_EVERY_ITEM_VERIFIED, passed=verdicts.get("unverified", 0) == 0,
                               severity=dg.AssetCheckSeverity.WARN,
