@@ -109,7 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("  verification: no item reached it (none was judged on the level it was asked for)")
     if summary.shortfall_items:
         print(f"  {summary.shortfall_items} item(s) short of the discipline x difficulty targets "
-              "(the report lists every cell)")
+              "(the report lists every cell); the most short:")
+        for cell in summary.short_cells[:3]:
+            print(f"    {cell['discipline']} level {cell['level']}: {cell['shortfall']} short: {cell['why_short']}")
     print(f"report:  {settings.data_dir / 'reports' / 'distribution_report.md'}")
     if summary.failed_checks:
         print(f"asset checks that did not pass ({len(summary.failed_checks)}): " + ", ".join(summary.failed_checks))

@@ -61,6 +61,7 @@ class PipelineSummary:
     failed_checks: list[str] = field(default_factory=list)
     rounds: list[dict[str, dict[str, int]]] = field(default_factory=list)  # the further rounds walked
     shortfall_items: int = 0  # items the release's cells still miss at the end
+    short_cells: list[dict] = field(default_factory=list)  # those cells: discipline, level, shortfall, why_short
     released: int = 0
     verifier_dropped: int = 0  # chosen items a majority of the verifier's answers did not confirm
     verified: int = 0  # chosen items the verifier solved
@@ -173,6 +174,8 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
             materialize(PATH_STAGES, discipline, round_number=number)
         release = _release_metadata(materialize(RELEASE_STAGES, None, round_number=number))
     summary.shortfall_items = int(release["shortfall_items"].value)
+    summary.short_cells = sorted((r.data for r in release["cells"].records if r.data["shortfall"]),
+                                 key=lambda c: (-c["shortfall"], c["discipline"], c["level"]))
     summary.released = int(release["dagster/row_count"].value)
     summary.verifier_dropped = int(release["verifier_dropped"].value)
     summary.verified = sum(release["verdicts"].value.values())

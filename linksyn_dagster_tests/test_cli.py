@@ -200,6 +200,10 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
         assert result.returncode == 0, result.stderr[-3000:]
         summary = [line.strip() for line in result.stdout.splitlines() if "verification:" in line]
         assert len(summary) == 1 and summary[0].split(" of ")[1].startswith("4 chosen item(s)"), result.stdout
+        # 4 items cannot fill 2 disciplines x 5 levels: the cells most short are named, with why
+        short = [line.strip() for line in result.stdout.splitlines() if " short: " in line]
+        assert short and all("cells are not held (LINKSYN_RELEASE__FILL_CELLS=false)" in line for line in short), \
+            result.stdout
         tail = result.stdout.split("still running", 1)[1]
         neo4j_lines = [line for line in tail.splitlines() if line.strip().startswith("Neo4j")]
         assert len(neo4j_lines) == 1, result.stdout

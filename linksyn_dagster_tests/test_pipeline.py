@@ -58,6 +58,9 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert "KP coverage" in report.read_text()
     summary_json = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text())
     assert summary_json["items"] == release.height and 0 < summary_json["kp_coverage"] <= 1
+    # every cell the release left short says why, as the release's metadata did
+    assert len(summary_json["short_cells"]) == summary_json["cells_short"]
+    assert all(cell["why_short"] for cell in summary_json["short_cells"]), summary_json["short_cells"]
     # the release against its targets: the plan's quotas and the difficulty mix, recomputed here
     quotas = json.loads(_sql(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])["quotas"]
     shares = release.get_column("discipline").value_counts(normalize=True)

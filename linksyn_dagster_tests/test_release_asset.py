@@ -144,5 +144,7 @@ def test_each_cell_keeps_its_target_and_the_next_round_asks_for_the_shortfall(tm
     assert metadata["shortfall_items"].value == 2 and metadata["cells_short"].value == 1
     # the 5 paths were all asked for level 3, none for 4: level 4 gets the discipline's yield (1)
     assert metadata["next_round_request"].value == {"physics": {"4": 2}}
+    why = {(r.data["level"], r.data["why_short"]) for r in metadata["cells"].value.records}
+    assert why == {(3, ""), (4, "round 1 asks 2 more paths for it; no path was asked for it yet")}, why
     assert tokens[0] > 10 and metadata["tokens_released"].value == tokens[1]
     assert metadata["llm_calls"].value == 0  # nothing in llm_usage: the items were planted

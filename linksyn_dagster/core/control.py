@@ -110,3 +110,26 @@ def cell_rows(targets: Mapping[Cell, int], asked: Mapping[Cell, int], available:
     return [{"discipline": d, "level": level, "target": targets.get((d, level), 0), "asked": asked.get((d, level), 0),
              "available": available.get((d, level), 0), "released": released.get((d, level), 0),
              "shortfall": max(0, targets.get((d, level), 0) - released.get((d, level), 0))} for d, level in cells]
+
+
+def why_short(missing: int, *, held: bool, asked: int, available: int, rounds_walked: int, max_rounds: int,
+              next_paths: int = 0, walk_asked: int = 0, walk_found: int = 0) -> str:
+    """Why a cell holds ``missing`` items fewer than its target, in words ('' when it misses
+    none). ``asked``/``available``: paths asked for the cell's level so far and the releasable
+    items they gave; ``rounds_walked`` of at most ``max_rounds`` further rounds;
+    ``next_paths``: what the next round asks for the cell; ``walk_asked``/``walk_found``: the
+    paths the latest round asked from the cell's discipline and those the walk found."""
+    if missing <= 0:
+        return ""
+    if not held:
+        return "cells are not held (LINKSYN_RELEASE__FILL_CELLS=false), so no round walks for it"
+    if walk_found < walk_asked:
+        return (f"the graph ran out: the latest round asked {walk_asked} paths from this discipline and the walk "
+                f"found {walk_found}")
+    made = (f"{available} of the {asked} paths asked for it gave a releasable item" if asked
+            else "no path was asked for it yet")
+    if rounds_walked >= max_rounds:
+        return f"round limit: {rounds_walked} of {max_rounds} further rounds walked (LINKSYN_RELEASE__MAX_ROUNDS); {made}"
+    if next_paths:
+        return f"round {rounds_walked + 1} asks {next_paths} more paths for it; {made}"
+    return made

@@ -36,10 +36,13 @@ def _level_shares(difficulty_mixes: Mapping[str, Mapping[Any, float]], disciplin
 
 def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, float],
                      difficulty_mixes: Mapping[str, Mapping[Any, float]],
-                     items_wanted: int | None = None) -> list[dict[str, Any]]:
+                     items_wanted: int | None = None,
+                     why_short: Mapping[tuple[str, str], str] | None = None) -> list[dict[str, Any]]:
     """One row per discipline × difficulty level: the items the release should hold there
     (discipline share × the discipline's level share × ``items_wanted``, by default the items
-    it holds) against the items it holds. Unjudged items are their own level, with no target."""
+    it holds) against the items it holds, and why a short cell is short as the release said
+    (``why_short``, keyed by discipline and level). Unjudged items are their own level, with
+    no target."""
     total = dataset.height if items_wanted is None else items_wanted
     counts = {(d, str(lv) if lv is not None else "unjudged"): n
               for d, lv, n in dataset.group_by("discipline", "difficulty").len().iter_rows()} if dataset.height else {}
@@ -51,8 +54,10 @@ def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, floa
         for level in levels:
             target = disciplines.get(discipline, 0.0) * mix.get(level, 0.0) * total
             actual = counts.get((discipline, level), 0)
+            short = round(max(target - actual, 0.0), 1)
             rows.append({"discipline": discipline, "level": level, "target_items": round(target, 1),
-                         "items": actual, "shortfall": round(max(target - actual, 0.0), 1)})
+                         "items": actual, "shortfall": short,
+                         "why_short": (why_short or {}).get((discipline, level), "") if short >= 1 else ""})
     return rows
 
 
@@ -73,13 +78,15 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
                  difficulty_mixes: Mapping[str, Mapping[Any, float]], failures: dict[str, int],
                  usage_by_stage: dict[str, dict[str, float]], usage_by_discipline: pl.DataFrame | None = None,
                  usage_by_path: pl.DataFrame | None = None, drops: Mapping[str, int] | None = None,
-                 tokens_target: int | None = None, items_wanted: int | None = None) -> Report:
+                 tokens_target: int | None = None, items_wanted: int | None = None,
+                 why_short: Mapping[tuple[str, str], str] | None = None) -> Report:
     """``difficulty_mixes``: each discipline's difficulty mix (level -> share); the release's
     difficulty target is their mix weighted by the discipline target. ``usage_by_discipline``:
     discipline, calls, prompt/completion/reasoning tokens, tokens, cost_usd; ``usage_by_path``:
     path_id, discipline, calls, tokens, cost_usd; ``drops``: items removed from the release
     per reason (``dataset_drops``); ``tokens_target``: the release's token budget, if any
-    (the dataset's ``tokens`` column is its released tokens)."""
+    (the dataset's ``tokens`` column is its released tokens); ``why_short``: why each cell
+    the release left short is short, by discipline and level (the release's ``cells``)."""
     per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
     discipline_rows = distribution_vs_target(per_discipline, discipline_target)
     difficulties = dataset.with_columns(pl.col("difficulty").cast(pl.Utf8).fill_null("unjudged"))
@@ -97,7 +104,7 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
             _level_shares(difficulty_mixes, d)))
         for d in per_discipline}
     worst = max(per_discipline_l1.items(), key=lambda kv: kv[1], default=(None, 0.0))
-    cells = difficulty_cells(dataset, discipline_target, difficulty_mixes, items_wanted)
+    cells = difficulty_cells(dataset, discipline_target, difficulty_mixes, items_wanted, why_short)
     drops = dict(drops or {})
     verifier_drops = {k: v for k, v in drops.items() if k.startswith("verifier_") or k == "unverified"}
 
@@ -149,6 +156,8 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
         "difficulty_l1_worst_discipline": round(worst[1], 4),
         "difficulty_worst_discipline": worst[0],
         "cells_short": sum(1 for c in cells if c["shortfall"] >= 1),
+        "short_cells": [{k: c[k] for k in ("discipline", "level", "shortfall", "why_short")}
+                        for c in cells if c["shortfall"] >= 1],
         "verifier_dropped": sum(verifier_drops.values()),
         "tokens_released": tokens_released, "tokens_target": tokens_target,
         "llm_tokens_per_released_token": round(total_tokens / tokens_released, 3) if tokens_released else None,
@@ -183,9 +192,9 @@ target; the worst discipline, {worst[0] or "-"}, is at **{worst[1]:.3f}** from i
 ### Every discipline × difficulty cell
 
 Target items (discipline share × level share × {"the items the release wanted, " + str(items_wanted) if items_wanted is not None else "items released"}) against the items released;
-a cell still short after the last round shows its shortfall.
+a cell still short after the last round shows its shortfall and why (`why_short`).
 
-{_md_table(cells, ["discipline", "level", "target_items", "items", "shortfall"])}
+{_md_table(cells, ["discipline", "level", "target_items", "items", "shortfall", "why_short"])}
 
 ## Verification and cleaning
 

@@ -84,3 +84,18 @@ def test_a_round_is_limited_but_every_short_cell_keeps_a_path() -> None:
     limited = round_request(short, asked, available, limit=20)
     assert limited == {"a": {1: 13, 2: 5}, "b": {3: 1}}
     assert round_request({("a", 1): 5}, {}, {}, limit=1) == {"a": {1: 1}}
+
+
+def test_a_short_cell_says_why():
+    from linksyn_dagster.core.control import why_short
+    base = dict(held=True, asked=10, available=4, rounds_walked=1, max_rounds=3)
+    assert why_short(0, **base) == ""
+    assert why_short(3, **{**base, "held": False}).startswith("cells are not held")
+    assert why_short(3, **base, walk_asked=8, walk_found=5) == (
+        "the graph ran out: the latest round asked 8 paths from this discipline and the walk found 5")
+    assert why_short(3, **{**base, "rounds_walked": 3}) == (
+        "round limit: 3 of 3 further rounds walked (LINKSYN_RELEASE__MAX_ROUNDS); "
+        "4 of the 10 paths asked for it gave a releasable item")
+    assert why_short(3, **base, next_paths=7).startswith("round 2 asks 7 more paths for it; 4 of the 10")
+    assert why_short(3, **{**base, "asked": 0}) == "no path was asked for it yet"
+    assert why_short(3, **{**base, "asked": 0}, next_paths=2) == "round 2 asks 2 more paths for it; no path was asked for it yet"

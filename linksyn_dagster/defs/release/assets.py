@@ -9,7 +9,9 @@ from typing import Any, Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.control import cap_cells, cell_rows, cell_targets, items_for_tokens, round_request, shortfall
+from linksyn_dagster.core.control import (
+    cap_cells, cell_rows, cell_targets, items_for_tokens, round_request, shortfall, why_short,
+)
 from linksyn_dagster.core.difficulty import mix_for
 from linksyn_dagster.core.tokens import TOKENIZER, qa_tokens
 from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contamination
@@ -74,8 +76,8 @@ class ReleaseCells:
             "tokens_released": self.tokens_released, "tokenizer": TOKENIZER,
             "cells": dg.MetadataValue.table(
                 [dg.TableRecord(row) for row in self.rows],
-                schema=dg.TableSchema(columns=[dg.TableColumn(k, "int" if k != "discipline" else "string")
-                                               for k in CELL_COLUMNS])),
+                schema=dg.TableSchema(columns=[
+                    dg.TableColumn(k, "string" if k in ("discipline", "why_short") else "int") for k in CELL_COLUMNS])),
             "cells_short": sum(1 for row in self.rows if row["shortfall"]),
             "shortfall_items": sum(row["shortfall"] for row in self.rows),
             "unjudged_items": self.unjudged,
@@ -83,13 +85,28 @@ class ReleaseCells:
         }
 
 
-CELL_COLUMNS = ("discipline", "level", "target", "asked", "available", "released", "shortfall")
+CELL_COLUMNS = ("discipline", "level", "target", "asked", "available", "released", "shortfall", "why_short")
 NEXT_ROUND = "next_round_request"
 
 
 def _counts(frame: pl.DataFrame, discipline: str, level: str) -> dict[tuple[str, int], int]:
     frame = frame.filter(pl.col(level).is_not_null())
     return {(d, int(lv)): int(n) for d, lv, n in frame.group_by(discipline, level).len().iter_rows()}
+
+
+def _latest_round_walk(paths: pl.DataFrame, plan: dict) -> dict[str, dict[str, int]]:
+    """Per start discipline: the paths the latest round that asked for it wanted
+    (``walk_asked``) and those the walk found (``walk_found``)."""
+    asks = [plan.get("quotas", {}), *({d: sum(int(n) for n in levels.values()) for d, levels in request.items()}
+                                      for request in plan.get("rounds", []))]
+    found = {(d, int(r)): n for d, r, n in paths.group_by("start_discipline", pl.col("round").fill_null(0))
+             .len().iter_rows()} if paths.height else {}
+    walked: dict[str, dict[str, int]] = {}
+    for number, ask in enumerate(asks):
+        for discipline, n in ask.items():
+            if int(n) > 0:
+                walked[discipline] = {"walk_asked": int(n), "walk_found": found.get((discipline, number), 0)}
+    return walked
 
 
 def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.DataFrame, pl.DataFrame, ReleaseCells]:
@@ -123,10 +140,17 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     short = shortfall(targets, released)
     # a round at most doubles the paths walked so far
     request = round_request(short, asked, before, limit=max(1, 2 * paths.height)) if release.fill_cells else {}
+    rows = cell_rows(targets, asked, before, released)
+    walked = _latest_round_walk(paths, plan)
+    for row in rows:
+        row["why_short"] = why_short(
+            row["shortfall"], held=release.fill_cells, asked=row["asked"], available=row["available"],
+            rounds_walked=len(plan.get("rounds", [])), max_rounds=release.max_rounds,
+            next_paths=request.get(row["discipline"], {}).get(row["level"], 0),
+            **walked.get(row["discipline"], {}))
     return kept, full, ReleaseCells(
         items_wanted=wanted, tokens_target=release.target_tokens,
-        tokens_released=int(kept.get_column("tokens").sum() or 0),
-        rows=cell_rows(targets, asked, before, released),
+        tokens_released=int(kept.get_column("tokens").sum() or 0), rows=rows,
         next_round={d: {str(level): n for level, n in levels.items()} for d, levels in request.items()},
         unjudged=kept.filter(pl.col("difficulty").is_null()).height)
 
@@ -264,11 +288,16 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         "benchmarks": "none configured" if benchmarks is None else f"{summary.benchmark_items} items"})
 
 
-def _items_wanted(context: dg.AssetExecutionContext) -> int | None:
-    """The items the release was sized to (its latest materialization's metadata)."""
+def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict[tuple[str, str], str]]:
+    """The items the release was sized to and why each short cell is short (its latest
+    materialization's metadata)."""
     event = context.instance.get_latest_materialization_event(dg.AssetKey("linkqa_dataset"))
-    value = event.asset_materialization.metadata.get("items_wanted") if event and event.asset_materialization else None
-    return int(value.value) if value is not None else None
+    metadata = event.asset_materialization.metadata if event and event.asset_materialization else {}
+    wanted = metadata.get("items_wanted")
+    cells = metadata.get("cells")
+    why = {(r.data["discipline"], str(r.data["level"])): r.data.get("why_short") or ""
+           for r in (cells.records if cells is not None else [])}
+    return (int(wanted.value) if wanted is not None else None), why
 
 
 @dg.asset(
@@ -305,11 +334,12 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     synthesis = settings.synthesis
     mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline)
              for d in {*discipline_target, *seeds}}
+    items_wanted, why = _release_sizing(context)
     report = build_report(dataset, seeds, paths, kps, discipline_target, mixes,
                           failures, {row.pop("stage"): row for row in warehouse.query("usage_by_stage").to_dicts()},
                           warehouse.query("usage_by_discipline"), warehouse.query("usage_by_path"),
                           dict(warehouse.query("drops_by_reason").iter_rows()),
-                          tokens_target=settings.release.target_tokens, items_wanted=_items_wanted(context))
+                          tokens_target=settings.release.target_tokens, items_wanted=items_wanted, why_short=why)
 
     directory = settings.data_dir / "reports"
     directory.mkdir(parents=True, exist_ok=True)
