@@ -48,24 +48,27 @@ def _stop_what_was_launched() -> Iterator[None]:
         stop_process_group(_LAUNCHED.pop())
 
 
-def _launch(select: str, partition: str, log: Path) -> subprocess.Popen:
-    """``dagster asset materialize`` in its own session (so a kill reaches its step process)."""
+def _launch(select: str, partition: str, log: Path, ops: dict | None = None) -> subprocess.Popen:
+    """``dagster asset materialize`` in its own session (so a kill reaches its step process);
+    ``ops``: run config of the assets' ops."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", select,
-             "--partition", partition, *_executor_args()],
+             "--partition", partition, *_executor_args(ops)],
             env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     _LAUNCHED.append(proc)
     return proc
 
 
-def _executor_args() -> list[str]:
+def _executor_args(ops: dict | None = None) -> list[str]:
     """Run the steps in the launched process itself (one process to kill, and no step
-    process to start per asset) unless a test asks for the multiprocess executor."""
-    if os.environ.get("LINKSYN_TEST_MULTIPROCESS") == "1":
-        return []
-    return ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})]
+    process to start per asset) unless a test asks for the multiprocess executor; with
+    ``ops``, that run config of the assets' ops too."""
+    config = {"ops": ops} if ops else {}
+    if os.environ.get("LINKSYN_TEST_MULTIPROCESS") != "1":
+        config["execution"] = {"config": {"in_process": {}}}
+    return ["--config-json", json.dumps(config)] if config else []
 
 
 def _materialize(select: str, partition: str, log: Path, timeout: float = 300) -> None:
@@ -212,8 +215,10 @@ def _kps_in_graph(driver) -> int:
 def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
         cli_settings, llm_server, neo4j_driver, tmp_path, monkeypatch):
     """Kill points: KP extraction in 4 partitions, the Neo4j load, synthesis in 2 path
-    partitions, difficulty judging in 2, rewriting in 1. After each kill the same materialization is run
-    again; at the end every table and the graph equal those of a run never killed."""
+    partitions, difficulty judging in 2, rewriting in 1, and judging inside the further round
+    the release asks for. After each kill the same materialization is run again; at the end
+    every table and the graph equal those of a run never killed (``run_pipeline``, which walks
+    the same round)."""
     import random
 
     from linksyn_dagster.core.taxonomy import DISCIPLINES
@@ -235,12 +240,11 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     # a generator that seldom writes the level asked for: most items are rewritten, so the
     # rewrite stage has work in every partition
     llm_server.configure(simulate={"follow_p": 0.2})
-    # the stages are run one by one below, as one round; the reference run walks none further
-    monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "0")
+    # the stages are run one by one below, as run_pipeline orders them, with one further round
+    monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "1")
     settings = load_settings()
     log = tmp_path / "dagster.log"
     neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
-    llm_server.configure(latency_s=0.25)
     llm_server.reset()
     rng = random.Random(20261124)
     kills: list[str] = []
@@ -252,6 +256,7 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
         nonlocal lost_in_flight
         before = _stored(settings, stage) if stage != "graph" else 0
         target = rng.randint(1, max(1, (stage_items or 2) - 1))
+        llm_server.configure(latency_s=0.25)  # slow calls while a kill is due, so it lands mid-stage
         proc = _launch(",".join(select), partition or "", log) if partition else _launch_unpartitioned(select, log)
         deadline = time.monotonic() + 240
         while True:
@@ -266,10 +271,12 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
         time.sleep(0.6)  # a call in flight at the kill is answered to nobody
         lost_in_flight += llm_server.stats()["successes"] - answered
         kills.append(f"{stage} [{partition}]")
+        llm_server.configure(latency_s=0.0)
         _run_to_end(select, partition)
 
-    def _run_to_end(select: list[str], partition: str | None) -> None:
-        proc = _launch(",".join(select), partition, log) if partition else _launch_unpartitioned(select, log)
+    def _run_to_end(select: list[str], partition: str | None, ops: dict | None = None) -> None:
+        proc = (_launch(",".join(select), partition, log, ops) if partition
+                else _launch_unpartitioned(select, log, ops))
         if proc.wait(timeout=300) != 0:
             pytest.fail(f"{select} [{partition}] failed:\n{log.read_text()[-3000:]}")
 
@@ -293,7 +300,22 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
             _run_to_end(PATH_STAGES, discipline)
     assert not plan, f"kill points left over: {plan}"
     _run_to_end(RELEASE_STAGES, None)
-    assert len(kills) >= 10, kills
+    # one further round, as run_pipeline drives it: the walk plan walks on for what the release
+    # asks, the partitions asked for run again (a kill inside the round's judging), the release
+    request = _next_round_request()
+    assert request, "the release asked for no further round: nothing to kill in one"
+    _run_to_end(["walk_plan"], None, ops={"walk_plan": {"config": {"rounds": [request]}}})
+    new_paths = dict(_sql(settings, 'SELECT start_discipline, count(*) FROM walk_plan WHERE "round" = 1 GROUP BY 1'))
+    killed_in_round = False
+    for discipline in [d for d in DISCIPLINES if d in request]:
+        if not killed_in_round and new_paths.get(discipline, 0) >= 2:
+            run_with_kill(PATH_STAGES, discipline, "difficulty_judge", new_paths[discipline])
+            killed_in_round = True
+        else:
+            _run_to_end(PATH_STAGES, discipline)
+    assert killed_in_round, f"no discipline got 2 new paths in round 1: {new_paths}"
+    _run_to_end(RELEASE_STAGES, None)
+    assert len(kills) >= 11, kills
 
     stats = llm_server.stats()
     repeated = sum(n - 1 for n in stats["success_by_hash"].values() if n > 1)
@@ -316,10 +338,22 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     assert _graph_snapshot(neo4j_driver) == killed_graph
 
 
-def _launch_unpartitioned(select: list[str], log: Path) -> subprocess.Popen:
+def _next_round_request() -> dict:
+    """What the release's latest materialization asks the next round to walk."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()  # DAGSTER_HOME: the instance the launched runs write
+    try:
+        event = instance.get_latest_materialization_event(dg.AssetKey("linkqa_dataset"))
+        return event.asset_materialization.metadata["next_round_request"].value
+    finally:
+        instance.dispose()
+
+
+def _launch_unpartitioned(select: list[str], log: Path, ops: dict | None = None) -> subprocess.Popen:
     out = log.open("ab")
     return subprocess.Popen(
         [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", ",".join(select),
-         *_executor_args()],
+         *_executor_args(ops)],
         env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True)
