@@ -144,3 +144,42 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     # a second round keeps the first's paths too
     with_rounds([request, {starts[2]: {"3": 1}}])
     assert [row for row in levels() if row[1] <= 1] == after
+
+    # the graph grows: 5% more seeds (2 of a discipline new to it). The plan extends the last
+    # one: its paths whose KPs all still exist stay, with their ids, seeds and levels, new
+    # walks start from their coverage, and the LLM is asked only for the new paths' items
+    def plan_rows() -> dict[str, tuple]:
+        return {row[0]: row for row in _rows(settings, "SELECT path_id, start_discipline, path_index, kp_ids, "
+                                                       "seed_ids, target_difficulty FROM walk_plan")}
+
+    final = plan_rows()
+    old_version = _rows(settings, "SELECT DISTINCT graph_version FROM walk_plan")
+    materialize(["kp_paths", "synthesized_qa"], starts[0])
+    extra = [line for line in (demo_seed_dir() / "economics.jsonl").read_text().splitlines() if line.strip()][:2]
+    (seeds_dir / "economics.jsonl").write_text("\n".join(extra) + "\n")
+    assert len(extra) / sum(len((seeds_dir / f"{d}.jsonl").read_text().splitlines()) for d in DISCIPLINES_USED) \
+        == pytest.approx(0.05)
+    materialize(["seed_qa", "seed_kps"], "economics")
+    materialize(["knowledge_points", "kp_graph"])
+    grow = {"ops": {"walk_plan": {"config": {"paths_total": len(final) + 4}}}}
+    outcome = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("walk_plan")], run_config=grow)
+    assert outcome.success
+    extended = plan_rows()
+    new_version = _rows(settings, "SELECT DISTINCT graph_version FROM walk_plan WHERE path_id NOT IN "
+                                  f"({', '.join(repr(p) for p in final)})")
+    assert new_version and new_version != old_version  # the graph did change
+    kept = [row for path_id, row in final.items() if path_id in extended]
+    assert len(kept) >= 0.9 * len(final), (len(kept), len(final))
+    assert all(extended[row[0]] == row for row in kept)  # the same KPs, seeds and level
+    added = [row for path_id, row in extended.items() if path_id not in final]
+    assert added and len({(row[1], row[2]) for row in extended.values()}) == len(extended)  # numbering goes on
+    (materialization,) = outcome.asset_materializations_for_node("walk_plan")
+    assert materialization.metadata["kept_paths"].value == len(kept)
+    assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
+    # deterministic: the same graph and settings give the same extended plan
+    assert job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("walk_plan")],
+                                  run_config=grow).success
+    assert plan_rows() == extended
+    answered = llm_server.stats()["successes"]
+    materialize(["kp_paths", "synthesized_qa"], starts[0])
+    assert llm_server.stats()["successes"] - answered == sum(1 for row in added if row[1] == starts[0])

@@ -36,13 +36,15 @@ def mix_for(discipline: str, mix: Mapping[str | int, float],
     return normalize_mix(mix)
 
 
-def assign_levels(n: int, mix: Mapping[int, float]) -> list[int]:
+def assign_levels(n: int, mix: Mapping[int, float], start: Mapping[int, int] | None = None) -> list[int]:
     """``n`` levels in an order whose every prefix is as close to ``mix`` as integer counts
     allow: step i takes the level furthest behind its share of i + 1 items (ties to the lower
-    level). So the first k paths of a plan already follow the mix, whatever k is."""
-    counts = dict.fromkeys(mix, 0)
+    level). So the first k paths of a plan already follow the mix, whatever k is. ``start``:
+    levels already given (paths an extended plan keeps), which the new ones continue."""
+    counts = {level: (start or {}).get(level, 0) for level in mix}
+    done = sum((start or {}).values())
     levels = []
-    for i in range(n):
+    for i in range(done, done + n):
         level = max(mix, key=lambda lv: (mix[lv] * (i + 1) - counts[lv], -lv))
         counts[level] += 1
         levels.append(level)

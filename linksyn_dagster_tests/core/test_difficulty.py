@@ -94,3 +94,12 @@ def test_an_open_release_keeps_the_version_on_target_else_the_closest_later_on_a
     assert closest_version([3, 5], 4) == 1   # tie: the rewrite
     assert closest_version([None, 2], 4) == 1
     assert closest_version([None, None], 4) == 1
+
+
+def test_levels_continue_from_those_already_given():
+    mix = normalize_mix(MIX)
+    whole = assign_levels(40, mix)
+    assert assign_levels(25, mix, Counter(whole[:15])) == whole[15:]
+    # kept paths all at level 2: the new ones make up for it, first the levels furthest behind
+    new = assign_levels(10, mix, {2: 10})
+    assert 2 not in new[:6] and Counter(new)[3] >= Counter(new)[1]

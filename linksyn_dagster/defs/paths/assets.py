@@ -79,6 +79,28 @@ def _plan_visits(warehouse: WarehouseResource, nodes: pl.DataFrame) -> np.ndarra
 
 
 ROW_SCHEMA = {k: v for k, v in PATHS_SCHEMA.items() if k not in ("seed_ids", "seed_link_strength", "target_difficulty")}
+# the walk settings a kept path must have been walked with (the path budget may change)
+_WALK_KEYS_KEPT_ACROSS = "paths_total"
+
+
+def _kept_paths(warehouse: WarehouseResource, node_ids: np.ndarray, version: str, walk) -> pl.DataFrame:
+    """The paths an extended plan keeps when the graph has grown: the stored plan's paths
+    walked on an earlier graph version, with the same walk settings, whose KPs are all still
+    in the graph. Their ids, seeds and levels stay, so their LLM answers are never asked
+    again; empty before the first plan, or when the walk settings changed."""
+    if not warehouse.table_exists("walk_plan"):
+        return pl.DataFrame(schema=PATHS_SCHEMA)
+    earlier = warehouse.query("plan_paths_of_other_versions", version=version)
+    if not earlier.height:
+        return earlier.select(list(PATHS_SCHEMA))
+    walked_with = json.loads(earlier.get_column("walk_params")[0])
+    now = walk.model_dump(mode="json")
+    if any(walked_with.get(key) != value for key, value in now.items() if key != _WALK_KEYS_KEPT_ACROSS):
+        return earlier.clear().select(list(PATHS_SCHEMA))
+    known = pl.DataFrame({"kp_id": pl.Series(node_ids, dtype=pl.Utf8)})
+    gone = (earlier.select("path_id", pl.col("kp_ids").alias("kp_id")).explode("kp_id")
+            .join(known, on="kp_id", how="anti").get_column("path_id").unique().to_list())
+    return earlier.filter(~pl.col("path_id").is_in(gone)).select(list(PATHS_SCHEMA))
 
 
 def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str, round_number: int = 0,
@@ -115,19 +137,24 @@ def _path_rows(result, csr, names: np.ndarray, version: str, params_json: str, r
         pl.lit(params_json).alias("walk_params"), pl.lit(version).alias("graph_version"))
 
 
-def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[str, int]]]) -> pl.DataFrame:
+def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[str, int]]],
+                   kept: pl.DataFrame) -> pl.DataFrame:
     """The difficulty level each path's item is asked for (``path_id``, ``target_difficulty``):
     per start discipline, in walk order, so that every prefix of its paths follows its mix
-    (first round) or its round's request (later rounds). Null levels when difficulty is not
-    steered."""
-    frames = [pl.DataFrame(schema={"path_id": pl.Utf8, "target_difficulty": pl.Int32})]
-    for (discipline, number), group in paths.sort("round", "path_index").group_by(
+    (first round) or its round's request (later rounds). The paths ``kept`` from an earlier
+    plan keep their levels, and the first round's new paths continue from them. Null levels
+    when difficulty is not steered."""
+    frames = [kept.select("path_id", "target_difficulty")]
+    new = paths.filter(~pl.col("path_id").is_in(kept.get_column("path_id").to_list()))
+    for (discipline, number), group in new.sort("round", "path_index").group_by(
             "start_discipline", "round", maintain_order=True):
         if not synthesis.steer_difficulty:
             levels = [None] * group.height
         elif number == 0:
+            given = kept.filter(pl.col("start_discipline") == discipline).get_column("target_difficulty")
             levels = assign_levels(group.height, mix_for(discipline, synthesis.difficulty_mix,
-                                                         synthesis.difficulty_mix_by_discipline))
+                                                         synthesis.difficulty_mix_by_discipline),
+                                   start=dict(given.drop_nulls().value_counts().iter_rows()))
         else:  # the request's counts, interleaved (a path the walk could not start has no level to fill)
             request = {int(level): n for level, n in rounds[number - 1].get(discipline, {}).items() if n > 0}
             levels = assign_levels(group.height, {level: n / sum(request.values()) for level, n in request.items()})
@@ -159,9 +186,12 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     release's `next_round_request`s) are walked after the first, each on from the visits
     of the rounds before it with its own random stream, with the levels it asks for: the
     paths, seeds and levels of earlier rounds never change.
-    The plan depends only on the graph version and the walk and synthesis settings; it
-    writes the `visits` counters of the KP nodes in Neo4j, and the per-discipline `kp_paths`
-    partitions read their slice of it."""
+    The plan depends only on the graph version, the walk and synthesis settings and, once the
+    graph has grown, the paths it keeps: when the stored plan was walked on an earlier graph
+    version with the same walk settings, its paths whose KPs all still exist are kept (ids,
+    seeds, levels; their LLM answers are never asked again) and new walks start from their
+    coverage to fill the quotas. It writes the `visits` counters of the KP nodes in Neo4j,
+    and the per-discipline `kp_paths` partitions read their slice of it."""
     settings = settings.value
     walk = settings.walk
     if config.paths_total is not None:  # downstream reads the quotas from the plan, so all follow
@@ -188,16 +218,26 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     names = (nodes.join(knowledge_points.select("kp_id", "name"), on="kp_id", how="left")
              .sort("node").get_column("name").to_numpy())
 
+    # the graph grew since the stored plan: its paths whose KPs are all still here are kept, as
+    # the first round's base; new walks start from their coverage and fill the quotas
+    kept = _kept_paths(warehouse, csr.node_ids, version, walk).with_columns(
+        pl.lit(0, dtype=pl.Int32).alias("round"), pl.lit(params_json).alias("walk_params"))
+    visits = np.zeros(nodes.height, dtype=np.int64)
+    if kept.height:
+        counts = (kept.select(pl.col("kp_ids").explode().alias("kp_id")).group_by("kp_id").len()
+                  .join(nodes, on="kp_id"))
+        visits[counts.get_column("node").to_numpy()] = counts.get_column("len").to_numpy()
+    base = dict(kept.group_by("start_discipline").len().iter_rows())
     # round 0 walks the quotas; each further round walks its request on from the visits of the
     # rounds before it, with its own random stream, so earlier rounds' paths never change
-    visits = np.zeros(nodes.height, dtype=np.int64)
-    frames, walk_seconds, batch_size = [], 0.0, 0
-    for number, round_quotas in enumerate([quotas, *({d: sum(levels.values()) for d, levels in request.items()
-                                                      if d in available} for request in config.rounds)]):
+    frames, walk_seconds, batch_size = ([kept.select(list(ROW_SCHEMA))] if kept.height else []), 0.0, 0
+    for number, round_quotas in enumerate([{d: max(0, q - base.get(d, 0)) for d, q in quotas.items()},
+                                           *({d: sum(levels.values()) for d, levels in request.items()
+                                              if d in available} for request in config.rounds)]):
         if not sum(round_quotas.values()):
             continue
-        first_index = {d: n for d, n in pl.concat(frames).group_by("start_discipline").len().iter_rows()} \
-            if frames else {}
+        first_index = {d: n + 1 for d, n in pl.concat(frames).group_by("start_discipline")
+                       .agg(pl.col("path_index").max()).iter_rows()} if frames else {}
         result = walk_paths(csr, round_quotas, dataclasses.replace(params, random_seed=params.random_seed + number),
                             visits=visits)
         visits, walk_seconds, batch_size = result.visits, walk_seconds + result.stats["walk_s"], result.batch_size
@@ -209,7 +249,14 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     # in walk order, so seed use is spread over the whole plan (see core/linking.py)
     paths = paths.join(linked_seeds(paths, links, settings.synthesis.max_seeds_per_path, random_seed=walk.random_seed),
                        on="path_id", how="left")
-    paths = paths.join(_target_levels(paths, settings.synthesis, config.rounds), on="path_id",
+    if kept.height:  # a kept path keeps the seeds its item was written from
+        stored = kept.select("path_id", pl.col("seed_ids").alias("kept_seeds"),
+                             pl.col("seed_link_strength").alias("kept_strength"), pl.lit(True).alias("is_kept"))
+        paths = paths.join(stored, on="path_id", how="left").with_columns(
+            pl.when(pl.col("is_kept")).then(pl.col("kept_seeds")).otherwise(pl.col("seed_ids")).alias("seed_ids"),
+            pl.when(pl.col("is_kept")).then(pl.col("kept_strength")).otherwise(pl.col("seed_link_strength"))
+            .alias("seed_link_strength")).drop("kept_seeds", "kept_strength", "is_kept")
+    paths = paths.join(_target_levels(paths, settings.synthesis, config.rounds, kept), on="path_id",
                        how="left").select(list(PATHS_SCHEMA))
     seed_use = paths.select(pl.col("seed_ids").explode().drop_nulls()).get_column("seed_ids").value_counts()
 
@@ -222,7 +269,7 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     unknown = path_kps.join(knowledge_points.select("kp_id"), on="kp_id", how="anti").height
     walked = dict(paths.group_by("start_discipline").len().iter_rows())
     wanted = plan_quotas(paths, with_rounds=True) if paths.height else quotas
-    short = {d: f"{walked.get(d, 0)}/{q}" for d, q in wanted.items() if walked.get(d, 0) != q}
+    short = {d: f"{walked.get(d, 0)}/{q}" for d, q in wanted.items() if walked.get(d, 0) < q}
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
         "quotas": dg.MetadataValue.json(quotas), "graph_nodes": csr.n_nodes, "graph_edges": csr.n_edges,
@@ -231,6 +278,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
         "peak_rss_mb": round(transfer.peak_rss_bytes / 2**20, 1),
         "walk_seconds": round(walk_seconds, 4), "walk_batch_size": batch_size,
         "rounds": len(config.rounds),
+        "kept_paths": kept.height,  # from the plan on an earlier graph version (see _kept_paths)
+        "kept_from_graph_versions": dg.MetadataValue.json(sorted(set(kept.get_column("graph_version").to_list()))),
         "paths_per_round": dg.MetadataValue.json(dict(paths.group_by("round").len().sort("round")
                                                       .select(pl.col("round").cast(pl.Utf8), "len").iter_rows())),
         "crossing_paths": int(paths.get_column("crosses_disciplines").sum() or 0),
