@@ -31,14 +31,19 @@ test-deps:
 	fi
 
 # llama-cpp-python compiles from source once (about 6 minutes on 2 cores); pip caches the
-# wheel, so later set-ups on the same machine take seconds.
+# wheel, so later set-ups on the same machine take seconds. On x86-64 it is built for AVX2,
+# not for the building CPU: a native build uses the CPU's AMX and AVX-512 code, which crashed
+# with a general protection fault in libggml-cpu on a VM that advertises AMX (2026-12-04).
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+endif
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "linksyn: $(PYTHON) not found: install Python 3.11"; exit 2; }
 	@command -v java >/dev/null || { echo "linksyn: java not found: install a JDK 17+ (Debian: apt-get install openjdk-17-jdk-headless)"; exit 2; }
 	@command -v mvn >/dev/null || { echo "linksyn: mvn not found: install Maven (Debian: apt-get install maven)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	CMAKE_BUILD_PARALLEL_LEVEL=2 $(BIN)/python -m pip install --quiet -e ".[test]"
+	CMAKE_BUILD_PARALLEL_LEVEL=2 CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
 # PecanPy, the baseline of benchmarks/walker.py, pins numpy < 2 (the project needs numpy 2),
