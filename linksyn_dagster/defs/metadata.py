@@ -9,6 +9,9 @@ import polars as pl
 
 PREVIEW_ROWS = 5
 _CELL_CHARS = 80
+# the Dagster UI renders a markdown value in place only below 1,000 characters (JavaScript
+# string length, UTF-16 units); a longer preview hides behind a "[Show Markdown]" button
+INLINE_MARKDOWN_LIMIT = 1000
 
 
 def column_schema(df: pl.DataFrame, descriptions: dict[str, str]) -> dg.TableSchema:
@@ -23,7 +26,14 @@ def column_schema(df: pl.DataFrame, descriptions: dict[str, str]) -> dg.TableSch
     ])
 
 
+def _ui_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def preview_markdown(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
+    """The first ``rows`` rows as a markdown table, cells cut to a few words; fewer rows
+    when that many would be too long for the Dagster UI to show the table in place (at least
+    one row)."""
     if df.is_empty():
         return "_(no rows)_"
     head = df.head(rows)
@@ -35,7 +45,11 @@ def preview_markdown(df: pl.DataFrame, rows: int = PREVIEW_ROWS) -> str:
         return text if len(text) <= _CELL_CHARS else text[: _CELL_CHARS - 1] + "…"
 
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in head.iter_rows()]
+    for row in head.iter_rows():
+        line = "| " + " | ".join(cell(v) for v in row) + " |"
+        if len(lines) > 2 and _ui_length("\n".join([*lines, line])) >= INLINE_MARKDOWN_LIMIT:
+            break
+        lines.append(line)
     return "\n".join(lines)
 
 
