@@ -68,19 +68,24 @@ class WalkPlanConfig(dg.Config):
         "earlier paths, and their LLM answers, stay as they were")
 
 
-def _plan_visits(warehouse: WarehouseResource, nodes: pl.DataFrame) -> np.ndarray:
-    """Visits per CSR node (``nodes``: kp_id, node in CSR order) by the paths of the stored
-    walk plan (zeros before the first plan)."""
+def _visits_per_node(counts: pl.DataFrame | None, nodes: pl.DataFrame) -> np.ndarray:
+    """``counts`` (kp_id, visits) as an array over the CSR nodes (``nodes``: kp_id, node in
+    CSR order); zeros for KPs it does not hold, or without counts."""
     visits = np.zeros(nodes.height, dtype=np.int64)
-    if warehouse.table_exists("walk_plan"):
-        counts = warehouse.query("plan_visits").join(nodes, on="kp_id")
+    if counts is not None and counts.height:
+        counts = counts.join(nodes, on="kp_id")
         visits[counts.get_column("node").to_numpy()] = counts.get_column("visits").to_numpy()
     return visits
 
 
+def _plan_visits(warehouse: WarehouseResource, nodes: pl.DataFrame) -> np.ndarray:
+    """Visits per CSR node by the paths of the stored walk plan (zeros before the first plan)."""
+    return _visits_per_node(warehouse.query("plan_visits") if warehouse.table_exists("walk_plan") else None, nodes)
+
+
 ROW_SCHEMA = {k: v for k, v in PATHS_SCHEMA.items() if k not in ("seed_ids", "seed_link_strength", "target_difficulty")}
-# the walk settings a kept path must have been walked with (the path budget may change)
-_WALK_KEYS_KEPT_ACROSS = "paths_total"
+# walk settings that may change without dropping the kept paths (every other one must match)
+_WALK_KEYS_KEPT_ACROSS = {"paths_total"}
 
 
 def _kept_paths(warehouse: WarehouseResource, node_ids: np.ndarray, version: str, walk) -> pl.DataFrame:
@@ -95,7 +100,7 @@ def _kept_paths(warehouse: WarehouseResource, node_ids: np.ndarray, version: str
         return earlier.select(list(PATHS_SCHEMA))
     walked_with = json.loads(earlier.get_column("walk_params")[0])
     now = walk.model_dump(mode="json")
-    if any(walked_with.get(key) != value for key, value in now.items() if key != _WALK_KEYS_KEPT_ACROSS):
+    if any(walked_with.get(key) != value for key, value in now.items() if key not in _WALK_KEYS_KEPT_ACROSS):
         return earlier.clear().select(list(PATHS_SCHEMA))
     known = pl.DataFrame({"kp_id": pl.Series(node_ids, dtype=pl.Utf8)})
     gone = (earlier.select("path_id", pl.col("kp_ids").alias("kp_id")).explode("kp_id")
@@ -222,11 +227,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     # the first round's base; new walks start from their coverage and fill the quotas
     kept = _kept_paths(warehouse, csr.node_ids, version, walk).with_columns(
         pl.lit(0, dtype=pl.Int32).alias("round"), pl.lit(params_json).alias("walk_params"))
-    visits = np.zeros(nodes.height, dtype=np.int64)
-    if kept.height:
-        counts = (kept.select(pl.col("kp_ids").explode().alias("kp_id")).group_by("kp_id").len()
-                  .join(nodes, on="kp_id"))
-        visits[counts.get_column("node").to_numpy()] = counts.get_column("len").to_numpy()
+    visits = _visits_per_node(
+        kept.select(pl.col("kp_ids").explode().alias("kp_id")).group_by("kp_id").len(name="visits"), nodes)
     base = dict(kept.group_by("start_discipline").len().iter_rows())
     # round 0 walks the quotas; each further round walks its request on from the visits of the
     # rounds before it, with its own random stream, so earlier rounds' paths never change

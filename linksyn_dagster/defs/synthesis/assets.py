@@ -160,7 +160,8 @@ def _in_waves(client, stage: str, prompt_version: str, schema_model, items: list
         by_id = {outcome.item_id: outcome for outcome in batch}
         for sent in requests:  # in the order asked: attempt 1, 2, ...
             outcome = by_id.get(sent.item_id)
-            replies[asked[sent.item_id]].append(outcome.result.parsed if outcome is not None and outcome.result is not None else None)
+            parsed = outcome.result.parsed if outcome is not None and outcome.result is not None else None
+            replies[asked[sent.item_id]].append(parsed)
 
 
 def _judge_request(prompt, schema: str, item: dict[str, Any], attempt: int, k: int) -> LLMRequest:
