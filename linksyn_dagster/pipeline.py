@@ -18,7 +18,6 @@ import polars as pl
 from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
 from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.defs.automation import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES
 from linksyn_dagster.defs.release.assets import NEXT_ROUND
 from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.queries import sql
@@ -45,6 +44,38 @@ _QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 class PipelineFailed(RuntimeError):
     pass
+
+
+WALK_PLAN = "walk_plan"  # the asset further rounds re-materialize with their request as run config
+
+
+@dataclass(frozen=True)
+class Stage:
+    """Assets materialized together: one run, or one run per partition when ``partitioned``."""
+    assets: tuple[str, ...]
+    partitioned: bool
+
+
+def pipeline_stages(definitions: dg.Definitions) -> list[Stage]:
+    """The materializable assets in dependency order, cut where the partitioning changes:
+    an asset joins the stage of its parents unless it is partitioned and they are not (or
+    the other way round). For LinkSyn: the seed stages per discipline, the graph and walk
+    plan, the path stages per start discipline, the release. ``linksyn run``, ``linksyn
+    demo`` and the tests that drive stages one by one all take the order from here."""
+    graph = definitions.resolve_asset_graph()
+    level: dict[dg.AssetKey, int] = {}
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        if not node.is_materializable:
+            continue
+        partitioned = node.partitions_def is not None
+        level[key] = max((level[p] + ((graph.get(p).partitions_def is not None) != partitioned)
+                          for p in node.parent_keys if p in level), default=0)
+    stages: list[Stage] = []
+    for number in range(max(level.values(), default=-1) + 1):
+        keys = [k for k in graph.toposorted_asset_keys if level.get(k) == number]
+        stages.append(Stage(tuple(k.to_user_string() for k in keys), graph.get(keys[0]).partitions_def is not None))
+    return stages
 
 
 # One pipeline per process at a time. Dagster reconfigures Python logging (dictConfig) at
@@ -146,18 +177,30 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
         return result
 
     say(f"seeds from {source}: disciplines {', '.join(seed_disciplines)}")
-    for discipline in seed_disciplines:
-        materialize(SEED_STAGES, discipline)
-    materialize(GRAPH_STAGES, None)
+    stages = pipeline_stages(definitions)
+    walk = next(n for n, stage in enumerate(stages) if WALK_PLAN in stage.assets)
+    release: dict = {}
 
-    # the start disciplines the walk plan gave paths to, in taxonomy order
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        walked = dict(conn.execute(sql("plan_paths_per_discipline")).fetchall())
-    summary.path_disciplines = [d for d in DISCIPLINES if walked.get(d, 0) > 0]
-    say("paths per start discipline: " + ", ".join(f"{d}={walked[d]}" for d in summary.path_disciplines))
-    for discipline in summary.path_disciplines:
-        materialize(PATH_STAGES, discipline)
-    release = _release_metadata(materialize(RELEASE_STAGES, None))
+    def run_stages(first: int, path_disciplines: list[str] | None, round_number: int = 0) -> None:
+        """Stages from ``first`` on: a partitioned stage upstream of the walk plan runs each
+        discipline with seeds, one downstream of it each start discipline given paths (those
+        the stored plan has, unless a round names its own)."""
+        nonlocal release
+        for number in range(first, len(stages)):
+            stage = stages[number]
+            if stage.partitioned:
+                for discipline in (path_disciplines if number > walk else seed_disciplines):
+                    materialize(list(stage.assets), discipline, round_number=round_number)
+                continue
+            result = materialize(list(stage.assets), None, round_number=round_number)
+            if "linkqa_dataset" in stage.assets:
+                release = _release_metadata(result)
+            if number == walk and path_disciplines is None:
+                walked = _paths_per_discipline(settings)
+                summary.path_disciplines = path_disciplines = list(walked)
+                say("paths per start discipline: " + ", ".join(f"{d}={n}" for d, n in walked.items()))
+
+    run_stages(0, None)
 
     # further rounds: the walk plan walks on for the cells the release misses, as the release
     # asks (its `next_round_request`); only the partitions given new paths run again, and
@@ -169,10 +212,8 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
         number = len(summary.rounds)
         say(f"round {number}: {release['shortfall_items'].value} item(s) short in {release['cells_short'].value} "
             f"cell(s); walking {sum(sum(levels.values()) for levels in request.values())} more path(s)")
-        materialize(["walk_plan"], None, {"walk_plan": {"config": {"rounds": summary.rounds}}}, number)
-        for discipline in [d for d in DISCIPLINES if d in request]:
-            materialize(PATH_STAGES, discipline, round_number=number)
-        release = _release_metadata(materialize(RELEASE_STAGES, None, round_number=number))
+        materialize([WALK_PLAN], None, {WALK_PLAN: {"config": {"rounds": summary.rounds}}}, number)
+        run_stages(walk + 1, [d for d in DISCIPLINES if d in request], number)
     summary.shortfall_items = int(release["shortfall_items"].value)
     summary.short_cells = sorted((r.data for r in release["cells"].records if r.data["shortfall"]),
                                  key=lambda c: (-c["shortfall"], c["discipline"], c["level"]))
@@ -182,6 +223,13 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     summary.verification = settings.synthesis.verifier_samples > 0
     summary.failed_checks = [name for name, passed in checks.items() if not passed]
     return summary
+
+
+def _paths_per_discipline(settings: LinkSynSettings) -> dict[str, int]:
+    """The stored walk plan's paths per start discipline that has any, in taxonomy order."""
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        walked = dict(conn.execute(sql("plan_paths_per_discipline")).fetchall())
+    return {d: walked[d] for d in DISCIPLINES if walked.get(d, 0) > 0}
 
 
 def _release_metadata(result: dg.ExecuteInProcessResult) -> dict:

@@ -16,6 +16,7 @@ from linksyn_dagster.defs.automation import nightly_seed_stages_schedule
 
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.definitions import defs as load_defs
+from linksyn_dagster.pipeline import pipeline_stages
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
 PARTITIONED = {"seed_qa", "seed_kps", "kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"}
@@ -57,14 +58,32 @@ def test_every_stage_has_asset_checks(definitions):
     assert checked == PARTITIONED | GLOBAL
 
 
-def test_jobs_and_nightly_schedules_launch_one_run_per_discipline(definitions):
-    assert {j.name for j in definitions.jobs} >= {"seed_stages_job", "path_stages_job", "global_stages_job"}
-    assert {s.name for s in definitions.schedules} == {"nightly_seed_stages_schedule", "nightly_path_stages_schedule"}
+def test_one_clock_for_the_seed_stages_and_automation_for_the_rest(definitions):
+    """The nightly schedule runs the seed stages per partition; every other asset has an
+    automation condition (what it runs after: test_automation.py), evaluated by one sensor."""
+    assert {s.name for s in definitions.schedules} == {"nightly_seed_stages_schedule"}
+    assert set(definitions.resolve_job_def("seed_stages_job").asset_layer.selected_asset_keys) == {
+        dg.AssetKey("seed_qa"), dg.AssetKey("seed_kps")}
     context = dg.build_schedule_context(scheduled_execution_time=datetime.datetime(2026, 11, 24, 2))
     requests = nightly_seed_stages_schedule(context)
     assert [r.partition_key for r in requests] == list(DISCIPLINES)
     assert len({r.run_key for r in requests}) == len(DISCIPLINES)
     assert all(r.run_key.startswith("2026-11-24:") for r in requests)
+    specs = {s.key.to_user_string(): s for s in definitions.resolve_all_asset_specs()}
+    assert {key for key, spec in specs.items() if spec.automation_condition is None} == {"seed_qa"}
+    (sensor,) = definitions.sensors
+    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
+    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # turned on in the UI, as the schedule
+
+
+def test_the_cli_takes_its_stage_order_from_the_asset_graph(definitions):
+    stages = pipeline_stages(definitions)
+    assert [(stage.assets, stage.partitioned) for stage in stages] == [
+        (("seed_qa", "seed_kps"), True),
+        (("knowledge_points", "kp_graph", "walk_plan"), False),
+        (("kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"), True),
+        (("linkqa_dataset", "distribution_report"), False),
+    ]
 
 
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:

@@ -222,7 +222,8 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     import random
 
     from linksyn_dagster.core.taxonomy import DISCIPLINES
-    from linksyn_dagster.pipeline import GRAPH_STAGES, PATH_STAGES, RELEASE_STAGES, SEED_STAGES, run_pipeline
+    from linksyn_dagster.definitions import build_definitions
+    from linksyn_dagster.pipeline import WALK_PLAN, pipeline_stages, run_pipeline
     from linksyn_dagster.settings import load_settings
 
     monkeypatch.setenv("LINKSYN_LLM__CONCURRENCY", "1")
@@ -243,6 +244,9 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     # the stages are run one by one below, as run_pipeline orders them, with one further round
     monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "1")
     settings = load_settings()
+    # the stages in run_pipeline's order: seeds per discipline, the graph, paths per start discipline, the release
+    seed_stages, graph_stages, path_stages, release_stages = [list(stage.assets)
+                                                              for stage in pipeline_stages(build_definitions(settings))]
     log = tmp_path / "dagster.log"
     neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
     llm_server.reset()
@@ -282,11 +286,11 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
 
     for k, discipline in enumerate(disciplines):
         if k < 4:
-            run_with_kill(SEED_STAGES, discipline, "kp_extraction", 10)
+            run_with_kill(seed_stages, discipline, "kp_extraction", 10)
         else:
-            _run_to_end(SEED_STAGES, discipline)
-    _run_to_end(GRAPH_STAGES[:1], None)
-    run_with_kill(GRAPH_STAGES[1:], None, "graph", None)
+            _run_to_end(seed_stages, discipline)
+    _run_to_end(graph_stages[:1], None)
+    run_with_kill(graph_stages[1:], None, "graph", None)
 
     quotas = dict(_sql(settings, "SELECT start_discipline, count(*) FROM walk_plan GROUP BY 1"))
     path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
@@ -295,26 +299,26 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     for discipline in path_disciplines:
         if quotas[discipline] >= 2 and plan:
             stage = plan.pop(0)  # a rewrite kill waits for the first one (not every QA needs rewriting)
-            run_with_kill(PATH_STAGES, discipline, stage, 2 if stage == "difficulty_rewrite" else quotas[discipline])
+            run_with_kill(path_stages, discipline, stage, 2 if stage == "difficulty_rewrite" else quotas[discipline])
         else:
-            _run_to_end(PATH_STAGES, discipline)
+            _run_to_end(path_stages, discipline)
     assert not plan, f"kill points left over: {plan}"
-    _run_to_end(RELEASE_STAGES, None)
+    _run_to_end(release_stages, None)
     # one further round, as run_pipeline drives it: the walk plan walks on for what the release
     # asks, the partitions asked for run again (a kill inside the round's judging), the release
     request = _next_round_request()
     assert request, "the release asked for no further round: nothing to kill in one"
-    _run_to_end(["walk_plan"], None, ops={"walk_plan": {"config": {"rounds": [request]}}})
+    _run_to_end([WALK_PLAN], None, ops={WALK_PLAN: {"config": {"rounds": [request]}}})
     new_paths = dict(_sql(settings, 'SELECT start_discipline, count(*) FROM walk_plan WHERE "round" = 1 GROUP BY 1'))
     killed_in_round = False
     for discipline in [d for d in DISCIPLINES if d in request]:
         if not killed_in_round and new_paths.get(discipline, 0) >= 2:
-            run_with_kill(PATH_STAGES, discipline, "difficulty_judge", new_paths[discipline])
+            run_with_kill(path_stages, discipline, "difficulty_judge", new_paths[discipline])
             killed_in_round = True
         else:
-            _run_to_end(PATH_STAGES, discipline)
+            _run_to_end(path_stages, discipline)
     assert killed_in_round, f"no discipline got 2 new paths in round 1: {new_paths}"
-    _run_to_end(RELEASE_STAGES, None)
+    _run_to_end(release_stages, None)
     assert len(kills) >= 11, kills
 
     stats = llm_server.stats()

@@ -1,49 +1,79 @@
-"""Jobs and schedules: a nightly run per discipline partition for the per-discipline stages;
-the global assets follow through their eager automation conditions."""
+"""Automation follows dependencies, not clocks.
 
+One clock: every night the seed stages (``seed_qa``, ``seed_kps``) run for each discipline
+partition. Everything downstream runs when what drives it has been updated, through the
+automation condition each asset declares (``runs_after``) and the automation sensor
+``linksyn_automation`` (off until turned on in the UI, as the schedule):
+
+    seed_qa ─▶ seed_kps ─▶ knowledge_points, kp_graph, walk_plan ─▶ kp_paths … verified_qa ─▶ linkqa_dataset, distribution_report
+    (per discipline)       (one run)                                (a run per discipline)   (one run)
+
+An asset waits while anything upstream of it, however far, is still running or queued,
+so nothing runs on a graph that is about to change: the path stages start only once the
+walk plan is settled on the newest graph, and the release only once every discipline's
+verified items are in."""
 
 import dagster as dg
 
 from linksyn_dagster.defs.partitions import discipline_partitions
 
-# the stages in pipeline order (linksyn demo/run materializes them in this order)
-SEED_STAGES = ["seed_qa", "seed_kps"]
-GRAPH_STAGES = ["knowledge_points", "kp_graph", "walk_plan"]
-PATH_STAGES = ["kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"]
-RELEASE_STAGES = ["linkqa_dataset", "distribution_report"]
+# the deepest chain of assets (seed_qa … distribution_report is 11 long): "anything upstream"
+# looks this many hops back
+_PIPELINE_DEPTH = 12
+
+
+def _upstream_unsettled(hops: int = _PIPELINE_DEPTH) -> dg.AutomationCondition:
+    """True while an asset upstream of the target, up to ``hops`` dependencies back, is
+    being materialized (its run is queued or started), or has an update of its own upstream
+    it has not yet taken: it is about to change. An upstream asset requested on this tick in
+    the target's own run is settled (Dagster runs the run's assets in dependency order);
+    one of another partitioning is a run of its own, so it is not."""
+    requested = dg.AutomationCondition.will_be_requested()
+    behind = dg.AutomationCondition.any_deps_updated().since_last_handled() & ~requested
+    busy = dg.AutomationCondition.in_progress() | behind
+    for _ in range(hops - 1):
+        busy = dg.AutomationCondition.in_progress() | behind | dg.AutomationCondition.any_deps_match(busy)
+    return dg.AutomationCondition.any_deps_match(busy).with_label("anything upstream in progress or behind")
+
+
+def runs_after(*driving: str, every_partition: bool = False) -> dg.AutomationCondition:
+    """Materialize when one of the ``driving`` dependencies has been updated (or will be in
+    the same run), once nothing upstream is in progress. An asset's other dependencies are
+    upstream of its driving ones (``kp_graph`` reads seeds too, but runs after the KPs), so
+    their updates arrive through the driving dependency instead of triggering a run early.
+
+    ``every_partition``: the asset reads every discipline partition of its driving
+    dependency; a discipline that never had seeds or paths is absent, not awaited. Else a
+    missing driving partition holds the asset back, as Dagster's ``eager`` does."""
+    selection = dg.AssetSelection.assets(*driving)
+    condition = (
+        dg.AutomationCondition.any_deps_updated().allow(selection).since_last_handled()
+        & ~_upstream_unsettled()
+        & ~dg.AutomationCondition.in_progress()
+    )
+    if not every_partition:
+        condition = condition & ~dg.AutomationCondition.any_deps_missing().allow(selection)
+    return condition.with_label(f"runs after {', '.join(driving)}")
+
 
 seed_stages_job = dg.define_asset_job(
-    "seed_stages_job", selection=dg.AssetSelection.assets(*SEED_STAGES),
-    description="Load seeds and extract their knowledge points, one discipline partition per run.",
+    "seed_stages_job", selection=dg.AssetSelection.assets("seed_qa", "seed_kps"),
+    description="Load seeds and extract their knowledge points, one discipline partition per run. Everything "
+                "downstream follows through automation conditions.",
 )
-path_stages_job = dg.define_asset_job(
-    "path_stages_job", selection=dg.AssetSelection.assets(*PATH_STAGES),
-    description="Walk the KP graph and synthesize, steer and verify QA, one start-discipline partition per run.",
-)
-global_stages_job = dg.define_asset_job(
-    "global_stages_job",
-    selection=dg.AssetSelection.assets(*GRAPH_STAGES, *RELEASE_STAGES),
-    description="The cross-discipline assets: canonical KPs, the Neo4j graph, the walk plan, the release and "
-                "its report.",
-)
-
-
-def one_run_per_discipline(context: dg.ScheduleEvaluationContext) -> list[dg.RunRequest]:
-    """A run request per partition, in taxonomy order, keyed by day so a tick never repeats."""
-    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    return [dg.RunRequest(run_key=f"{day}:{key}", partition_key=key)
-            for key in discipline_partitions.get_partition_keys()]
 
 
 @dg.schedule(job=seed_stages_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
              default_status=dg.DefaultScheduleStatus.STOPPED)
 def nightly_seed_stages_schedule(context: dg.ScheduleEvaluationContext):
-    """Every night, one run per discipline partition (a backfill of the seed stages)."""
-    return one_run_per_discipline(context)
+    """Every night, one run per discipline partition, in taxonomy order, keyed by day so a
+    tick never repeats. The graph, paths and release follow when these have updated."""
+    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
+    return [dg.RunRequest(run_key=f"{day}:{key}", partition_key=key)
+            for key in discipline_partitions.get_partition_keys()]
 
 
-@dg.schedule(job=path_stages_job, cron_schedule="0 4 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def nightly_path_stages_schedule(context: dg.ScheduleEvaluationContext):
-    """Every night after the seed stages, one run per start discipline: walk, synthesize, steer, verify."""
-    return one_run_per_discipline(context)
+linksyn_automation = dg.AutomationConditionSensorDefinition(
+    "linksyn_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Evaluates every asset's automation condition: what runs after what (see runs_after).",
+)

@@ -13,6 +13,7 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.queries import cypher
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
+from linksyn_dagster.defs.automation import runs_after
 
 CHECK_COUNTS_MATCH = "neo4j_counts_match_duckdb"
 BROWSER_QUERIES = "browser/examples"
@@ -44,7 +45,7 @@ def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, s
     deps=["seed_qa"],
     kinds={"neo4j"},
     group_name="graph",
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=runs_after("knowledge_points"),
     check_specs=[dg.AssetCheckSpec(CHECK_COUNTS_MATCH, asset="kp_graph",
                                    description="node and edge counts in Neo4j equal the DuckDB tables")],
 )

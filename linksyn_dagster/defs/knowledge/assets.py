@@ -16,6 +16,7 @@ from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
+from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
 from linksyn_dagster.llm.schemas import kp_extraction_model
@@ -39,6 +40,7 @@ SEED_KPS_SCHEMA = {
     metadata={"partition_expr": "discipline"},
     kinds={"duckdb", "polars", "openai"},
     group_name="knowledge",
+    automation_condition=runs_after("seed_qa"),
     check_specs=[dg.AssetCheckSpec(
         CHECK_EVERY_SEED_ACCOUNTED, asset="seed_kps",
         description="every seed has KPs or a row in llm_failures (nothing dropped silently)")],
@@ -90,7 +92,7 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
     kinds={"duckdb", "polars"},
     group_name="knowledge",
     ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=runs_after("seed_kps", every_partition=True),
     check_specs=[
         dg.AssetCheckSpec(CHECK_UNIQUE_KP_IDS, asset="knowledge_points", description="no kp_id twice"),
         dg.AssetCheckSpec(CHECK_KPS_PRESENT, asset="knowledge_points", description="at least one KP"),

@@ -25,6 +25,7 @@ from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.graph_csr import read_kp_graph_csr
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
+from linksyn_dagster.defs.automation import runs_after
 
 CHECK_QUOTA_MET = "path_quota_met"
 CHECK_QUOTAS_MET = "path_quotas_met"
@@ -172,7 +173,7 @@ def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[s
     kinds={"neo4j", "duckdb", "polars"},
     group_name="paths",
     deps=["kp_graph"],
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=runs_after("kp_graph"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_QUOTAS_MET, asset="walk_plan",
                           description="every start discipline got its quota of paths (if the graph allows)"),
@@ -303,6 +304,7 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     metadata={"partition_expr": "start_discipline"},
     kinds={"duckdb", "polars"},
     group_name="paths",
+    automation_condition=runs_after("walk_plan"),
     check_specs=[dg.AssetCheckSpec(CHECK_QUOTA_MET, asset="kp_paths",
                                    description="the partition holds exactly its quota of paths (if the graph allows)")],
 )

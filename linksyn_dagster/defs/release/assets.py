@@ -34,6 +34,7 @@ from linksyn_dagster.publish.html_report import ReportSection, write_html_report
 from linksyn_dagster.publish.report import build_report
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
+from linksyn_dagster.defs.automation import runs_after
 
 CHECK_UNIQUE_QA_IDS = "unique_qa_ids"
 CHECK_PROVENANCE = "every_item_traces_to_seeds_and_paths"
@@ -161,7 +162,7 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     ins={"verified_qa": dg.AssetIn(partition_mapping=ALL)},
     deps=[dg.AssetDep("synthesized_qa", partition_mapping=ALL), dg.AssetDep("kp_paths", partition_mapping=ALL),
           dg.AssetDep("seed_qa", partition_mapping=ALL)],
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=runs_after("verified_qa", every_partition=True),
     check_specs=[
         dg.AssetCheckSpec(CHECK_UNIQUE_QA_IDS, asset="linkqa_dataset", description="no qa_id twice"),
         dg.AssetCheckSpec(CHECK_PROVENANCE, asset="linkqa_dataset",
@@ -305,7 +306,7 @@ def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict
     group_name="release",
     deps=["linkqa_dataset", "knowledge_points", dg.AssetDep("kp_paths", partition_mapping=ALL),
           dg.AssetDep("seed_qa", partition_mapping=ALL)],
-    automation_condition=dg.AutomationCondition.eager(),
+    automation_condition=runs_after("linkqa_dataset"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_DISCIPLINES_ON_TARGET, asset="distribution_report",
                           description="the released items' discipline shares are within "

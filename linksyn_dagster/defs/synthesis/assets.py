@@ -24,6 +24,7 @@ from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, Synthe
 from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
+from linksyn_dagster.defs.automation import runs_after
 
 STAGE_SYNTHESIS = "qa_synthesis"
 STAGE_JUDGE = "difficulty_judge"
@@ -67,6 +68,7 @@ def _usage(outcome: LLMOutcome) -> dict[str, Any]:
     metadata={"partition_expr": "discipline"},
     kinds={"duckdb", "polars", "openai"},
     group_name="synthesis",
+    automation_condition=runs_after("kp_paths"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_EVERY_PATH_ACCOUNTED, asset="synthesized_qa",
                           description="every path has a QA or a row in llm_failures"),
@@ -184,6 +186,7 @@ def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[
     metadata={"partition_expr": "discipline"},
     kinds={"duckdb", "polars", "openai"},
     group_name="synthesis",
+    automation_condition=runs_after("synthesized_qa"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_DIFFICULTY_ON_SCALE, asset="enhanced_qa",
                           description="judged difficulties are on the 1-5 scale"),
@@ -304,6 +307,7 @@ def _verify_request(prompt, schema: str, item: dict[str, Any], attempt: int) -> 
     metadata={"partition_expr": "discipline"},
     kinds={"duckdb", "polars", "openai"},
     group_name="synthesis",
+    automation_condition=runs_after("enhanced_qa"),
     check_specs=[dg.AssetCheckSpec(CHECK_EVERY_ITEM_VERIFIED, asset="verified_qa",
                                    description="every item got k answers or a settled majority (no unverified)")],
 )

@@ -1,0 +1,112 @@
+"""Automation follows dependencies, not clocks: Dagster's own evaluator
+(``dg.evaluate_automation_conditions``) ticks over the real asset graph, against an
+instance where materializations are reported as the runs would report them (no asset
+body runs, so no server is needed)."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.definitions import build_definitions
+from linksyn_dagster.settings import LinkSynSettings
+
+SEED_STAGES = ("seed_qa", "seed_kps")
+GRAPH_STAGES = ("knowledge_points", "kp_graph", "walk_plan")
+PATH_STAGES = ("kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa")
+RELEASE_STAGES = ("linkqa_dataset", "distribution_report")
+DEMO = ["law", "physics"]  # the disciplines a finished run materialized
+
+
+class Ticks:
+    """An instance, the daemon's cursor, and what each tick requests."""
+
+    def __init__(self, definitions: dg.Definitions):
+        self.definitions = definitions
+        self.instance = dg.DagsterInstance.ephemeral()
+        self.cursor = None
+
+    def done(self, keys, partitions=None) -> None:
+        for key in keys:
+            for partition in partitions or [None]:
+                self.instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+
+    def tick(self) -> dict[str, set]:
+        result = dg.evaluate_automation_conditions(defs=self.definitions, instance=self.instance, cursor=self.cursor)
+        self.cursor = result.cursor
+        return {key.to_user_string(): set(result.get_requested_partitions(key))
+                for key in self.definitions.resolve_asset_graph().materializable_asset_keys
+                if result.get_requested_partitions(key)}
+
+    def start_run(self, keys, partition: str | None = None) -> dg.DagsterRun:
+        """A run of ``keys`` that has started: Dagster records what it plans to materialize."""
+        job = self.definitions.resolve_implicit_global_asset_job_def()
+        return self.instance.create_run_for_job(
+            job, asset_selection={dg.AssetKey(k) for k in keys}, status=dg.DagsterRunStatus.STARTED,
+            tags={"dagster/partition": partition} if partition else None)
+
+    def end_run(self, run: dg.DagsterRun) -> None:
+        self.instance.report_dagster_event(
+            dg.DagsterEvent(dg.DagsterEventType.RUN_SUCCESS.value, job_name=run.job_name), run_id=run.run_id)
+
+
+@pytest.fixture
+def finished(tmp_path) -> Ticks:
+    """A pipeline that has run to the end on the demo's disciplines, and a daemon that has
+    seen it (its first ticks)."""
+    ticks = Ticks(build_definitions(LinkSynSettings(data_dir=tmp_path / "data")))
+    ticks.done(SEED_STAGES, DEMO)
+    ticks.done(GRAPH_STAGES)
+    ticks.done(PATH_STAGES, DEMO)
+    ticks.done(RELEASE_STAGES)
+    ticks.tick()
+    assert ticks.tick() == {}, "a finished pipeline asks for nothing"
+    return ticks
+
+
+def test_new_seeds_in_one_partition_flow_down_in_dependency_order(finished):
+    finished.done(["seed_qa"], ["law"])  # the nightly schedule or a user: new seeds in law
+    assert finished.tick() == {"seed_kps": {"law"}}
+    finished.done(["seed_kps"], ["law"])
+    # the whole graph in one run (Dagster orders it), nothing of the paths or the release yet
+    assert finished.tick() == {key: {None} for key in GRAPH_STAGES}
+    finished.done(GRAPH_STAGES)
+    # every start discipline reads the new plan (a discipline without paths gets an empty slice)
+    assert finished.tick() == {key: set(DISCIPLINES) for key in PATH_STAGES}
+    finished.done(PATH_STAGES, DISCIPLINES)
+    assert finished.tick() == {key: {None} for key in RELEASE_STAGES}
+    finished.done(RELEASE_STAGES)
+    assert finished.tick() == {}
+
+
+def test_nothing_runs_on_a_graph_that_is_about_to_change(finished):
+    # the graph is being rebuilt (new KPs) when a path run of the old graph finishes late
+    graph_run = finished.start_run(GRAPH_STAGES)
+    finished.done(["verified_qa"], ["physics"])
+    assert finished.tick() == {}, "the release waited while the graph was rebuilt"
+
+    # the graph is done: the paths follow it, and the release still waits for them
+    finished.done(GRAPH_STAGES)
+    finished.end_run(graph_run)
+    assert finished.tick() == {key: set(DISCIPLINES) for key in PATH_STAGES}
+
+    # the path runs are queued: the release waits until the last of them is in
+    path_runs = {d: finished.start_run(PATH_STAGES, d) for d in DISCIPLINES}
+    for discipline in list(DISCIPLINES)[:-1]:
+        finished.done(PATH_STAGES, [discipline])
+        finished.end_run(path_runs[discipline])
+    assert finished.tick() == {}
+    finished.done(PATH_STAGES, list(DISCIPLINES)[-1:])
+    finished.end_run(path_runs[list(DISCIPLINES)[-1]])
+    assert finished.tick() == {key: {None} for key in RELEASE_STAGES}
+
+
+def test_seeds_updated_without_their_kps_hold_the_graph_and_what_follows(finished):
+    # seed_qa re-loaded in physics while its KP extraction is still to run: kp_graph reads
+    # seeds too, but waits for the KPs; the release and report wait for the new graph
+    finished.done(["seed_qa"], ["physics"])
+    finished.done(["verified_qa"], ["law"])
+    assert finished.tick() == {"seed_kps": {"physics"}}
+    finished.done(["seed_kps"], ["physics"])
+    assert finished.tick() == {key: {None} for key in GRAPH_STAGES}
