@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field  # noqa: E402
 from linksyn_dagster.llm.client import ClientConfig, LLMClient  # noqa: E402
 from linksyn_dagster.llm.types import LLMRequest  # noqa: E402
 from linksyn_dagster.llm.store import ResultStore  # noqa: E402
-from linksyn_dagster.services.process import free_port, port_open  # noqa: E402
+from linksyn_dagster.services.process import free_port, port_open, stop_process_group  # noqa: E402
 
 
 class Item(BaseModel):
@@ -47,7 +47,7 @@ class Server:
         self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.testing.scripted_llm",
                                       "--port", str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60
         while not port_open("127.0.0.1", self.port):
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -63,8 +63,7 @@ class Server:
         return httpx.get(f"{self.base}/_scripted/stats", timeout=10).json()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop_process_group(self.proc, timeout=10)
 
 
 def requests(n: int, tag: str) -> list[LLMRequest]:
