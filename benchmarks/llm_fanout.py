@@ -31,10 +31,10 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from pydantic import BaseModel, Field  # noqa: E402
 
-from linksyn_dagster.llm.client import LLMClient  # noqa: E402
+from linksyn_dagster.llm.client import ClientConfig, LLMClient  # noqa: E402
 from linksyn_dagster.llm.types import LLMRequest  # noqa: E402
 from linksyn_dagster.llm.store import ResultStore  # noqa: E402
-from linksyn_dagster.services.process import free_port, port_open  # noqa: E402
+from linksyn_dagster.services.process import free_port, port_open, stop_process_group  # noqa: E402
 
 
 class Item(BaseModel):
@@ -47,7 +47,7 @@ class Server:
         self.port = free_port()
         self.proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.testing.scripted_llm",
                                       "--port", str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 60
         while not port_open("127.0.0.1", self.port):
             if time.monotonic() > deadline or self.proc.poll() is not None:
@@ -63,8 +63,7 @@ class Server:
         return httpx.get(f"{self.base}/_scripted/stats", timeout=10).json()
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
+        stop_process_group(self.proc, timeout=10)
 
 
 def requests(n: int, tag: str) -> list[LLMRequest]:
@@ -76,9 +75,9 @@ def ours(server: Server, limit: int, n: int, tag: str, processes: int = 1, **kwa
     """Time one batch of ``n`` items through LLMClient.run. With worker processes, the
     client's pool is started and warmed by a batch first (a long-lived client keeps it)."""
     with tempfile.TemporaryDirectory() as tmp:
-        client = LLMClient("openai/scripted", ResultStore(Path(tmp) / "r.sqlite"), api_base=f"{server.base}/v1",
-                           api_key="bench", concurrency=limit, timeout_s=30, backoff_base_s=0.05,
-                           backoff_max_s=1.0, processes=processes, **kwargs)
+        config = ClientConfig("openai/scripted", api_base=f"{server.base}/v1", api_key="bench", concurrency=limit,
+                              timeout_s=30, backoff_base_s=0.05, backoff_max_s=1.0, processes=processes, **kwargs)
+        client = LLMClient(config, ResultStore(Path(tmp) / "r.sqlite"))
         try:
             if processes > 1:
                 client.run("bench", "bench@v1", requests(max(n // 4, processes * 64), f"{tag}-warm"), Item)

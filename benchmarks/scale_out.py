@@ -31,7 +31,7 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from pydantic import BaseModel, Field  # noqa: E402
 
-from linksyn_dagster.services.process import free_port, port_open  # noqa: E402
+from linksyn_dagster.services.process import free_port, port_open, stop_process_group  # noqa: E402
 
 
 class Item(BaseModel):
@@ -45,7 +45,7 @@ def start_endpoint(latency: float, capacity: int) -> tuple[subprocess.Popen, str
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.testing.scripted_llm", "--port", str(port),
                              "--latency", str(latency), "--capacity", str(capacity)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 60
     while not port_open("127.0.0.1", port):
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -105,8 +105,7 @@ def measure(n_endpoints: int, args: argparse.Namespace) -> dict:
                 p.join(timeout=60)
     finally:
         for proc, _ in servers:
-            proc.terminate()
-            proc.wait(timeout=10)
+            stop_process_group(proc, timeout=10)
     wall = max(r["finished"] for r in runs) - min(r["started"] for r in runs)
     ideal = n_endpoints * args.capacity / args.latency
     rate = total / wall

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import pytest
 from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.definitions import build_definitions
 from linksyn_dagster.pipeline import prepare_instance
+from linksyn_dagster.services.process import stop_process_group
 from linksyn_dagster.settings import load_settings
 
 pytestmark = pytest.mark.slow
@@ -90,10 +90,8 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
                     stderr=subprocess.STDOUT, start_new_session=True))
         codes = [proc.wait(timeout=300) for proc in procs]
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        for proc in procs:  # any still running, and whatever a finished one's group left behind
+            stop_process_group(proc, timeout=10)
     assert codes == [0] * len(order), log.read_text()[-3000:]
     assert _plan(settings, "kp_paths") == plan
     assert _visits(neo4j_driver) == visits  # partitions read the plan; they never write the counters

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from linksyn_dagster.core.walker import CSRGraph
+from linksyn_dagster.core.csr_graph import CSRGraph
 
 __all__ = ["FORMAT", "Column", "KeyIndex", "cache_file", "load_csr", "save_csr", "stale_cache_files"]
 

@@ -39,8 +39,8 @@ from collections.abc import Collection, Mapping
 import polars as pl
 
 from linksyn_dagster.core.dedup import normalized_text_expr
+from linksyn_dagster.core.language import detect_language
 from linksyn_dagster.core.neardup import units_expr
-from linksyn_dagster.core.seeds import detect_language
 
 __all__ = [
     "DEFAULT_MIN_LANGUAGE_SHARE",

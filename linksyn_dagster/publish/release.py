@@ -43,8 +43,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
+from linksyn_dagster.core.language import detect_language
 from linksyn_dagster.core.prompting import format_choices
-from linksyn_dagster.core.seeds import detect_language
 
 __all__ = [
     "DATA_FILES",

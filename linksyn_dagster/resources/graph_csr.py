@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from linksyn_dagster.core.csr_graph import CSRGraph
 from linksyn_dagster.core.csr_store import Column, KeyIndex, cache_file, load_csr, save_csr, stale_cache_files
-from linksyn_dagster.core.walker import CSRGraph
 
 __all__ = ["PAGE_NODES", "CSRTransfer", "GraphReader", "read_kp_graph_csr"]
 

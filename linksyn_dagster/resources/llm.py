@@ -57,7 +57,7 @@ class LLMResource(ServiceResource):
 
 
 def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.Logger | None = None) -> "LLMClient":
-    from linksyn_dagster.llm.client import LLMClient
+    from linksyn_dagster.llm.client import ClientConfig, LLMClient
 
     llm = settings.llm
     if llm.model:
@@ -84,12 +84,13 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
         router_config = router_settings(model, endpoints, api_key, concurrency, llm.fallback_models,
                                         llm.routing_strategy, llm.timeout_s)
         concurrency *= max(1, len(endpoints))  # the adaptive limit's ceiling: every endpoint full
-    return LLMClient(
-        model, store, api_base=api_base, api_key=api_key, temperature=llm.temperature,
-        max_tokens=max_tokens, timeout_s=llm.timeout_s, max_retries=llm.max_retries,
-        concurrency=concurrency, structured_output=structured, logger=logger, budget_usd=llm.budget_usd,
-        router_config=router_config, price_per_token=prices, processes=llm.client_processes if llm.model else 1,
+    config = ClientConfig(
+        model, api_base=api_base, api_key=api_key, temperature=llm.temperature, max_tokens=max_tokens,
+        timeout_s=llm.timeout_s, max_retries=llm.max_retries, concurrency=concurrency, structured_output=structured,
+        budget_usd=llm.budget_usd, router_config=router_config, price_per_token=prices,
+        processes=llm.client_processes if llm.model else 1,
     )
+    return LLMClient(config, store, logger=logger)
 
 
 def router_settings(model: str, endpoints: list[str | None], api_key: str | None, per_endpoint: int,

@@ -13,12 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from linksyn_dagster.core.language import detect_language
 from linksyn_dagster.core.seeds import (
     REJECT_SCHEMA,
     SEED_SCHEMA,
     SeedLoad,
     demo_seed_dir,
-    detect_language,
     load_seed_file,
     load_seed_files,
     seed_id_for,

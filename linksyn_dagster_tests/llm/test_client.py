@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from linksyn_dagster.llm.client import (
-    BudgetExhausted, InvalidReply, LLMClient, LLMConfigurationError, grammar_friendly, parse_reply, split_reasoning,
-)
+from linksyn_dagster.llm.client import BudgetExhausted, ClientConfig, LLMClient, LLMConfigurationError, grammar_friendly
+from linksyn_dagster.llm.replies import InvalidReply, parse_reply, split_reasoning
 from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.testing.scripted_llm import Fault
@@ -19,12 +18,12 @@ class Pair(BaseModel):
     score: int = Field(ge=1, le=5)
 
 
-def _client(server, tmp_path, **kwargs) -> LLMClient:
+def _client(server, tmp_path, logger=None, **kwargs) -> LLMClient:
     store = ResultStore(tmp_path / "results.sqlite")
     options = dict(api_base=server.api_base, api_key="test-key", max_retries=3, concurrency=8,
                    backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
     options.update(kwargs)
-    return LLMClient(server.litellm_model, store, **options)
+    return LLMClient(ClientConfig(server.litellm_model, **options), store, logger=logger)
 
 
 def _requests(n: int) -> list[LLMRequest]:
@@ -138,6 +137,7 @@ def test_an_endpoint_that_refuses_everything_stops_the_stage(llm_server, tmp_pat
 def test_api_key_never_in_repr(llm_server, tmp_path):
     client = _client(llm_server, tmp_path, api_key="sk-very-secret")
     assert "sk-very-secret" not in repr(client)
+    assert "sk-very-secret" not in repr(client.config)
 
 
 @pytest.mark.parametrize("content,reasoning,answer,trace", [

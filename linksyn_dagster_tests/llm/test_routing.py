@@ -5,6 +5,7 @@ fallback models answer when the primary keeps failing. Real HTTP to scripted ser
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from pydantic import BaseModel, Field
@@ -42,13 +43,13 @@ def _client(tmp_path, **llm):
     settings = LinkSynSettings(llm={"model": "openai/scripted", "api_key": "fleet-key", "max_retries": 4,
                                     "timeout_s": 5.0, **llm})
     client = build_client(settings, ResultStore(tmp_path / "results.sqlite"))
-    client.backoff_base_s, client.backoff_max_s = 0.01, 0.05
+    client.config = replace(client.config, backoff_base_s=0.01, backoff_max_s=0.05)
     return client
 
 
 def test_calls_spread_over_the_fleet_within_each_endpoints_limit(fleet, tmp_path):
     client = _client(tmp_path, api_bases=[s.api_base for s in fleet], concurrency=3)
-    assert client.router_config is not None and client.concurrency == 9
+    assert client.config.router_config is not None and client.concurrency == 9
     outcomes = client.run("stage", "p@v1", _requests(90), Pair)
     assert all(o.ok for o in outcomes)
     stats = [s.stats() for s in fleet]
@@ -80,4 +81,4 @@ def test_fallback_model_answers_when_the_primary_keeps_failing(fleet, tmp_path):
 
 def test_one_endpoint_needs_no_router(fleet, tmp_path):
     client = _client(tmp_path, api_base=fleet[0].api_base, concurrency=3)
-    assert client.router_config is None and client.concurrency == 3
+    assert client.config.router_config is None and client.concurrency == 3

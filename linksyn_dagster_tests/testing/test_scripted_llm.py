@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field  # noqa: E402
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 import litellm  # noqa: E402
 
+from linksyn_dagster.services.process import stop_process_group  # noqa: E402
 from linksyn_dagster.testing.scripted_llm import (  # noqa: E402
     FAULT_KINDS,
     Fault,
@@ -360,7 +361,7 @@ def test_cli_process_and_admin_endpoints(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "linksyn_dagster.testing.scripted_llm", "--port", "0", "--port-file", str(port_file),
          "--latency", "0.01"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -385,6 +386,5 @@ def test_cli_process_and_admin_endpoints(tmp_path: Path) -> None:
         stats = httpx.get(f"{base}/_scripted/stats").json()
         assert stats["requests"] == 0 and stats["faults"] == {} and stats["success_by_hash"] == {}
     finally:
-        proc.terminate()
-        proc.wait(timeout=15)
+        stop_process_group(proc, timeout=15)
     assert proc.returncode == 0
