@@ -177,10 +177,10 @@ _WORKSPACE = """load_from:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from linksyn_dagster.pipeline import prepare_instance
+    from linksyn_dagster.pipeline import instance_home
 
     settings = _settings()
-    prepare_instance(settings)
+    instance_home(settings)
     # the code location, written beside the instance (the repository's workspace.yaml is
     # not in an installed wheel); the same module and location name
     workspace = settings.dagster_home / "workspace.yaml"

@@ -6,9 +6,9 @@ and metadata are there to inspect in ``linksyn ui`` afterwards."""
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import dagster as dg
@@ -111,14 +111,21 @@ def _root_cause(error) -> str:
     return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
-def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:
+def instance_home(settings: LinkSynSettings) -> Path:
+    """The Dagster instance's directory under the data dir, with its ``dagster.yaml``
+    written on first use."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
         config.write_text(_INSTANCE_CONFIG, encoding="utf-8")
-    os.environ["DAGSTER_HOME"] = str(home)
-    return dg.DagsterInstance.get()
+    return home
+
+
+def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:
+    """The persistent instance under the data dir, opened from its directory: this process's
+    environment (DAGSTER_HOME) is neither read nor written."""
+    return dg.DagsterInstance.from_config(str(instance_home(settings)))
 
 
 def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) -> PipelineSummary:

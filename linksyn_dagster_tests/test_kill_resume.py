@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from linksyn_dagster.pipeline import prepare_instance
+from linksyn_dagster.pipeline import instance_home
 from linksyn_dagster.services.process import stop_process_group
 from linksyn_dagster.settings import LinkSynSettings
 
@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def cli_settings(pipeline_settings: LinkSynSettings) -> LinkSynSettings:
-    prepare_instance(pipeline_settings)  # the DAGSTER_HOME the CLI runs read
+    instance_home(pipeline_settings)  # its dagster.yaml: the CLI runs read DAGSTER_HOME, which pipeline_settings sets
     return pipeline_settings
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))

@@ -5,8 +5,8 @@ partition. Everything downstream runs when what drives it has been updated, thro
 automation condition each asset declares (``runs_after``) and the automation sensor
 ``linksyn_automation`` (off until turned on in the UI, as the schedule):
 
-    seed_qa ─▶ seed_kps ─▶ knowledge_points, kp_graph, walk_plan ─▶ kp_paths … verified_qa ─▶ linkqa_dataset, distribution_report
-    (per discipline)       (one run)                                (a run per discipline)   (one run)
+    seed_qa, seed_kps ─▶ knowledge_points … walk_plan ─▶ kp_paths … verified_qa ─▶ linkqa_dataset, report
+    (schedule, per discipline)   (one run)                  (a run per discipline)   (one run)
 
 An asset waits while anything upstream of it, however far, is still running or queued,
 so nothing runs on a graph that is about to change: the path stages start only once the
