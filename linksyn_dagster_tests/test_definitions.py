@@ -71,9 +71,11 @@ def test_one_clock_for_the_seed_stages_and_automation_for_the_rest(definitions):
     assert all(r.run_key.startswith("2026-11-24:") for r in requests)
     specs = {s.key.to_user_string(): s for s in definitions.resolve_all_asset_specs()}
     assert {key for key, spec in specs.items() if spec.automation_condition is None} == {"seed_qa"}
-    (sensor,) = definitions.sensors
-    assert isinstance(sensor, dg.AutomationConditionSensorDefinition)
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED  # turned on in the UI, as the schedule
+    sensors = {sensor.name: sensor for sensor in definitions.sensors}
+    assert set(sensors) == {"linksyn_automation", "next_round_sensor"}  # the latter: test_next_round_sensor.py
+    assert isinstance(sensors["linksyn_automation"], dg.AutomationConditionSensorDefinition)
+    # turned on in the UI, as the schedule
+    assert all(sensor.default_status == dg.DefaultSensorStatus.STOPPED for sensor in sensors.values())
 
 
 def test_the_cli_takes_its_stage_order_from_the_asset_graph(definitions):

@@ -133,3 +133,23 @@ def why_short(missing: int, *, held: bool, asked: int, available: int, rounds_wa
     if next_paths:
         return f"round {rounds_walked + 1} asks {next_paths} more paths for it; {made}"
     return made
+
+
+def next_rounds(rounds: list[dict], request: Mapping[str, Mapping[str, int]], *, rounds_read: int,
+                max_rounds: int, held: bool) -> tuple[list[dict] | None, str]:
+    """The walk plan's rounds with the release's ``request`` appended, or None, with why.
+
+    ``rounds`` are the rounds of the newest walk plan; ``rounds_read`` those of the plan the
+    release was built from. A release that read an older plan does not decide: the release
+    of the newest plan will. Nothing follows when the cells are not held, when the release
+    asks for nothing, or at ``max_rounds``."""
+    if not held:
+        return None, "the release does not hold its cells (LINKSYN_RELEASE__FILL_CELLS is off)"
+    if rounds_read != len(rounds):
+        return None, (f"the release read a walk plan of {rounds_read} further round(s), the newest has "
+                      f"{len(rounds)}: its own release decides")
+    if not any(int(n) > 0 for levels in request.values() for n in levels.values()):
+        return None, "the release asks for no further round: every cell is met, or nothing more can be walked"
+    if len(rounds) >= max_rounds:
+        return None, f"round limit: {len(rounds)} of {max_rounds} further rounds walked (LINKSYN_RELEASE__MAX_ROUNDS)"
+    return [*rounds, {d: dict(levels) for d, levels in request.items()}], f"round {len(rounds) + 1}"

@@ -99,3 +99,21 @@ def test_a_short_cell_says_why():
     assert why_short(3, **base, next_paths=7).startswith("round 2 asks 7 more paths for it; 4 of the 10")
     assert why_short(3, **{**base, "asked": 0}) == "no path was asked for it yet"
     assert why_short(3, **{**base, "asked": 0}, next_paths=2) == "round 2 asks 2 more paths for it; no path was asked for it yet"
+
+
+def test_a_release_asks_the_next_round_only_of_the_newest_plan_and_within_the_limit():
+    from linksyn_dagster.core.control import next_rounds
+
+    request = {"law": {"2": 3}, "physics": {"4": 0}}
+    walked, why = next_rounds([], request, rounds_read=0, max_rounds=2, held=True)
+    assert walked == [request] and why == "round 1"
+    first = [{"law": {"1": 2}}]
+    assert next_rounds(first, request, rounds_read=1, max_rounds=2, held=True)[0] == [*first, request]
+    # a release built from the plan before the newest round does not decide
+    walked, why = next_rounds(first, request, rounds_read=0, max_rounds=2, held=True)
+    assert walked is None and "its own release decides" in why
+    walked, why = next_rounds(first * 2, request, rounds_read=2, max_rounds=2, held=True)
+    assert walked is None and why.startswith("round limit: 2 of 2")
+    walked, why = next_rounds([], {"law": {"2": 0}}, rounds_read=0, max_rounds=2, held=True)
+    assert walked is None and "no further round" in why
+    assert next_rounds([], request, rounds_read=0, max_rounds=2, held=False)[0] is None

@@ -70,6 +70,7 @@ class ReleaseCells:
     rows: list[dict]
     next_round: dict[str, dict[str, int]]
     unjudged: int
+    plan_rounds: int  # further rounds of the walk plan the release was built from
 
     def metadata(self) -> dict[str, Any]:
         return {
@@ -83,16 +84,28 @@ class ReleaseCells:
             "shortfall_items": sum(row["shortfall"] for row in self.rows),
             "unjudged_items": self.unjudged,
             NEXT_ROUND: dg.MetadataValue.json(self.next_round),
+            PLAN_ROUNDS_READ: self.plan_rounds,
         }
 
 
 CELL_COLUMNS = ("discipline", "level", "target", "asked", "available", "released", "shortfall", "why_short")
 NEXT_ROUND = "next_round_request"
+PLAN_ROUNDS_READ = "walk_plan_rounds_read"
 
 
 def _counts(frame: pl.DataFrame, discipline: str, level: str) -> dict[tuple[str, int], int]:
     frame = frame.filter(pl.col(level).is_not_null())
     return {(d, int(lv)): int(n) for d, lv, n in frame.group_by(discipline, level).len().iter_rows()}
+
+
+def plan_read(paths: pl.DataFrame) -> dict:
+    """The walk plan's parameters as the release read them: the path partitions record
+    their plan's; those run again for a later round hold more rounds than those not asked
+    in it, so the plan is the one with the most rounds."""
+    if not paths.height:
+        return {"quotas": {}, "rounds": []}
+    plans = [json.loads(p) for p in paths.get_column("walk_params").unique().sort().to_list()]
+    return max(plans, key=lambda plan: len(plan.get("rounds", [])))
 
 
 def _latest_round_walk(paths: pl.DataFrame, plan: dict) -> dict[str, dict[str, int]]:
@@ -120,7 +133,7 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     # tokens first: a row's count must not depend on the order the join leaves the rows in
     kept = kept.with_columns(qa_tokens(kept)).join(paths.select("path_id", "round"), on="path_id", how="left")
     kept = kept.sort(pl.col("round").fill_null(0), "qa_id")
-    plan = json.loads(paths.get_column("walk_params")[0]) if paths.height else {"quotas": {}}
+    plan = plan_read(paths)
     available_disciplines = plan.get("available") or [d for d, q in plan["quotas"].items() if q > 0]
     mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline)
              for d in available_disciplines}
@@ -153,7 +166,7 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
         items_wanted=wanted, tokens_target=release.target_tokens,
         tokens_released=int(kept.get_column("tokens").sum() or 0), rows=rows,
         next_round={d: {str(level): n for level, n in levels.items()} for d, levels in request.items()},
-        unjudged=kept.filter(pl.col("difficulty").is_null()).height)
+        unjudged=kept.filter(pl.col("difficulty").is_null()).height, plan_rounds=len(plan.get("rounds", [])))
 
 
 @dg.asset(
