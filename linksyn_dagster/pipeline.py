@@ -185,5 +185,6 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
 
 
 def _release_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    (materialization,) = result.asset_materializations_for_node("linkqa_dataset")
+    (materialization,) = [m for m in result.asset_materializations_for_node("linkqa_dataset")
+                          if m.asset_key == dg.AssetKey("linkqa_dataset")]  # not its side tables
     return materialization.metadata

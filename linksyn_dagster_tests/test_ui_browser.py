@@ -173,7 +173,7 @@ def _partition_counts(page) -> dict[str, int]:
 def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, llm_server, pipeline_settings):
     page, base = browser_page, dagster_ui
     lineage = _lineage()
-    assert len(lineage) == 11
+    assert len(lineage) == 25  # 11 stages and 14 side tables
 
     # 1. the asset graph: every asset, inside its group, with all groups expanded
     page.goto(f"{base}/asset-groups", wait_until="networkidle")

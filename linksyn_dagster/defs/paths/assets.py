@@ -171,7 +171,7 @@ def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[s
 @dg.asset(
     kinds={"neo4j", "duckdb", "polars"},
     group_name="paths",
-    deps=["kp_graph"],
+    deps=["kp_graph", "seed_kp_links"],
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(CHECK_QUOTAS_MET, asset="walk_plan",
