@@ -51,7 +51,6 @@ NO_DEFINED_COLUMNS = {
     **dict.fromkeys(PARTITIONED | GLOBAL - {"kp_graph", "distribution_report"}, "a table of the IO manager"),
     "kp_graph": "a Neo4j graph, not a table: its nodes and edges are knowledge_points, seed_qa, seed_kp_links and "
                 "kp_cooccurrence, whose column schemas describe their properties",
-    "distribution_report": "report files; their table has no schema yet",
 }
 
 

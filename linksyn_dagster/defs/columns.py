@@ -189,3 +189,13 @@ DECONTAMINATION_HITS = {
     "overlap_fraction": "overlap_count over the benchmark text's n-grams",
     "similarity": "MinHash estimate of the Jaccard similarity of the whole items",
 }
+
+# distribution_report's table (in its markdown and HTML files): one row per discipline x level
+REPORT_CELLS = {
+    "discipline": "a discipline with a target share or with released items",
+    "level": "difficulty level 1-5, or unjudged",
+    "target_items": "items the release should hold in the cell (discipline share x level share x items wanted)",
+    "items": "items the release holds in the cell",
+    "shortfall": "target_items minus items, at least 0",
+    "why_short": "why a cell short by an item or more is short, as the release said",
+}

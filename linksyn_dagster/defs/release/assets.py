@@ -24,7 +24,7 @@ from linksyn_dagster.core.verification import AGREES, UNVERIFIED
 from linksyn_dagster.defs.synthesis.assets import NOT_VERIFIED
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.llm_stage import LLM_FAILURES, LLM_USAGE, llm_table_deps
-from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
+from linksyn_dagster.defs.metadata import column_schema, side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.paths.assets import plan_quotas
 from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
 from linksyn_dagster.publish.release import ReleaseSummary, write_release
@@ -47,6 +47,9 @@ ALL = dg.AllPartitionMapping()
 ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
 DATASET_DROPS = "dataset_drops"
 DROP_SCHEMA = {"qa_id": pl.Utf8, "duplicate_of": pl.Utf8, "reason": pl.Utf8}
+# distribution_report's table: one row per discipline x difficulty level (publish/report.py difficulty_cells)
+REPORT_CELL_SCHEMA = {"discipline": pl.Utf8, "level": pl.Utf8, "target_items": pl.Float64, "items": pl.Int64,
+                      "shortfall": pl.Float64, "why_short": pl.Utf8}
 
 dataset_drops = side_table_spec(
     DATASET_DROPS, "Every verified item left out of the release and why (the verifier did not confirm it, "
@@ -319,6 +322,7 @@ def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict
     deps=["linkqa_dataset", "knowledge_points", dg.AssetDep("kp_paths", partition_mapping=ALL),
           dg.AssetDep("seed_qa", partition_mapping=ALL), DATASET_DROPS, *llm_table_deps(LLM_USAGE),
           *llm_table_deps(LLM_FAILURES)],
+    metadata={"dagster/column_schema": column_schema(pl.DataFrame(schema=REPORT_CELL_SCHEMA), columns.REPORT_CELLS)},
     automation_condition=dg.AutomationCondition.eager(),
     check_specs=[
         dg.AssetCheckSpec(CHECK_DISCIPLINES_ON_TARGET, asset="distribution_report",
@@ -334,7 +338,9 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     """Discipline and difficulty distributions of the release against their targets, KP
     coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost; as
     markdown and charts here, and as `<data dir>/reports/distribution_report.{md,json,html}`
-    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`."""
+    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`. Its table (the
+    column schema) is the discipline × difficulty one: each cell's target against the items
+    released, and why a short cell is short."""
     settings = settings.value
     warehouse.ensure_schema()
     dataset = warehouse.query("release_items")
