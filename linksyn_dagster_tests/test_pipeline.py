@@ -16,6 +16,7 @@ from linksyn_dagster.core.taxonomy import discipline_for_subject
 from linksyn_dagster.pipeline import run_pipeline
 from linksyn_dagster.settings import load_settings
 from linksyn_dagster_tests.conftest import SHARED_DATA
+from linksyn_dagster_tests.fixtures_pipeline import side_tables_match_their_materializations
 
 pytestmark = pytest.mark.slow
 
@@ -29,40 +30,6 @@ def _table_counts(settings) -> dict[str, int]:
     tables = ["seed_qa", "seed_kps", "knowledge_points", "seed_kp_links", "kp_cooccurrence", "kp_paths",
               "synthesized_qa", "enhanced_qa", "linkqa_dataset", "llm_failures", "seed_rejects"]
     return {t: _sql(settings, f"SELECT count(*) FROM {t}")[0][0] for t in tables}
-
-
-def _side_tables_match_their_materializations(settings) -> None:
-    """Every side-table asset's latest materialization of each partition counts the rows it
-    holds in its table now (a <table>/<writer> asset: its writer's rows), and every partition
-    with rows was reported."""
-    from linksyn_dagster.definitions import build_definitions
-    from linksyn_dagster.defs.llm_stage import LLM_WRITERS
-
-    specs = [s for s in build_definitions(settings).resolve_all_asset_specs() if "written_by" in s.metadata]
-    assert len(specs) == 14
-    instance = dg.DagsterInstance.get()  # the pipeline's instance (DAGSTER_HOME)
-    reported = 0
-    try:
-        for spec in specs:
-            table, *writer = spec.key.path
-            stages = list(LLM_WRITERS[writer[0]][2]) if table.startswith("llm_") else writer
-            where, params = ("list_contains(?, stage)", [stages]) if writer else ("TRUE", [])
-            counts = dict(_sql(settings, f"SELECT partition_key, count(*) FROM {table} WHERE {where} GROUP BY 1",
-                               *params)) if spec.partitions_def else {None: _sql(
-                settings, f"SELECT count(*) FROM {table} WHERE {where}", *params)[0][0]}
-            if spec.partitions_def is None:
-                events = {None: instance.get_latest_materialization_event(spec.key)}
-            else:
-                materialized = instance.get_materialized_partitions(spec.key)
-                assert set(counts) <= materialized, spec.key
-                events = {p: instance.fetch_materializations(dg.AssetRecordsFilter(
-                    asset_key=spec.key, asset_partitions=[p]), limit=1).records[0] for p in materialized}
-            shown = {p: e.asset_materialization.metadata["dagster/row_count"].value for p, e in events.items()}
-            assert shown == {p: counts.get(p, 0) for p in shown}, (spec.key, shown, counts)
-            reported += sum(shown.values())
-    finally:
-        instance.dispose()
-    assert reported > 0
 
 
 def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, monkeypatch, tmp_path):
@@ -222,7 +189,9 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert [p.name for p in (settings.data_dir / "csr_cache").iterdir()] == [f"kp_graph-{version}-f1.npz"]
 
     # the side tables are assets: their materializations count the rows they hold
-    _side_tables_match_their_materializations(settings)
+    reported = side_tables_match_their_materializations(settings)
+    assert reported["llm_usage/synthesized_qa"] == _sql(settings, "SELECT count(*) FROM synthesized_qa")[0][0]
+    assert reported["decontamination_hits/seed_qa"] == 1 and reported["seed_kp_links"] > 0
 
     # re-running without changes asks the model nothing and changes no count
     counts = _table_counts(settings)
