@@ -240,5 +240,6 @@ def _paths_per_discipline(settings: LinkSynSettings) -> dict[str, int]:
 
 
 def _release_metadata(result: dg.ExecuteInProcessResult) -> dict:
-    (materialization,) = result.asset_materializations_for_node("linkqa_dataset")
+    (materialization,) = [m for m in result.asset_materializations_for_node("linkqa_dataset")
+                          if m.asset_key == dg.AssetKey("linkqa_dataset")]  # not its side tables
     return materialization.metadata

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import dagster as dg
+import duckdb
 import pytest
 
 from linksyn_dagster.settings import LinkSynSettings, load_settings
@@ -30,3 +32,40 @@ def pipeline_settings(tmp_path, monkeypatch, neo4j_server, neo4j_driver, llm_ser
     monkeypatch.delenv("LINKSYN_SEEDS__SOURCE_DIR", raising=False)
     monkeypatch.chdir(tmp_path)  # no stray .env from the working directory
     return load_settings()
+
+
+def side_tables_match_their_materializations(settings: LinkSynSettings) -> dict[str, int]:
+    """Every side-table asset's latest materialization of each partition counts the rows it
+    holds in its table now (a <table>/<writer> asset: its writer's rows), and every partition
+    with rows was reported. Returns the rows each asset reports, over its partitions."""
+    from linksyn_dagster.definitions import build_definitions
+    from linksyn_dagster.defs.llm_stage import LLM_WRITERS
+
+    def count(query: str, *params) -> list[tuple]:
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+            return conn.execute(query, list(params) or None).fetchall()
+
+    specs = [s for s in build_definitions(settings).resolve_all_asset_specs() if "written_by" in s.metadata]
+    assert len(specs) == 14
+    instance = dg.DagsterInstance.get()  # the pipeline's instance (DAGSTER_HOME)
+    reported = {}
+    try:
+        for spec in specs:
+            table, *writer = spec.key.path
+            stages = list(LLM_WRITERS[writer[0]][2]) if table.startswith("llm_") else writer
+            where, params = ("list_contains(?, stage)", [stages]) if writer else ("TRUE", [])
+            if spec.partitions_def is None:
+                counts = {None: count(f"SELECT count(*) FROM {table} WHERE {where}", *params)[0][0]}
+                events = {None: instance.get_latest_materialization_event(spec.key)}
+            else:
+                counts = dict(count(f"SELECT partition_key, count(*) FROM {table} WHERE {where} GROUP BY 1", *params))
+                materialized = instance.get_materialized_partitions(spec.key)
+                assert set(counts) <= materialized, spec.key
+                events = {p: instance.fetch_materializations(dg.AssetRecordsFilter(
+                    asset_key=spec.key, asset_partitions=[p]), limit=1).records[0] for p in materialized}
+            shown = {p: e.asset_materialization.metadata["dagster/row_count"].value for p, e in events.items()}
+            assert shown == {p: counts.get(p, 0) for p in shown}, (spec.key, shown, counts)
+            reported[spec.key.to_user_string()] = sum(shown.values())
+    finally:
+        instance.dispose()
+    return reported

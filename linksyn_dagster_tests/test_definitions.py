@@ -21,11 +21,37 @@ from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
 PARTITIONED = {"seed_qa", "seed_kps", "kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"}
 GLOBAL = {"knowledge_points", "kp_graph", "walk_plan", "linkqa_dataset", "distribution_report"}
+LLM_WRITERS = ("seed_kps", "synthesized_qa", "enhanced_qa", "verified_qa")
+# the side tables of sql/duckdb/schema.sql: a table one asset writes is one asset; a table
+# several write is one asset per writer, <table>/<writer>
+SIDE_TABLES = {
+    "seed_rejects": "seed_qa", "seed_kp_links": "knowledge_points", "kp_cooccurrence": "knowledge_points",
+    "dataset_drops": "linkqa_dataset", "decontamination_hits/seed_qa": "seed_qa",
+    "decontamination_hits/linkqa_dataset": "linkqa_dataset",
+    **{f"{table}/{writer}": writer for table in ("llm_usage", "llm_failures") for writer in LLM_WRITERS},
+}
 LINEAGE = {
     ("seed_qa", "seed_kps"), ("seed_kps", "knowledge_points"), ("knowledge_points", "kp_graph"),
     ("kp_graph", "walk_plan"), ("knowledge_points", "walk_plan"), ("walk_plan", "kp_paths"),
     ("kp_paths", "synthesized_qa"), ("synthesized_qa", "enhanced_qa"), ("enhanced_qa", "verified_qa"),
     ("verified_qa", "linkqa_dataset"), ("linkqa_dataset", "distribution_report"), ("seed_qa", "distribution_report"),
+    # the side tables, from what they are computed from to the assets that read them
+    ("seed_kps", "seed_kp_links"), ("seed_kp_links", "kp_cooccurrence"), ("seed_kp_links", "kp_graph"),
+    ("kp_cooccurrence", "kp_graph"), ("seed_kp_links", "walk_plan"), ("verified_qa", "dataset_drops"),
+    ("dataset_drops", "distribution_report"), ("verified_qa", "decontamination_hits/linkqa_dataset"),
+    ("decontamination_hits/seed_qa", "linkqa_dataset"),
+    ("seed_qa", "llm_usage/seed_kps"), ("kp_paths", "llm_failures/synthesized_qa"),
+    ("synthesized_qa", "llm_usage/enhanced_qa"), ("enhanced_qa", "llm_failures/verified_qa"),
+    *((f"llm_usage/{writer}", reader) for writer in LLM_WRITERS
+      for reader in ("linkqa_dataset", "distribution_report")),
+    *((f"llm_failures/{writer}", "distribution_report") for writer in LLM_WRITERS),
+}
+# assets without a column schema on their definition, and why: the IO-managed tables get
+# theirs from each materialization's frame (checked against defs/columns.py below)
+NO_DEFINED_COLUMNS = {
+    **dict.fromkeys(PARTITIONED | GLOBAL - {"kp_graph", "distribution_report"}, "a table of the IO manager"),
+    "kp_graph": "a Neo4j graph, not a table: its nodes and edges are knowledge_points, seed_qa, seed_kp_links and "
+                "kp_cooccurrence, whose column schemas describe their properties",
 }
 
 
@@ -36,7 +62,7 @@ def definitions() -> dg.Definitions:
 
 def test_every_stage_is_an_asset_with_lineage(definitions):
     specs = {s.key.to_user_string(): s for s in definitions.resolve_all_asset_specs()}
-    assert set(specs) == PARTITIONED | GLOBAL
+    assert set(specs) == PARTITIONED | GLOBAL | set(SIDE_TABLES)
     edges = {(dep.asset_key.to_user_string(), key) for key, spec in specs.items() for dep in spec.deps}
     assert LINEAGE <= edges
     for key, spec in specs.items():
@@ -70,7 +96,8 @@ def test_one_clock_for_the_seed_stages_and_automation_for_the_rest(definitions):
     assert len({r.run_key for r in requests}) == len(DISCIPLINES)
     assert all(r.run_key.startswith("2026-11-24:") for r in requests)
     specs = {s.key.to_user_string(): s for s in definitions.resolve_all_asset_specs()}
-    assert {key for key, spec in specs.items() if spec.automation_condition is None} == {"seed_qa"}
+    # the side tables (external assets) change with their writer: they need no condition of their own
+    assert {key for key, spec in specs.items() if spec.automation_condition is None} == {"seed_qa", *SIDE_TABLES}
     sensors = {sensor.name: sensor for sensor in definitions.sensors}
     assert set(sensors) == {"linksyn_automation", "next_round_sensor"}  # the latter: test_next_round_sensor.py
     assert isinstance(sensors["linksyn_automation"], dg.AutomationConditionSensorDefinition)
@@ -121,6 +148,59 @@ def test_docker_compose_file_validates(tmp_path):
     refused = subprocess.run([compose, "-f", str(PROJECT_ROOT / "docker-compose.yml"), "config"],
                              env=bare, capture_output=True, text=True, timeout=60)
     assert refused.returncode != 0 and "NEO4J_PASSWORD" in refused.stderr
+
+
+def _warehouse_schema() -> dict[str, list[str]]:
+    """The columns of every table sql/duckdb/schema.sql creates, in order."""
+    import duckdb
+
+    from linksyn_dagster.queries import split_statements, sql
+
+    with duckdb.connect(":memory:") as conn:
+        for statement in split_statements(sql("schema")):
+            conn.execute(statement)
+        rows = conn.execute("SELECT table_name, column_name FROM information_schema.columns "
+                            "ORDER BY table_name, ordinal_position").fetchall()
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, []).append(column)
+    return tables
+
+
+def test_every_warehouse_table_is_an_asset_written_by_its_writer(definitions):
+    """A table the warehouse schema creates is an asset (or one per writer, keyed
+    <table>/<writer>) with that table's columns, reported by the asset that writes it; a new
+    table without an asset fails here."""
+    tables = _warehouse_schema()
+    graph = definitions.resolve_asset_graph()
+    specs = {s.key.to_user_string(): s for s in definitions.resolve_all_asset_specs()}
+    assert {key.path[0] for key in graph.get_all_asset_keys()} >= set(tables)
+    side = {key: spec for key, spec in specs.items() if spec.metadata.get("dagster/table_name") in tables}
+    assert set(side) == set(SIDE_TABLES)
+    for key, spec in side.items():
+        table = spec.metadata["dagster/table_name"]
+        assert spec.key.path[0] == table and len(spec.key.path) == (1 if key == table else 2), key
+        assert [c.name for c in spec.metadata["dagster/column_schema"].columns] == tables[table], key
+        writer = SIDE_TABLES[key]
+        assert spec.metadata["written_by"] == writer and graph.get(dg.AssetKey(writer)).is_materializable, key
+        assert not graph.get(spec.key).is_materializable, f"{key}: only its writer writes it"
+        assert spec.partitions_def == specs[writer].partitions_def or key == "seed_rejects", key
+
+
+def test_every_column_of_every_asset_schema_is_described(definitions):
+    """Every column schema on an asset's definition describes every column; the assets
+    without one are the IO-managed tables (their frames are checked in the test below) and
+    those that are no table."""
+    without = set()
+    for spec in definitions.resolve_all_asset_specs():
+        schema = spec.metadata.get("dagster/column_schema")
+        if schema is None:
+            without.add(spec.key.to_user_string())
+            continue
+        assert schema.columns, spec.key
+        for column in schema.columns:
+            assert column.description and len(column.description) > 8, (spec.key, column.name)
+    assert without == set(NO_DEFINED_COLUMNS)
 
 
 def test_every_column_of_every_table_asset_is_described():

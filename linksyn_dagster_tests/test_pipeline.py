@@ -16,6 +16,7 @@ from linksyn_dagster.core.taxonomy import discipline_for_subject
 from linksyn_dagster.pipeline import run_pipeline
 from linksyn_dagster.settings import load_settings
 from linksyn_dagster_tests.conftest import SHARED_DATA
+from linksyn_dagster_tests.fixtures_pipeline import side_tables_match_their_materializations
 
 pytestmark = pytest.mark.slow
 
@@ -186,6 +187,11 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     # kp_paths walked the graph as CSR arrays cached under the current graph version only
     version = neo4j_driver.execute_query("MATCH (m:GraphMeta) RETURN m.version AS v").records[0]["v"]
     assert [p.name for p in (settings.data_dir / "csr_cache").iterdir()] == [f"kp_graph-{version}-f1.npz"]
+
+    # the side tables are assets: their materializations count the rows they hold
+    reported = side_tables_match_their_materializations(settings)
+    assert reported["llm_usage/synthesized_qa"] == _sql(settings, "SELECT count(*) FROM synthesized_qa")[0][0]
+    assert reported["decontamination_hits/seed_qa"] == 1 and reported["seed_kp_links"] > 0
 
     # re-running without changes asks the model nothing and changes no count
     counts = _table_counts(settings)

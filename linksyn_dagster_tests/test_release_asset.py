@@ -104,6 +104,11 @@ def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_p
         "split": (None, "verifier_no_majority"), "lost": (None, "unverified"),
     }
     assert not flags & {"answer_missing", "answer_not_in_choices", "duplicate_choices", "empty_choice"}
+    # the side tables it wrote are reported as their assets, with the rows they hold
+    rows = {e.asset_key.to_user_string(): e.materialization.metadata["dagster/row_count"].value
+            for e in result.get_asset_materialization_events()}
+    assert rows == {"linkqa_dataset": len(released), "dataset_drops": len(drops),
+                    "decontamination_hits/linkqa_dataset": 0}
 
     metadata = result.get_asset_materialization_events()[0].materialization.metadata
     assert metadata["unusable_dropped"].value == 4 and metadata["source_copies_dropped"].value == 1

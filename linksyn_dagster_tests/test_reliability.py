@@ -10,6 +10,7 @@ import pytest
 
 from linksyn_dagster.pipeline import PipelineFailed, run_pipeline
 from linksyn_dagster.settings import load_settings
+from linksyn_dagster_tests.fixtures_pipeline import side_tables_match_their_materializations
 from linksyn_dagster_tests.secret_scan import files_holding
 from linksyn_dagster.testing.scripted_llm import FAULT_KINDS
 
@@ -66,6 +67,9 @@ def test_demo_run_with_20_percent_mixed_faults_loses_nothing(pipeline_settings, 
           f"judged items {items}")
     report = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text())
     assert report["llm_failures"] == _one(settings, "SELECT count(*) FROM llm_failures")
+    # ... and each writer's llm_failures asset reported its failures with their count
+    reported = side_tables_match_their_materializations(settings)
+    assert sum(n for key, n in reported.items() if key.startswith("llm_failures/")) == report["llm_failures"]
     assert summary.runs > 0
 
     # the planted API key reached the server on every request, and the Neo4j password was

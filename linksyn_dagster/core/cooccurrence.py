@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["cooccurrence_edges"]
+__all__ = ["EDGE_SCHEMA", "cooccurrence_edges"]
 
-_SCHEMA = {"kp_a": pl.Utf8, "kp_b": pl.Utf8, "weight": pl.Int64}
+EDGE_SCHEMA = {"kp_a": pl.Utf8, "kp_b": pl.Utf8, "weight": pl.Int64}
 
 
 def cooccurrence_edges(seed_kp_links: pl.DataFrame) -> pl.DataFrame:
@@ -22,7 +22,7 @@ def cooccurrence_edges(seed_kp_links: pl.DataFrame) -> pl.DataFrame:
         raise ValueError(f"cooccurrence_edges: missing columns {missing}")
     links = seed_kp_links.select(pl.col("seed_id").cast(pl.Utf8), pl.col("kp_id").cast(pl.Utf8)).drop_nulls()
     if links.is_empty():
-        return pl.DataFrame(schema=_SCHEMA)
+        return pl.DataFrame(schema=EDGE_SCHEMA)
 
     # Codes are ranks in sorted id order, so "code_a < code_b" is the same as "id_a < id_b".
     kp_ids = links.get_column("kp_id").unique().sort()

@@ -113,3 +113,89 @@ RELEASE = {
     "quality_flags": "soft quality signals (question_too_short, too_few_choices, language_mismatch)",
     "tokens": "tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
 }
+
+# the side tables (sql/duckdb/schema.sql), which the assets write beside their outputs
+
+SEED_REJECTS = {
+    "source_file": "seed file the row was read from",
+    "source_line": "1-based line (CSV/JSONL) or row (Parquet) in that file; null when the whole file was refused",
+    "field": "the field at fault, when one is (a row that fails validation)",
+    "reason": "why the row or file was not loaded, in words (e.g. invalid JSON, wrong column count)",
+    "raw": "the start of the rejected row as read, for the reader to fix the source",
+}
+
+SEED_KP_LINKS = {
+    "seed_id": "a seed holding the KP (seed_qa.seed_id)",
+    "kp_id": "a canonical KP the seed holds (knowledge_points.kp_id)",
+}
+
+KP_COOCCURRENCE = {
+    "kp_a": "one KP of the pair (knowledge_points.kp_id; kp_a < kp_b)",
+    "kp_b": "the other KP of the pair (knowledge_points.kp_id)",
+    "weight": "distinct seeds holding both KPs (the CO_OCCURS edge weight in Neo4j)",
+}
+
+_LLM_ITEM = {
+    "stage": "LLM stage of the call (kp_extraction, qa_synthesis, difficulty_judge, difficulty_rewrite, "
+             "answer_verification)",
+    "partition_key": "the writing asset's partition (discipline) the item belongs to",
+    "item_id": "the item asked about: a seed_id, a path_id, or a qa_id (qa_id#n for the n-th of k readings)",
+    "request_key": "hash of the request in the LLM result store",
+}
+
+LLM_FAILURES = {
+    **_LLM_ITEM,
+    "model": "litellm model id that was asked",
+    "prompt_version": "version id of the prompt (name and content hash)",
+    "error_class": "class of the last error (e.g. a timeout, or a reply that failed its schema)",
+    "message": "the last error's message",
+    "attempts": "calls made before giving up",
+}
+
+LLM_USAGE = {
+    **_LLM_ITEM,
+    "discipline": "discipline the cost is counted to: the seed's for KP extraction, the path's start "
+                  "discipline for synthesis, judging, rewrites and verification",
+    "path_id": "the path the item belongs to (null for KP extraction)",
+    "model": "litellm model id that answered",
+    "prompt_tokens": "prompt tokens of the answer",
+    "completion_tokens": "completion tokens of the answer",
+    "reasoning_tokens": "reasoning tokens of the answer (part of the completion)",
+    "cost_usd": "cost of the answer in USD",
+    "attempts": "calls it took to get the answer",
+    "from_store": "whether this run took the answer from the LLM result store (paid by an earlier run)",
+}
+
+DATASET_DROPS = {
+    "qa_id": "the item left out of the release (verified_qa.qa_id)",
+    "duplicate_of": "what it duplicates or copies: the kept item, the source seed or the benchmark item "
+                    "(null for other reasons)",
+    "reason": "why it was left out: verifier_disagrees, verifier_no_majority, unverified, unusable (answer_missing, "
+              "answer_not_in_choices, duplicate_choices, empty_choice), copies_source_seed, exact_duplicate, "
+              "benchmark_contamination, near_duplicate or cell_full",
+}
+
+DECONTAMINATION_HITS = {
+    "stage": "the asset that checked the item: seed_qa (seeds) or linkqa_dataset (release items)",
+    "partition_key": "the checked partition (discipline), or all for the release",
+    "item_id": "the seed_id or qa_id that overlaps a benchmark item",
+    "benchmark_id": "the benchmark item it matched (<file name>:<row>)",
+    "benchmark_file": "benchmark file of that item",
+    "benchmark_row": "1-based line (CSV, JSONL) or row (Parquet) of the item in that file",
+    "benchmark_question": "the benchmark item's question",
+    "method": "how it matched: ngram, near_duplicate or ngram+near_duplicate",
+    "matched_ngram": "one shared n-gram (normalized), null if none",
+    "overlap_count": "distinct n-grams of the benchmark text found in the item",
+    "overlap_fraction": "overlap_count over the benchmark text's n-grams",
+    "similarity": "MinHash estimate of the Jaccard similarity of the whole items",
+}
+
+# distribution_report's table (in its markdown and HTML files): one row per discipline x level
+REPORT_CELLS = {
+    "discipline": "a discipline with a target share or with released items",
+    "level": "difficulty level 1-5, or unjudged",
+    "target_items": "items the release should hold in the cell (discipline share x level share x items wanted)",
+    "items": "items the release holds in the cell",
+    "shortfall": "target_items minus items, at least 0",
+    "why_short": "why a cell short by an item or more is short, as the release said",
+}

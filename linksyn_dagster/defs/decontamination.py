@@ -1,18 +1,45 @@
 """Decontamination as the assets use it: the configured benchmark files loaded and indexed
-once per process, hits written to ``decontamination_hits`` per stage and partition."""
+once per process, hits written to ``decontamination_hits`` per stage and partition.
+
+Two assets write that table, seed_qa (its seeds, per discipline) and linkqa_dataset (the
+release items), so it is two assets (see ``defs/metadata.py``): ``decontamination_hits/seed_qa``
+and ``decontamination_hits/linkqa_dataset``, each the rows its writer replaces (``stage`` is
+the writer's name)."""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 
 from linksyn_dagster.core.decontam import HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, build_index, load_benchmarks
+from linksyn_dagster.defs import columns
+from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
+from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.settings import DecontamSettings, ReleaseSettings
 
-HIT_COLUMNS = ["stage", "partition_key", *HIT_SCHEMA]
+HITS = "decontamination_hits"
+HIT_TABLE_SCHEMA = {"stage": pl.String(), "partition_key": pl.String(), **HIT_SCHEMA}
+HIT_COLUMNS = list(HIT_TABLE_SCHEMA)
+WHOLE = "all"  # partition_key of the hits of an unpartitioned writer
+
+decontamination_hit_tables = [
+    side_table_spec(
+        [HITS, "seed_qa"], "The seeds of a discipline that are items of an evaluation set "
+        "(LINKSYN_DECONTAM__BENCHMARK_PATHS), each with the benchmark item it matched: seed_qa leaves them out "
+        "before they spread into KPs, paths and new QA. Written by seed_qa per partition (its rows of "
+        "decontamination_hits: stage seed_qa).", columns.DECONTAMINATION_HITS, HIT_TABLE_SCHEMA,
+        written_by="seed_qa", group_name="seeds", partitions_def=discipline_partitions),
+    side_table_spec(
+        [HITS, "linkqa_dataset"], "The verified items that overlap an evaluation set, each with the benchmark "
+        "item it matched: linkqa_dataset leaves them out of the release (reason benchmark_contamination in "
+        "dataset_drops). Written by linkqa_dataset (its rows of decontamination_hits: stage linkqa_dataset).",
+        columns.DECONTAMINATION_HITS, HIT_TABLE_SCHEMA, written_by="linkqa_dataset", group_name="release",
+        deps=[dg.AssetDep("verified_qa", partition_mapping=dg.AllPartitionMapping())]),
+]
 
 
 class BenchmarkUnusable(ValueError):
@@ -41,6 +68,11 @@ def benchmark_index(decontam: DecontamSettings, release: ReleaseSettings) -> tup
                     decontam.min_overlap, decontam.near_dup_threshold, release.near_dup_num_perm)
 
 
-def record_hits(warehouse: WarehouseResource, stage: str, partition_key: str, hits: pl.DataFrame) -> None:
-    rows = hits.with_columns(stage=pl.lit(stage), partition_key=pl.lit(partition_key)).select(HIT_COLUMNS)
-    warehouse.replace("decontamination_hits", rows, stage=stage, partition_key=partition_key)
+def record_hits(warehouse: WarehouseResource, stage: str, partition_key: str | None,
+                hits: pl.DataFrame) -> dg.AssetMaterialization:
+    """Replace the writer's (``stage``'s) hits of the partition (None: the writer is not
+    partitioned) with ``hits``; returns the write as a materialization of its hits asset."""
+    stored_key = partition_key or WHOLE
+    rows = hits.with_columns(stage=pl.lit(stage), partition_key=pl.lit(stored_key)).select(HIT_COLUMNS)
+    warehouse.replace(HITS, rows, stage=stage, partition_key=stored_key)
+    return side_table_materialization([HITS, stage], rows, columns.DECONTAMINATION_HITS, partition=partition_key)

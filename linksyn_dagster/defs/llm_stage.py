@@ -1,63 +1,130 @@
 """What every LLM-calling asset does around the calls: record failures in DuckDB's
-``llm_failures`` and report calls, cache hits, tokens and cost as metadata."""
+``llm_failures`` and usage in ``llm_usage``, and report calls, cache hits, tokens and cost as
+metadata.
+
+Four assets call the LLM and write both tables (``LLM_WRITERS``), each the rows of its own
+stages for its partition. An asset has one producer in Dagster, so each table is one asset
+per writer, keyed ``llm_usage/<writer>`` and ``llm_failures/<writer>`` and partitioned like
+the writer: a partition's materialization is exactly the rows that writer replaced for it
+(enhanced_qa's: its difficulty_judge and difficulty_rewrite rows), with their count. The
+tables stay one table each, so the queries in sql/duckdb (usage per stage, discipline and
+path; failures per stage) read every writer's rows as before, and an asset that reads a
+table depends on every writer's asset of it (``llm_table_deps``)."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
+import dagster as dg
 import polars as pl
 
+from linksyn_dagster.defs import columns
+from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
+from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.types import LLMOutcome
 from linksyn_dagster.resources.warehouse import WarehouseResource
+
+LLM_FAILURES = "llm_failures"
+LLM_USAGE = "llm_usage"
 
 FAILURE_SCHEMA = {
     "stage": pl.Utf8, "partition_key": pl.Utf8, "item_id": pl.Utf8, "request_key": pl.Utf8,
     "model": pl.Utf8, "prompt_version": pl.Utf8, "error_class": pl.Utf8, "message": pl.Utf8,
     "attempts": pl.Int32,
 }
-
-
-def record_failures(warehouse: WarehouseResource, stage: str, partition_key: str,
-                    outcomes: Sequence[LLMOutcome]) -> int:
-    """Replace this stage's failure rows for the partition with the items that failed now."""
-    rows = [
-        {"stage": stage, "partition_key": partition_key, "item_id": o.item_id, "request_key": o.request_key,
-         "model": o.failure.model, "prompt_version": o.failure.prompt_version,
-         "error_class": o.failure.error_class, "message": o.failure.message, "attempts": o.failure.attempts}
-        for o in outcomes if o.failure is not None
-    ]
-    warehouse.replace("llm_failures", pl.DataFrame(rows, schema=FAILURE_SCHEMA),
-                      stage=stage, partition_key=partition_key)
-    return len(rows)
-
-
 USAGE_SCHEMA = {
     "stage": pl.Utf8, "partition_key": pl.Utf8, "discipline": pl.Utf8, "item_id": pl.Utf8, "path_id": pl.Utf8,
     "request_key": pl.Utf8, "model": pl.Utf8, "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64,
     "reasoning_tokens": pl.Int64, "cost_usd": pl.Float64, "attempts": pl.Int32, "from_store": pl.Boolean,
 }
 
+# writer asset -> (the asset its requests are made from, its group, the stages it records)
+LLM_WRITERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "seed_kps": ("seed_qa", "knowledge", ("kp_extraction",)),
+    "synthesized_qa": ("kp_paths", "synthesis", ("qa_synthesis",)),
+    "enhanced_qa": ("synthesized_qa", "synthesis", ("difficulty_judge", "difficulty_rewrite")),
+    "verified_qa": ("enhanced_qa", "synthesis", ("answer_verification",)),
+}
 
-def record_usage(warehouse: WarehouseResource, stage: str, partition_key: str, outcomes: Sequence[LLMOutcome],
-                 path_of: Mapping[str, str | None] | None = None, discipline: str | None = None) -> None:
-    """Replace this stage's usage rows for the partition with the answers behind its data:
-    tokens and cost per item, with its discipline (default: the partition) and path."""
+
+def _describe(table: str, writer: str, stages: tuple[str, ...]) -> str:
+    what = {LLM_USAGE: "Tokens and cost of every LLM answer behind {w}'s data ({s}), per item, with its discipline "
+                       "and path",
+            LLM_FAILURES: "Every item {w} got no valid LLM answer for ({s}), with the last error (nothing is "
+                          "dropped silently)"}[table]
+    return (what.format(w=writer, s=", ".join(stages)) + f": {writer}'s rows of {table}, replaced with each of its "
+            f"partitions. The report reads {table} whole, every writer's rows.")
+
+
+llm_tables = [
+    side_table_spec([table, writer], _describe(table, writer, stages), descriptions, schema, written_by=writer,
+                    group_name=group, deps=[upstream], partitions_def=discipline_partitions)
+    for table, descriptions, schema in ((LLM_USAGE, columns.LLM_USAGE, USAGE_SCHEMA),
+                                        (LLM_FAILURES, columns.LLM_FAILURES, FAILURE_SCHEMA))
+    for writer, (upstream, group, stages) in LLM_WRITERS.items()
+]
+
+
+def llm_table_deps(table: str) -> list[dg.AssetDep]:
+    """A dependency on every writer's rows of ``table`` (all partitions): for an asset reading it whole."""
+    return [dg.AssetDep([table, writer], partition_mapping=dg.AllPartitionMapping()) for writer in LLM_WRITERS]
+
+
+def _failures(stage: str, partition_key: str, outcomes: Sequence[LLMOutcome]) -> pl.DataFrame:
     rows = [
-        {"stage": stage, "partition_key": partition_key, "discipline": discipline or partition_key,
+        {"stage": stage, "partition_key": partition_key, "item_id": o.item_id, "request_key": o.request_key,
+         "model": o.failure.model, "prompt_version": o.failure.prompt_version,
+         "error_class": o.failure.error_class, "message": o.failure.message, "attempts": o.failure.attempts}
+        for o in outcomes if o.failure is not None
+    ]
+    return pl.DataFrame(rows, schema=FAILURE_SCHEMA)
+
+
+def _usage(stage: str, partition_key: str, outcomes: Sequence[LLMOutcome],
+           path_of: Mapping[str, str | None] | None) -> pl.DataFrame:
+    """Tokens and cost per item answered, with its discipline (the partition) and path."""
+    rows = [
+        {"stage": stage, "partition_key": partition_key, "discipline": partition_key,
          "item_id": o.item_id, "path_id": (path_of or {}).get(o.item_id), "request_key": o.request_key,
          "model": o.result.model, "prompt_tokens": o.result.prompt_tokens,
          "completion_tokens": o.result.completion_tokens, "reasoning_tokens": o.result.reasoning_tokens,
          "cost_usd": o.result.cost_usd, "attempts": o.result.attempts, "from_store": o.from_cache}
         for o in outcomes if o.result is not None
     ]
-    warehouse.replace("llm_usage", pl.DataFrame(rows, schema=USAGE_SCHEMA), stage=stage, partition_key=partition_key)
+    return pl.DataFrame(rows, schema=USAGE_SCHEMA)
 
 
-def record_outcomes(warehouse: WarehouseResource, stage: str, partition_key: str, outcomes: Sequence[LLMOutcome],
-                    path_of: Mapping[str, str | None] | None = None) -> int:
-    """Failures into ``llm_failures`` and usage into ``llm_usage``; returns the failure count."""
-    record_usage(warehouse, stage, partition_key, outcomes, path_of)
-    return record_failures(warehouse, stage, partition_key, outcomes)
+class LLMTables:
+    """One run of a writer asset (one partition): replaces its stages' rows of ``llm_usage``
+    and ``llm_failures`` and reports them as materializations of its assets of the two tables."""
+
+    def __init__(self, warehouse: WarehouseResource, context: dg.AssetExecutionContext) -> None:
+        self.writer = context.asset_key.path[-1]
+        if self.writer not in LLM_WRITERS:
+            raise ValueError(f"{self.writer} writes llm_usage and llm_failures: add it to LLM_WRITERS")
+        self.warehouse, self.partition_key = warehouse, context.partition_key
+        self.written: dict[str, list[pl.DataFrame]] = {LLM_USAGE: [], LLM_FAILURES: []}
+
+    def record(self, stage: str, outcomes: Sequence[LLMOutcome],
+               path_of: Mapping[str, str | None] | None = None) -> int:
+        """Replace this stage's rows of the partition with the answers behind its data (usage)
+        and the items that failed now; returns the failure count."""
+        if stage not in LLM_WRITERS[self.writer][2]:
+            raise ValueError(f"{self.writer} records stage {stage}: add it to its LLM_WRITERS entry")
+        for table, rows in ((LLM_USAGE, _usage(stage, self.partition_key, outcomes, path_of)),
+                            (LLM_FAILURES, _failures(stage, self.partition_key, outcomes))):
+            self.warehouse.replace(table, rows, stage=stage, partition_key=self.partition_key)
+            self.written[table].append(rows)
+        return self.written[LLM_FAILURES][-1].height
+
+    def materializations(self) -> list[dg.AssetMaterialization]:
+        """The rows recorded, as one materialization of each table's asset of this writer."""
+        return [
+            side_table_materialization([table, self.writer], pl.concat(self.written[table]) if self.written[table]
+                                       else pl.DataFrame(schema=schema), descriptions, partition=self.partition_key)
+            for table, descriptions, schema in ((LLM_USAGE, columns.LLM_USAGE, USAGE_SCHEMA),
+                                                (LLM_FAILURES, columns.LLM_FAILURES, FAILURE_SCHEMA))
+        ]
 
 
 def usage_metadata(outcomes: Sequence[LLMOutcome]) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Asset outputs go through the WarehouseIOManager (one table per asset, partitions
 by ``partition_expr``), which writes through ``write_slice`` here. The side tables an asset also keeps (rejects, LLM
 failures, KP links, co-occurrence edges, dataset drops) are declared in
 ``sql/duckdb/schema.sql`` and replaced here, each slice in one transaction, so a re-run
-converges instead of appending.
+converges instead of appending; each is an asset too, reported by the asset that writes it
+(``defs/metadata.py``).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, s
 
 
 @dg.asset(
-    deps=["seed_qa"],
+    deps=["seed_qa", "seed_kp_links", "kp_cooccurrence"],
     kinds={"neo4j"},
     group_name="graph",
     automation_condition=runs_after("knowledge_points"),

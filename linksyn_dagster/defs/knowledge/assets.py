@@ -9,12 +9,12 @@ import dagster as dg
 import polars as pl
 
 from linksyn_dagster.core.canonical import canonicalize_kps
-from linksyn_dagster.core.cooccurrence import cooccurrence_edges
+from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA, cooccurrence_edges
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
+from linksyn_dagster.defs.llm_stage import LLMTables, usage_metadata
 from linksyn_dagster.defs import columns
-from linksyn_dagster.defs.metadata import table_metadata
+from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.llm.types import LLMRequest
@@ -27,12 +27,27 @@ STAGE_KP_EXTRACTION = "kp_extraction"
 CHECK_EVERY_SEED_ACCOUNTED = "every_seed_extracted_or_failed"
 CHECK_UNIQUE_KP_IDS = "unique_kp_ids"
 CHECK_KPS_PRESENT = "knowledge_points_present"
+SEED_KP_LINKS = "seed_kp_links"
+KP_COOCCURRENCE = "kp_cooccurrence"
 
 SEED_KPS_SCHEMA = {
     "seed_id": pl.Utf8, "discipline": pl.Utf8, "kp_rank": pl.Int32, "kp_name": pl.Utf8,
     "kp_discipline": pl.Utf8, "model": pl.Utf8, "prompt_version": pl.Utf8, "request_key": pl.Utf8,
     "extracted_at": pl.Datetime("us"),
 }
+LINK_SCHEMA = {"seed_id": pl.Utf8, "kp_id": pl.Utf8}
+
+seed_kp_links = side_table_spec(
+    SEED_KP_LINKS, "Which canonical KPs each seed holds (seed → KP), from every discipline's extracted KPs: the "
+    "(:Seed)-[:HAS_KP]->(:KnowledgePoint) edges of kp_graph, and the seeds walk_plan pulls along a path. Written "
+    "by knowledge_points, whole, with the KPs.", columns.SEED_KP_LINKS, LINK_SCHEMA,
+    written_by="knowledge_points", group_name="knowledge",
+    deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())])
+kp_cooccurrence = side_table_spec(
+    KP_COOCCURRENCE, "Pairs of canonical KPs held by the same seeds, weighted by the number of seeds holding both: "
+    "the [:CO_OCCURS] edges of kp_graph, which the walks follow. Written by knowledge_points, whole, from "
+    "seed_kp_links.", columns.KP_COOCCURRENCE, EDGE_SCHEMA, written_by="knowledge_points",
+    group_name="knowledge", deps=[SEED_KP_LINKS])
 
 
 @dg.asset(
@@ -62,7 +77,8 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
     ]
     client = llm.client(context.log)
     outcomes = client.run(STAGE_KP_EXTRACTION, prompt.version_id, requests, schema_model)
-    failed = record_outcomes(warehouse, STAGE_KP_EXTRACTION, context.partition_key, outcomes)
+    llm_tables = LLMTables(warehouse, context)
+    failed = llm_tables.record(STAGE_KP_EXTRACTION, outcomes)
 
     rows = []
     for outcome in outcomes:
@@ -83,6 +99,7 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
         **usage_metadata(outcomes), "model": client.model, "prompt_version": prompt.version_id,
         "seeds": seed_qa.height, "seeds_extracted": extracted, "seeds_failed": failed,
     })
+    yield from llm_tables.materializations()
     yield dg.AssetCheckResult(
         check_name=CHECK_EVERY_SEED_ACCOUNTED, passed=extracted + failed == seed_qa.height,
         metadata={"seeds": seed_qa.height, "extracted": extracted, "failed": failed})
@@ -108,8 +125,9 @@ def knowledge_points(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
         "seed_id", pl.col("discipline").alias("seed_discipline"), "kp_name", "kp_discipline", "extracted_at")
     kps, links = canonicalize_kps(rows)
     edges = cooccurrence_edges(links)
-    warehouse.replace("seed_kp_links", links.select("seed_id", "kp_id"))
-    warehouse.replace("kp_cooccurrence", edges.select("kp_a", "kp_b", "weight"))
+    links, edges = links.select(list(LINK_SCHEMA)), edges.select(list(EDGE_SCHEMA))
+    warehouse.replace(SEED_KP_LINKS, links)
+    warehouse.replace(KP_COOCCURRENCE, edges)
     duplicate_ids = kps.height - kps.get_column("kp_id").n_unique()
     yield dg.Output(kps, metadata={
         **table_metadata(kps, columns.KNOWLEDGE_POINTS,
@@ -119,6 +137,8 @@ def knowledge_points(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
         "cooccurrence_edges": edges.height,
         "merged_variants": int(rows.select(pl.col("kp_name")).n_unique() - kps.height),
     })
+    yield side_table_materialization(SEED_KP_LINKS, links, columns.SEED_KP_LINKS)
+    yield side_table_materialization(KP_COOCCURRENCE, edges, columns.KP_COOCCURRENCE)
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_KP_IDS, passed=duplicate_ids == 0,
                               metadata={"duplicate_ids": duplicate_ids})
     yield dg.AssetCheckResult(check_name=CHECK_KPS_PRESENT, passed=kps.height > 0,

@@ -172,7 +172,7 @@ def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[s
 @dg.asset(
     kinds={"neo4j", "duckdb", "polars"},
     group_name="paths",
-    deps=["kp_graph"],
+    deps=["kp_graph", "seed_kp_links"],
     automation_condition=runs_after("kp_graph"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_QUOTAS_MET, asset="walk_plan",

@@ -23,9 +23,10 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.verification import AGREES, UNVERIFIED
 from linksyn_dagster.defs.synthesis.assets import NOT_VERIFIED
 from linksyn_dagster.defs import columns
-from linksyn_dagster.defs.metadata import table_metadata
+from linksyn_dagster.defs.llm_stage import LLM_FAILURES, LLM_USAGE, llm_table_deps
+from linksyn_dagster.defs.metadata import column_schema, side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.paths.assets import plan_quotas
-from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
+from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
 from linksyn_dagster.publish.release import ReleaseSummary, write_release
 from linksyn_dagster.publish.charts import (
     cost_chart, difficulty_chart, discipline_chart, kp_coverage_chart, kp_usage_chart, png_markdown,
@@ -45,6 +46,18 @@ CHECK_DIFFICULTY_ON_TARGET = "release_difficulty_on_target"
 CELL_FULL = "cell_full"
 ALL = dg.AllPartitionMapping()
 ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
+DATASET_DROPS = "dataset_drops"
+DROP_SCHEMA = {"qa_id": pl.Utf8, "duplicate_of": pl.Utf8, "reason": pl.Utf8}
+# distribution_report's table: one row per discipline x difficulty level (publish/report.py difficulty_cells)
+REPORT_CELL_SCHEMA = {"discipline": pl.Utf8, "level": pl.Utf8, "target_items": pl.Float64, "items": pl.Int64,
+                      "shortfall": pl.Float64, "why_short": pl.Utf8}
+
+dataset_drops = side_table_spec(
+    DATASET_DROPS, "Every verified item left out of the release and why (the verifier did not confirm it, "
+    "unusable, a copy of its own source seed, an exact or near duplicate, benchmark contamination, its cell "
+    "full), with the item, seed or benchmark item it duplicates. Written by linkqa_dataset, whole, with each "
+    "release.", columns.DATASET_DROPS, DROP_SCHEMA, written_by="linkqa_dataset", group_name="release",
+    deps=[dg.AssetDep(key, partition_mapping=ALL) for key in ("verified_qa", "kp_paths", "seed_qa")])
 
 
 def _source_copies(items: pl.DataFrame, warehouse: WarehouseResource, threshold: float,
@@ -174,7 +187,8 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     group_name="release",
     ins={"verified_qa": dg.AssetIn(partition_mapping=ALL)},
     deps=[dg.AssetDep("synthesized_qa", partition_mapping=ALL), dg.AssetDep("kp_paths", partition_mapping=ALL),
-          dg.AssetDep("seed_qa", partition_mapping=ALL)],
+          dg.AssetDep("seed_qa", partition_mapping=ALL), dg.AssetDep([HITS, "seed_qa"], partition_mapping=ALL),
+          *llm_table_deps(LLM_USAGE)],
     automation_condition=runs_after("verified_qa", every_partition=True),
     check_specs=[
         dg.AssetCheckSpec(CHECK_UNIQUE_QA_IDS, asset="linkqa_dataset", description="no qa_id twice"),
@@ -227,7 +241,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     if benchmarks is not None:  # before near-dedup: a contaminated item never represents a cluster
         kept, hits = decontaminate(kept, benchmarks[1], id_col="qa_id", question_col="question",
                                    choices_col="choices", answer_col="answer")
-    record_hits(warehouse, "linkqa_dataset", "all", hits)
+    written = [record_hits(warehouse, "linkqa_dataset", None, hits)]
     kept, near = near_dedup(kept, ["question", "answer_text"], "qa_id", threshold=settings.release.near_dup_threshold,
                             num_perm=settings.release.near_dup_num_perm,
                             ngram_range=shingles)
@@ -246,7 +260,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         near.select(pl.col("id").alias("qa_id"), pl.col("representative_id").alias("duplicate_of"), "reason"),
         full.select("qa_id", pl.lit(None, dtype=pl.Utf8).alias("duplicate_of"), pl.lit(CELL_FULL).alias("reason")),
     ], how="vertical_relaxed")
-    warehouse.replace("dataset_drops", drops)
+    warehouse.replace(DATASET_DROPS, drops)
+    written.append(side_table_materialization(DATASET_DROPS, drops, columns.DATASET_DROPS))
 
     by_benchmark = dict(hits.unique("item_id").group_by("benchmark_file").len().iter_rows()) if hits.height else {}
     summary = ReleaseSummary(
@@ -288,6 +303,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         "release_dir": dg.MetadataValue.path(str(files.directory)),
         "dataset_card": dg.MetadataValue.md(files.card.read_text(encoding="utf-8")),
     })
+    yield from written
     duplicates = dataset.height - dataset.get_column("qa_id").n_unique()
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_QA_IDS, passed=duplicates == 0,
                               metadata={"duplicate_ids": duplicates})
@@ -318,7 +334,9 @@ def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict
     kinds={"duckdb"},
     group_name="release",
     deps=["linkqa_dataset", "knowledge_points", dg.AssetDep("kp_paths", partition_mapping=ALL),
-          dg.AssetDep("seed_qa", partition_mapping=ALL)],
+          dg.AssetDep("seed_qa", partition_mapping=ALL), DATASET_DROPS, *llm_table_deps(LLM_USAGE),
+          *llm_table_deps(LLM_FAILURES)],
+    metadata={"dagster/column_schema": column_schema(pl.DataFrame(schema=REPORT_CELL_SCHEMA), columns.REPORT_CELLS)},
     automation_condition=runs_after("linkqa_dataset"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_DISCIPLINES_ON_TARGET, asset="distribution_report",
@@ -334,7 +352,9 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     """Discipline and difficulty distributions of the release against their targets, KP
     coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost; as
     markdown and charts here, and as `<data dir>/reports/distribution_report.{md,json,html}`
-    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`."""
+    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`. Its table (the
+    column schema) is the discipline × difficulty one: each cell's target against the items
+    released, and why a short cell is short."""
     settings = settings.value
     warehouse.ensure_schema()
     dataset = warehouse.query("release_items")

@@ -7,12 +7,12 @@ from typing import Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.decontam import decontaminate
+from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate
 from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
-from linksyn_dagster.core.seeds import demo_seed_dir
+from linksyn_dagster.core.seeds import REJECT_SCHEMA, demo_seed_dir
 from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
 from linksyn_dagster.defs import columns
-from linksyn_dagster.defs.metadata import table_metadata
+from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.resources.warehouse import WarehouseResource
@@ -20,6 +20,13 @@ from linksyn_dagster.resources.settings import SettingsResource
 
 CHECK_UNIQUE_SEED_IDS = "unique_seed_ids"
 CHECK_SEEDS_PRESENT = "seeds_present"
+SEED_REJECTS = "seed_rejects"
+
+seed_rejects = side_table_spec(
+    SEED_REJECTS, "Seed rows and files that could not be loaded, with file, line, field and reason (the valid rows "
+    "of the same file still load). Written by seed_qa: every run reads every seed file, so each replaces the "
+    "whole table, whichever disciplines it loads.", columns.SEED_REJECTS, REJECT_SCHEMA,
+    written_by="seed_qa", group_name="seeds")
 
 
 @dg.asset(
@@ -53,19 +60,21 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     # parsed once per content of the seed directory, whichever partition runs first; the
     # others read their discipline's rows from the cached Parquet
     loaded = cached_seed_load(source, settings.seeds.max_field_chars, settings.data_dir / CACHE_DIR)
-    warehouse.replace("seed_rejects", loaded.rejects)  # every partition sees every file: same rows
+    warehouse.replace(SEED_REJECTS, loaded.rejects)  # every partition sees every file: same rows
+    written = [side_table_materialization(SEED_REJECTS, loaded.rejects, columns.SEED_REJECTS)]
 
     # a seed that is an evaluation benchmark item is left out before it can spread into
     # KPs, paths and new QA; it is listed in decontamination_hits with what it matched
     benchmarks = benchmark_index(settings.decontam, settings.release)
     parts, contaminated, empty = [], 0, []
     for key in context.partition_keys:
-        seeds = loaded.seeds(key)
+        seeds, hits = loaded.seeds(key), pl.DataFrame(schema=HIT_SCHEMA)
         if benchmarks is not None:
             seeds, hits = decontaminate(seeds, benchmarks[1], id_col="seed_id", question_col="question",
                                         choices_col="choices", answer_col="answer")
             contaminated += hits.get_column("item_id").n_unique()
-            record_hits(warehouse, "seed_qa", key, hits)
+        # also without benchmarks: the partition's hits asset always says what the table holds
+        written.append(record_hits(warehouse, "seed_qa", key, hits))
         if seeds.height == 0:
             empty.append(key)
         parts.append(seeds)
@@ -90,6 +99,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             "unmapped_subject_names": ", ".join(other_subjects[:50]) or "none",
         },
     )
+    yield from written
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_SEED_IDS, passed=duplicate_ids == 0,
                               metadata={"duplicate_ids": duplicate_ids})
     yield dg.AssetCheckResult(check_name=CHECK_SEEDS_PRESENT, passed=not empty,

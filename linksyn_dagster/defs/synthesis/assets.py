@@ -14,7 +14,7 @@ from linksyn_dagster.core.verification import first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
 )
-from linksyn_dagster.defs.llm_stage import record_outcomes, usage_metadata
+from linksyn_dagster.defs.llm_stage import LLMTables, usage_metadata
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -100,8 +100,8 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
             seeds=format_seed_block(linked), level=path["target_difficulty"] if steer else "")))
     client = llm.client(context.log)
     outcomes = client.run(STAGE_SYNTHESIS, prompt.version_id, requests, SynthesizedQA)
-    failed = record_outcomes(warehouse, STAGE_SYNTHESIS, context.partition_key, outcomes,
-                             {o.item_id: o.item_id for o in outcomes})
+    llm_tables = LLMTables(warehouse, context)
+    failed = llm_tables.record(STAGE_SYNTHESIS, outcomes, {o.item_id: o.item_id for o in outcomes})
 
     paths = {p["path_id"]: p for p in kp_paths.iter_rows(named=True)}
     rows = []
@@ -125,6 +125,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
         **usage_metadata(outcomes), "model": client.model, "prompt_version": prompt.version_id,
         "paths": kp_paths.height, "paths_failed": failed,
     })
+    yield from llm_tables.materializations()
     yield dg.AssetCheckResult(check_name=CHECK_EVERY_PATH_ACCOUNTED,
                               passed=synthesized.height + failed == kp_paths.height,
                               metadata={"paths": kp_paths.height, "qa": synthesized.height, "failed": failed})
@@ -213,7 +214,6 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     judge_schema = schema_text(DifficultyJudgement.model_json_schema())
     rewrite_schema = schema_text(RewrittenQA.model_json_schema())
     client = llm.client(context.log)
-    partition = context.partition_key
     # held cells take a version only when its median reading is the target: readings stop once
     # that is decided; an open release ranks versions by level: they stop once a majority agree
     held = settings.value.release.fill_cells and synthesis.steer_difficulty
@@ -274,7 +274,8 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         rows.extend({**v, "selected": index == chosen} for index, v in enumerate(path_versions))
     path_of = {row["qa_id"]: row["path_id"] for row in rows}
     path_of.update({f"{qa_id}#{n}": path for qa_id, path in list(path_of.items()) for n in range(1, k + 1)})
-    failed = sum(record_outcomes(warehouse, stage, partition, outcomes, path_of)
+    llm_tables = LLMTables(warehouse, context)
+    failed = sum(llm_tables.record(stage, outcomes, path_of)
                  for stage, outcomes in ((STAGE_JUDGE, judge_outcomes), (STAGE_REWRITE, rewrite_outcomes)))
     enhanced = pl.DataFrame(rows, schema=ENHANCED_SCHEMA)
     chosen = enhanced.filter("selected")
@@ -289,6 +290,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         "unjudged": enhanced.filter(pl.col("difficulty").is_null()).height, "llm_failures": failed,
         "steer_difficulty": synthesis.steer_difficulty,
     })
+    yield from llm_tables.materializations()
     yield dg.AssetCheckResult(check_name=CHECK_DIFFICULTY_ON_SCALE, passed=off_scale == 0,
                               metadata={"off_scale": off_scale})
     yield dg.AssetCheckResult(check_name=CHECK_ONE_SELECTED_PER_PATH,
@@ -346,7 +348,8 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
             lambda item, so_far: settled(letters(so_far), item["answer"], k), first=first_wave(k), given=given)
         answers = {qa_id: letters(found) for qa_id, found in replies.items()}
     path_of = {f"{item['qa_id']}#{n}": item["path_id"] for item in items for n in range(1, k + 1)}
-    failed = record_outcomes(warehouse, STAGE_VERIFY, context.partition_key, outcomes, path_of)
+    llm_tables = LLMTables(warehouse, context)
+    failed = llm_tables.record(STAGE_VERIFY, outcomes, path_of)
     rows = [{**item, "verifier_answers": [a for a in answers[item["qa_id"]] if a is not None],
              "verifier_model": model,
              "verdict": verdict(answers[item["qa_id"]], item["answer"], k) if k else NOT_VERIFIED}
@@ -361,6 +364,7 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
         "calls_per_item": round(len(outcomes) / len(items), 3) if items else 0.0,
         "answers_from_judge": from_judge_count,
     })
+    yield from llm_tables.materializations()
     yield dg.AssetCheckResult(check_name=CHECK_EVERY_ITEM_VERIFIED, passed=verdicts.get("unverified", 0) == 0,
                               severity=dg.AssetCheckSeverity.WARN,
                               metadata={"unverified": verdicts.get("unverified", 0)})
