@@ -395,7 +395,7 @@ def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
     settings = load_settings()
     instance = prepare_instance(settings)
     definitions = build_definitions(settings)
-    assets = list(definitions.assets or [])
+    assets = [*(definitions.assets or []), *(definitions.asset_checks or [])]
     resources = dict(definitions.resources)
     resources["llm"] = _stub_resources(data_dir / "kp_plan.parquet", data_dir / "benchmarks" / "eval.jsonl", settings)
     if skip_graph_load and stage == "walk_plan":

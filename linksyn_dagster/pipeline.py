@@ -150,7 +150,7 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
         raise PipelineFailed(missing[0])  # before anything is created or loaded
     instance = prepare_instance(settings)
     definitions = build_definitions(settings)  # the resources come from these settings, not the environment
-    assets = list(definitions.assets or [])
+    assets = [*(definitions.assets or []), *(definitions.asset_checks or [])]  # the standalone checks run too
     resources = definitions.resources
 
     source = settings.seeds.source_dir or demo_seed_dir()

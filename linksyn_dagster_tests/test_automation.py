@@ -32,6 +32,10 @@ class Ticks:
             for partition in partitions or [None]:
                 self.instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
 
+    def check(self, key: str, name: str, passed: bool) -> None:
+        self.instance.report_runless_asset_event(
+            dg.AssetCheckEvaluation(asset_key=dg.AssetKey(key), check_name=name, passed=passed))
+
     def tick(self) -> dict[str, set]:
         result = dg.evaluate_automation_conditions(defs=self.definitions, instance=self.instance, cursor=self.cursor)
         self.cursor = result.cursor
@@ -110,3 +114,15 @@ def test_seeds_updated_without_their_kps_hold_the_graph_and_what_follows(finishe
     assert finished.tick() == {"seed_kps": {"physics"}}
     finished.done(["seed_kps"], ["physics"])
     assert finished.tick() == {key: {None} for key in GRAPH_STAGES}
+
+
+def test_a_failed_blocking_check_holds_what_follows_until_it_passes(finished):
+    # the graph run loaded Neo4j, but its counts check failed: the walk plan was not run
+    finished.done(["seed_kps"], ["law"])
+    assert finished.tick() == {key: {None} for key in GRAPH_STAGES}
+    finished.done(["knowledge_points", "kp_graph"])
+    finished.check("kp_graph", "neo4j_counts_match_duckdb", passed=False)
+    assert finished.tick() == {}
+    # the check re-run alone, after the graph was repaired: the chain goes on
+    finished.check("kp_graph", "neo4j_counts_match_duckdb", passed=True)
+    assert finished.tick() == {"walk_plan": {None}}

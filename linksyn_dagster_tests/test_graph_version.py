@@ -6,7 +6,7 @@ import datetime as dt
 
 import polars as pl
 
-from linksyn_dagster.defs.graph.assets import graph_version
+from linksyn_dagster.core.graph_load import graph_version
 
 
 def _kps(name: str = "Krebs cycle", seen: dt.datetime = dt.datetime(2026, 1, 1)) -> pl.DataFrame:

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from linksyn_dagster.core.cooccurrence import cooccurrence_edges
-from linksyn_dagster.defs.graph.assets import kp_graph
+from linksyn_dagster.defs.graph.assets import kp_graph, neo4j_counts_match_duckdb
 from linksyn_dagster.definitions import build_resources
 
 pytestmark = pytest.mark.neo4j
@@ -37,7 +37,8 @@ def _write_tables(settings, seeds: dict[str, list[str]]) -> None:
 
 def _materialize(settings) -> dict:
     # knowledge_points is read from its DuckDB table, as the IO manager reads it in a run
-    result = dg.materialize([dg.SourceAsset("knowledge_points"), kp_graph], resources=build_resources(settings))
+    result = dg.materialize([dg.SourceAsset("knowledge_points"), kp_graph, neo4j_counts_match_duckdb],
+                            resources=build_resources(settings))
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert [c.passed for c in checks] == [True]  # Neo4j's counts equal DuckDB's
@@ -74,9 +75,17 @@ def test_loads_are_incremental_until_the_graph_is_changed_by_hand(pipeline_setti
     # unchanged: nothing written
     assert _materialize(settings)["written"] is False
 
-    # someone deletes a KP in Neo4j Browser: the saved state no longer describes the graph,
-    # so the next load (a seed gone) is a full one and repairs it
+    # someone deletes a KP in Neo4j Browser: the blocking counts check, run alone, says so
     neo4j_driver.execute_query("MATCH (k:KnowledgePoint {kp_id: 'kp_1'}) DETACH DELETE k")
+    alone = dg.materialize([dg.SourceAsset("knowledge_points"), kp_graph, neo4j_counts_match_duckdb],
+                           resources=build_resources(settings), raise_on_error=False,
+                           selection=dg.AssetSelection.checks(neo4j_counts_match_duckdb))
+    assert not alone.get_asset_materialization_events()
+    (check,) = alone.get_asset_check_evaluations()
+    mismatches = check.metadata["mismatches (neo4j, duckdb)"].value
+    assert not check.passed and "'knowledge_points'" in mismatches and "'has_kp'" in mismatches
+    # the saved state no longer describes the graph, so the next load (a seed gone) is a full
+    # one and repairs it
     del seeds["s000"]
     _write_tables(settings, seeds)
     repaired = _materialize(settings)

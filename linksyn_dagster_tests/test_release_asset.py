@@ -153,3 +153,29 @@ def test_each_cell_keeps_its_target_and_the_next_round_asks_for_the_shortfall(tm
     assert why == {(3, ""), (4, "round 1 asks 2 more paths for it; no path was asked for it yet")}, why
     assert tokens[0] > 10 and metadata["tokens_released"].value == tokens[1]
     assert metadata["llm_calls"].value == 0  # nothing in llm_usage: the items were planted
+
+
+def test_the_contamination_check_reruns_alone_and_fails_once_an_evaluation_set_holds_a_released_item(tmp_path):
+    """A blocking check of its own: after a release, an evaluation set that holds one of its
+    items is added; the check, run alone (nothing re-materialized), fails and counts it."""
+    from linksyn_dagster.defs.release.assets import no_benchmark_contamination
+
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data"})
+    _write_tables(settings)
+    assets = [dg.SourceAsset("verified_qa"), linkqa_dataset, no_benchmark_contamination]
+    result = dg.materialize(assets, resources=build_resources(settings), selection=[linkqa_dataset])
+    # the check runs with the release (selecting an asset selects its checks)
+    (evaluation,) = [e for e in result.get_asset_check_evaluations() if e.check_name == "no_benchmark_contamination"]
+    assert evaluation.passed and evaluation.metadata["benchmarks"].value == "none configured"
+
+    bench = tmp_path / "eval_test.csv"  # MMLU's layout: question, four choices, answer letter
+    bench.write_text(f'"{GOOD[0]}",{",".join(GOOD[1])},A\n', encoding="utf-8")
+    with_bench = settings.model_copy(update={"decontam": settings.decontam.model_copy(
+        update={"benchmark_paths": [bench]})})
+    rerun = dg.materialize(assets, resources=build_resources(with_bench), raise_on_error=False,
+                           selection=dg.AssetSelection.checks(no_benchmark_contamination))
+    assert not rerun.get_asset_materialization_events()  # the release itself was not built again
+    (evaluation,) = rerun.get_asset_check_evaluations()
+    assert not evaluation.passed
+    assert evaluation.metadata["contaminated_items_in_release"].value == 1
+    assert evaluation.metadata["benchmarks"].value == "1 items"

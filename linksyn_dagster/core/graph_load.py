@@ -17,17 +17,30 @@ Pure polars/numpy: no Neo4j here (``resources/graph_loader.py`` executes the pla
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 
 import numpy as np
 import polars as pl
 
 __all__ = ["KP_COLUMNS", "SEED_COLUMNS", "GraphTables", "GraphState", "GraphDelta", "diff", "state_of",
-           "lock_free_rounds", "node_buckets"]
+           "graph_version", "lock_free_rounds", "node_buckets"]
 
 KP_COLUMNS = ["kp_id", "name", "frequency", "disciplines", "primary_discipline", "aliases"]
 SEED_COLUMNS = ["seed_id", "discipline", "subject", "language", "question"]
 _HASH_SEED = 20261125
+
+
+def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, seeds: pl.DataFrame) -> str:
+    """A content hash of everything the graph holds (and nothing else: not when a KP was
+    first extracted): equal graphs give an equal version, so an unchanged graph is not
+    written again, and paths (whose ids carry the version) are reproducible."""
+    kps = kps.select(KP_COLUMNS)
+    digest = hashlib.sha256()
+    for frame in (kps, links, edges, seeds):  # a sum of row hashes: row order is not content
+        digest.update(str(frame.hash_rows(seed=7).sum()).encode())
+        digest.update(str(frame.height).encode())
+    return digest.hexdigest()[:16]
 
 
 @dataclass(frozen=True)

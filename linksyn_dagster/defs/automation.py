@@ -44,7 +44,8 @@ def _upstream_unsettled(hops: int = _PIPELINE_DEPTH) -> dg.AutomationCondition:
 
 def runs_after(*driving: str, every_partition: bool = False) -> dg.AutomationCondition:
     """Materialize when one of the ``driving`` dependencies has been updated (or will be in
-    the same run), once nothing upstream is in progress. An asset's other dependencies are
+    the same run), once nothing upstream is in progress and every blocking check of the
+    dependencies has passed. An asset's other dependencies are
     upstream of its driving ones (``kp_graph`` reads seeds too, but runs after the KPs), so
     their updates arrive through the driving dependency instead of triggering a run early.
 
@@ -53,13 +54,24 @@ def runs_after(*driving: str, every_partition: bool = False) -> dg.AutomationCon
     missing driving partition holds the asset back, as Dagster's ``eager`` does."""
     selection = dg.AssetSelection.assets(*driving)
     condition = (
-        dg.AutomationCondition.any_deps_updated().allow(selection).since_last_handled()
+        # ... or a blocking check of a dependency that held it has passed since (re-run alone)
+        (dg.AutomationCondition.any_deps_updated().allow(selection)
+         | dg.AutomationCondition.all_deps_blocking_checks_passed().newly_true()).since_last_handled()
         & ~_upstream_unsettled()
         & ~dg.AutomationCondition.in_progress()
+        # a blocking check that failed (the Neo4j counts, contamination) holds what follows
+        & dg.AutomationCondition.all_deps_blocking_checks_passed()
     )
     if not every_partition:
         condition = condition & ~dg.AutomationCondition.any_deps_missing().allow(selection)
     return condition.with_label(f"runs after {', '.join(driving)}")
+
+
+def with_its_asset() -> dg.AutomationCondition:
+    """For a blocking check: run with its asset whenever the automation runs the asset (so
+    what follows in the same run waits for it), and not otherwise (re-run it in the UI)."""
+    return dg.AutomationCondition.any_deps_match(dg.AutomationCondition.will_be_requested()).with_label(
+        "with its asset")
 
 
 seed_stages_job = dg.define_asset_job(
@@ -80,6 +92,7 @@ def nightly_seed_stages_schedule(context: dg.ScheduleEvaluationContext):
 
 
 linksyn_automation = dg.AutomationConditionSensorDefinition(
-    "linksyn_automation", target=dg.AssetSelection.all(), default_status=dg.DefaultSensorStatus.STOPPED,
+    "linksyn_automation", target=dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks(),
+    default_status=dg.DefaultSensorStatus.STOPPED,
     description="Evaluates every asset's automation condition: what runs after what (see runs_after).",
 )

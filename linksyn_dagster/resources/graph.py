@@ -7,6 +7,7 @@ Community server the project runs itself, under its data directory. Every query 
 
 # no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import dagster as dg
@@ -14,6 +15,7 @@ from neo4j import Driver, GraphDatabase, Session
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 from pydantic import Field, PrivateAttr
 
+from linksyn_dagster.core.graph_load import GraphState, GraphTables, diff, state_of
 from linksyn_dagster.queries import cypher, split_statements
 from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore
 from linksyn_dagster.resources.settings import Secret, ServiceResource
@@ -90,6 +92,47 @@ class Neo4jResource(ServiceResource):
     def state_store(self) -> GraphStateStore:
         """Where kp_graph keeps what its last load left in Neo4j (``<data dir>/graph_state``)."""
         return GraphStateStore(self._config.data_dir / "graph_state")
+
+    def counts(self) -> dict[str, int]:
+        """Nodes and relationships of each kind the KP graph holds now."""
+        return self.read("graph_counts")[0]
+
+    def sync(self, tables: GraphTables, version: str, log: Callable[[str], None]) -> dict[str, Any]:
+        """Make Neo4j hold ``tables`` as graph ``version``; what was written, as metadata.
+
+        Incremental: when Neo4j still holds the version the last sync wrote (and its counts
+        agree with the saved state), only the difference is written: new and changed nodes
+        and edges, and deletes. Otherwise (a first load, a load that stopped half-way, a
+        graph changed by hand) the KP graph is wiped and written whole. Either way the result
+        is the same graph; an unchanged graph is not written at all. The state for the next
+        sync (``<data dir>/graph_state``) is written while Neo4j loads."""
+        self.run_script("schema")
+        states = self.state_store()
+        current = self.read("graph_meta_get")
+        neo4j_version = current[0]["version"] if current else None
+        if neo4j_version == version:
+            log(f"kp_graph: Neo4j already holds graph version {version}; nothing to write")
+            if states.version() != version:  # e.g. loaded before states were kept
+                states.write(version, state_of(tables))
+            return {"written": False}
+        saved = states.read(neo4j_version) if neo4j_version and states.version() == neo4j_version else None
+        base = saved if saved is not None and self._holds(saved) else None
+        new_state = state_of(tables)
+        delta = diff(base, tables, new_state)
+        log(f"kp_graph: {'incremental' if base else 'full'} load of version {version}: {delta.counts()}")
+        with ThreadPoolExecutor(1, thread_name_prefix="graph-state") as background:
+            staged = background.submit(states.stage, version, new_state)
+            report = self.loader(log=log).load(delta, version, full=base is None)
+            states.commit(staged.result(), version)
+        return {"written": True, "load/mode": "incremental" if base else "full",
+                "load/seconds": report.seconds["total"], "load/writers": report.writers,
+                **{f"load/rows/{k}": v for k, v in report.rows.items()}}
+
+    def _holds(self, state: GraphState) -> bool:
+        """Neo4j's counts equal the saved state's (a cheap guard against a graph changed by hand)."""
+        counts = self.counts()
+        return (counts["knowledge_points"], counts["seeds"], counts["has_kp"], counts["co_occurs"]) == (
+            state.kps.height, state.seeds.height, state.links.height, state.edges.height)
 
     def run_batched(self, name: str, rows: Sequence[dict[str, Any]] | Iterable[dict[str, Any]],
                     batch_size: int | None = None, **params: Any) -> int:

@@ -18,8 +18,6 @@ from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contam
 from linksyn_dagster.core.dedup import exact_dedup
 from linksyn_dagster.core.neardup import near_dedup, source_copies
 from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages, unusable_reason
-from linksyn_dagster.core.metrics import distribution_vs_target
-from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.core.verification import AGREES, UNVERIFIED
 from linksyn_dagster.defs.synthesis.assets import NOT_VERIFIED
 from linksyn_dagster.defs import columns
@@ -28,14 +26,12 @@ from linksyn_dagster.defs.metadata import column_schema, side_table_materializat
 from linksyn_dagster.defs.paths.assets import plan_quotas
 from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
 from linksyn_dagster.publish.release import ReleaseSummary, write_release
-from linksyn_dagster.publish.charts import (
-    cost_chart, difficulty_chart, discipline_chart, kp_coverage_chart, kp_usage_chart, png_markdown,
-)
-from linksyn_dagster.publish.html_report import ReportSection, write_html_report
+from linksyn_dagster.publish.charts import png_markdown
 from linksyn_dagster.publish.report import build_report
+from linksyn_dagster.publish.report_files import write_report_files
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
-from linksyn_dagster.defs.automation import runs_after
+from linksyn_dagster.defs.automation import runs_after, with_its_asset
 
 CHECK_UNIQUE_QA_IDS = "unique_qa_ids"
 CHECK_PROVENANCE = "every_item_traces_to_seeds_and_paths"
@@ -194,8 +190,6 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
         dg.AssetCheckSpec(CHECK_UNIQUE_QA_IDS, asset="linkqa_dataset", description="no qa_id twice"),
         dg.AssetCheckSpec(CHECK_PROVENANCE, asset="linkqa_dataset",
                           description="every item's source seeds exist in seed_qa and its path in kp_paths"),
-        dg.AssetCheckSpec(CHECK_NO_CONTAMINATION, asset="linkqa_dataset",
-                          description="no released item overlaps an evaluation set of LINKSYN_DECONTAM__BENCHMARK_PATHS"),
     ],
 )
 def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
@@ -310,12 +304,22 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     yield dg.AssetCheckResult(check_name=CHECK_PROVENANCE,
                               passed=orphans["missing_seeds"] == 0 and orphans["missing_paths"] == 0,
                               metadata={k: int(v) for k, v in orphans.items()})
-    remaining = 0 if benchmarks is None else find_contamination(
-        dataset, benchmarks[1], id_col="qa_id", question_col="question", choices_col="choices",
-        answer_col="answer").get_column("item_id").n_unique()
-    yield dg.AssetCheckResult(check_name=CHECK_NO_CONTAMINATION, passed=remaining == 0, metadata={
-        "contaminated_items_in_release": remaining,
-        "benchmarks": "none configured" if benchmarks is None else f"{summary.benchmark_items} items"})
+
+
+@dg.asset_check(asset="linkqa_dataset", name=CHECK_NO_CONTAMINATION, blocking=True,
+                automation_condition=with_its_asset(),
+                description="no released item overlaps an evaluation set of LINKSYN_DECONTAM__BENCHMARK_PATHS; "
+                            "blocking: the report waits for it. Re-run it alone after adding an evaluation set")
+def no_benchmark_contamination(warehouse: WarehouseResource, settings: SettingsResource) -> dg.AssetCheckResult:
+    settings = settings.value
+    benchmarks = benchmark_index(settings.decontam, settings.release)
+    if benchmarks is None:
+        return dg.AssetCheckResult(passed=True, metadata={"benchmarks": "none configured"})
+    remaining = find_contamination(warehouse.query("release_items"), benchmarks[1], id_col="qa_id",
+                                   question_col="question", choices_col="choices", answer_col="answer")
+    return dg.AssetCheckResult(passed=remaining.height == 0, metadata={
+        "contaminated_items_in_release": remaining.get_column("item_id").n_unique(),
+        "benchmarks": f"{benchmarks[0].items.height} items"})
 
 
 def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict[tuple[str, str], str]]:
@@ -369,56 +373,23 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline)
              for d in {*discipline_target, *seeds}}
     items_wanted, why = _release_sizing(context)
+    usage_by_discipline = warehouse.query("usage_by_discipline")
     report = build_report(dataset, seeds, paths, kps, discipline_target, mixes,
                           failures, {row.pop("stage"): row for row in warehouse.query("usage_by_stage").to_dicts()},
-                          warehouse.query("usage_by_discipline"), warehouse.query("usage_by_path"),
+                          usage_by_discipline, warehouse.query("usage_by_path"),
                           dict(warehouse.query("drops_by_reason").iter_rows()),
                           tokens_target=settings.release.target_tokens, items_wanted=items_wanted, why_short=why)
-
-    directory = settings.data_dir / "reports"
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "distribution_report.md").write_text(report.markdown, encoding="utf-8")
-    (directory / "distribution_report.json").write_text(json.dumps(report.summary, indent=2), encoding="utf-8")
-
-    # charts: PNG files beside the report, inline on the asset page, and in one HTML file
-    charts_dir = directory / "charts"
-    per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
-    usage = (dict(paths.select(pl.col("kp_ids").explode().alias("kp_id")).group_by("kp_id").len().iter_rows())
-             if paths.height else {})
-    order = {d: i for i, d in enumerate(DISCIPLINES)}  # walks run in taxonomy order
-    walked = paths.sort(pl.col("start_discipline").replace_strict(order, default=len(order)), "path_index")
-    usage_by_discipline = warehouse.query("usage_by_discipline")
-    charts = {
-        "disciplines": discipline_chart(distribution_vs_target(per_discipline, discipline_target),
-                                        charts_dir / "disciplines.png"),
-        "difficulty": difficulty_chart(dataset, charts_dir / "difficulty.png"),
-        "kp_usage": kp_usage_chart(kps, charts_dir / "kp_usage.png", usage=usage),
-        "kp_coverage": kp_coverage_chart(walked.get_column("kp_ids") if paths.height else [], kps.height,
-                                         charts_dir / "kp_coverage.png"),
-        "cost": cost_chart(usage_by_discipline, charts_dir / "cost.png"),
-    }
-    html = write_html_report(directory / "distribution_report.html", "LinkSyn distribution report", [
-        ReportSection("Disciplines vs target", image=charts["disciplines"], image_alt="disciplines"),
-        ReportSection("Difficulty per discipline", image=charts["difficulty"], image_alt="difficulty"),
-        ReportSection("Discipline × difficulty: target against released", table=report.cells),
-        ReportSection("Verification and cleaning: items removed by reason",
-                      table=[{"reason": k, "items": v} for k, v in sorted(report.drops.items())]),
-        ReportSection("KP usage vs popularity", image=charts["kp_usage"], image_alt="KP usage"),
-        ReportSection("Cumulative KP coverage", image=charts["kp_coverage"], image_alt="KP coverage"),
-        ReportSection("Tokens and cost per discipline", image=charts["cost"], image_alt="cost",
-                      table=usage_by_discipline),
-        ReportSection("Quality flags", table=[{"flag": k, "items": v} for k, v in sorted(
-            flag_counts(dataset.get_column("quality_flags")).items())] if "quality_flags" in dataset.columns else []),
-    ], summary=report.summary)
+    files = write_report_files(settings.data_dir / "reports", report, dataset, paths, kps, discipline_target,
+                               usage_by_discipline)
 
     # targets on the release, not on the paths: what failed, was dropped or judged off level counts
     discipline_l1, difficulty_l1 = report.discipline_l1, report.difficulty_l1
     tolerances = settings.release
     yield dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.md(report.markdown),
-        **{f"chart/{name}": dg.MetadataValue.md(png_markdown(path, alt=name)) for name, path in charts.items()},
-        "report_file": dg.MetadataValue.path(str(directory / "distribution_report.md")),
-        "html_report": dg.MetadataValue.path(str(html)),
+        **{f"chart/{name}": dg.MetadataValue.md(png_markdown(path, alt=name)) for name, path in files.charts.items()},
+        "report_file": dg.MetadataValue.path(str(files.markdown)),
+        "html_report": dg.MetadataValue.path(str(files.html)),
         **{f"summary/{k}": v for k, v in report.summary.items()},
     })
     # WARN: the release is measured against its targets; rounds that fill the shortfall are not built yet
