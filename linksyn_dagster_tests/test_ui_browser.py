@@ -7,6 +7,8 @@ Screenshots of every step land in ``test-artifacts/ui/`` (gitignored). With
 
 from __future__ import annotations
 
+import datetime
+
 import os
 import re
 import subprocess
@@ -259,6 +261,79 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
         assert len(runs) == 1, [r.tags for r in runs]
         assert runs[0].tags.get("dagster/asset_partition_range_start") == DISCIPLINES[0]
         assert runs[0].tags.get("dagster/asset_partition_range_end") == DISCIPLINES[-1]
+
+    # 6. automation: the sensor turned on in the UI; new seeds in physics (a click) are followed,
+    #    without another click, by their KP extraction, then the graph and the walk plan in one
+    #    run, each launched by the sensor in dependency order. The sensor is turned off again
+    #    once the graph run is under way (the path stages of every discipline would follow).
+    started = time.time()
+    _toggle_sensor(page, base, "linksyn_automation", on=True)
+    _wait_for_tick(base, "linksyn_automation", started)  # its first tick marks what was before as seen
+    _launch_one_partition(page, base, "seed_qa", "physics")
+    with dg.DagsterInstance.from_config(str(pipeline_settings.dagster_home)) as instance:
+        extraction = _automation_run(instance, {"seed_kps"}, started)
+        assert extraction.tags.get("dagster/partition") == "physics"
+        graph = _automation_run(instance, {"knowledge_points", "kp_graph", "walk_plan"}, started)
+        _toggle_sensor(page, base, "linksyn_automation", on=False)
+        graph = _run_ended(instance, graph.run_id)
+        extraction = instance.get_run_by_id(extraction.run_id)
+        assert extraction.status == dg.DagsterRunStatus.SUCCESS and graph.status == dg.DagsterRunStatus.SUCCESS
+        first = instance.get_run_record_by_id(extraction.run_id)
+        second = instance.get_run_record_by_id(graph.run_id)
+        assert first.end_time <= second.create_timestamp.timestamp()  # the graph waited for the KPs
+    page.goto(f"{base}/runs", wait_until="networkidle")  # the two runs, tagged as the sensor's
+    playwright_api.expect(page.get_by_text(graph.run_id[:8]).first).to_be_visible()
+    shot(page, "05-automation-runs")
+
+
+def _toggle_sensor(page, base: str, name: str, on: bool) -> None:
+    """Automation page → the sensor's switch, until the UI shows it in the wanted state."""
+    page.goto(f"{base}/automation", wait_until="networkidle")
+    row = page.get_by_text(name, exact=True).locator("xpath=ancestor::div[.//input[@type='checkbox']][1]")
+    switch = row.locator("input[type=checkbox]").last
+    if switch.is_checked() != on:
+        switch.locator("xpath=..").click()  # the styled label; the input itself is hidden
+    playwright_api.expect(switch).to_be_checked(checked=on)
+
+
+def _wait_for_tick(base: str, sensor: str, after: float) -> None:
+    """Until the daemon has evaluated ``sensor`` once since ``after`` (through the GraphQL API)."""
+    query = ('{ sensorOrError(sensorSelector: {repositoryName: "__repository__", repositoryLocationName: '
+             f'"linksyn", sensorName: "{sensor}"}}) {{ ... on Sensor {{ sensorState {{ ticks(limit: 1) '
+             '{ status timestamp } } } } }')
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ticks = httpx.post(f"{base}/graphql", json={"query": query}, timeout=10).json()[
+            "data"]["sensorOrError"]["sensorState"]["ticks"]
+        if ticks and ticks[0]["timestamp"] > after and ticks[0]["status"] in ("SUCCESS", "SKIPPED"):
+            return
+        time.sleep(1)
+    raise AssertionError(f"{sensor} did not tick within 120 s of being turned on")
+
+
+def _automation_run(instance: dg.DagsterInstance, assets: set[str], after: float) -> dg.DagsterRun:
+    """The first run the automation sensor launched for exactly ``assets`` after ``after``."""
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        for record in instance.get_run_records(filters=dg.RunsFilter(
+                tags={"dagster/from_automation_condition": "true"}, created_after=datetime.datetime.fromtimestamp(
+                    after, tz=datetime.timezone.utc))):
+            run = record.dagster_run
+            if {key.to_user_string() for key in run.asset_selection or ()} == assets:
+                return run
+        time.sleep(1)
+    raise AssertionError(f"the automation sensor launched no run of {sorted(assets)}")
+
+
+def _run_ended(instance: dg.DagsterInstance, run_id: str) -> dg.DagsterRun:
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        run = instance.get_run_by_id(run_id)
+        if run.is_finished:
+            return run
+        time.sleep(1)
+    raise AssertionError(f"run {run_id} did not end")
+
 
 @pytest.fixture()
 def pipeline_run(pipeline_settings) -> None:
