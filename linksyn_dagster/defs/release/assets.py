@@ -2,7 +2,6 @@
 release holds against the targets."""
 
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -13,6 +12,7 @@ from linksyn_dagster.core.control import (
     cap_cells, cell_rows, cell_targets, items_for_tokens, round_request, shortfall, why_short,
 )
 from linksyn_dagster.core.difficulty import mix_for
+from linksyn_dagster.core.quotas import plan_asks, plan_params, plan_quotas
 from linksyn_dagster.core.tokens import TOKENIZER, qa_tokens
 from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate, find_contamination
 from linksyn_dagster.core.dedup import exact_dedup
@@ -23,7 +23,6 @@ from linksyn_dagster.defs.synthesis.assets import NOT_VERIFIED
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.llm_stage import LLM_FAILURES, LLM_USAGE, llm_table_deps
 from linksyn_dagster.defs.metadata import column_schema, side_table_materialization, side_table_spec, table_metadata
-from linksyn_dagster.defs.paths.assets import plan_quotas
 from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
 from linksyn_dagster.publish.release import ReleaseSummary, write_release
 from linksyn_dagster.publish.charts import png_markdown
@@ -107,28 +106,16 @@ def _counts(frame: pl.DataFrame, discipline: str, level: str) -> dict[tuple[str,
     return {(d, int(lv)): int(n) for d, lv, n in frame.group_by(discipline, level).len().iter_rows()}
 
 
-def plan_read(paths: pl.DataFrame) -> dict:
-    """The walk plan's parameters as the release read them: the path partitions record
-    their plan's; those run again for a later round hold more rounds than those not asked
-    in it, so the plan is the one with the most rounds."""
-    if not paths.height:
-        return {"quotas": {}, "rounds": []}
-    plans = [json.loads(p) for p in paths.get_column("walk_params").unique().sort().to_list()]
-    return max(plans, key=lambda plan: len(plan.get("rounds", [])))
-
-
 def _latest_round_walk(paths: pl.DataFrame, plan: dict) -> dict[str, dict[str, int]]:
     """Per start discipline: the paths the latest round that asked for it wanted
     (``walk_asked``) and those the walk found (``walk_found``)."""
-    asks = [plan.get("quotas", {}), *({d: sum(int(n) for n in levels.values()) for d, levels in request.items()}
-                                      for request in plan.get("rounds", []))]
     found = {(d, int(r)): n for d, r, n in paths.group_by("start_discipline", pl.col("round").fill_null(0))
              .len().iter_rows()} if paths.height else {}
     walked: dict[str, dict[str, int]] = {}
-    for number, ask in enumerate(asks):
+    for number, ask in enumerate(plan_asks(plan)):
         for discipline, n in ask.items():
-            if int(n) > 0:
-                walked[discipline] = {"walk_asked": int(n), "walk_found": found.get((discipline, number), 0)}
+            if n > 0:
+                walked[discipline] = {"walk_asked": n, "walk_found": found.get((discipline, number), 0)}
     return walked
 
 
@@ -142,15 +129,16 @@ def _fill_cells(kept: pl.DataFrame, paths: pl.DataFrame, settings) -> tuple[pl.D
     # tokens first: a row's count must not depend on the order the join leaves the rows in
     kept = kept.with_columns(qa_tokens(kept)).join(paths.select("path_id", "round"), on="path_id", how="left")
     kept = kept.sort(pl.col("round").fill_null(0), "qa_id")
-    plan = plan_read(paths)
-    available_disciplines = plan.get("available") or [d for d, q in plan["quotas"].items() if q > 0]
+    plan = plan_params(paths)
+    quotas = plan_quotas(plan)
+    available_disciplines = plan.get("available") or [d for d, q in quotas.items() if q > 0]
     mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline)
              for d in available_disciplines}
     tokens_per_item = kept.get_column("tokens").mean() if kept.height else None
     if release.target_tokens and tokens_per_item:
         wanted = items_for_tokens(release.target_tokens, float(tokens_per_item))
     else:
-        wanted = sum(int(q) for q in plan["quotas"].values())
+        wanted = sum(quotas.values())
     targets = cell_targets(wanted, settings.walk.target_distribution, available_disciplines, mixes)
     before = _counts(kept, "discipline", "difficulty")
     if release.fill_cells:
@@ -366,7 +354,7 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     kps = warehouse.query("all_knowledge_points")
     seeds = dict(warehouse.query("seeds_per_discipline").iter_rows())
     failures = dict(warehouse.query("failures_per_stage").iter_rows())
-    quotas = plan_quotas(paths)
+    quotas = plan_quotas(plan_params(paths))
     total = sum(quotas.values()) or 1
     discipline_target = {d: q / total for d, q in quotas.items() if q}
     synthesis = settings.synthesis
