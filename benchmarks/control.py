@@ -63,6 +63,7 @@ import polars as pl  # noqa: E402
 
 from linksyn_dagster.core.difficulty import mix_for  # noqa: E402
 from linksyn_dagster.core.metrics import distribution_vs_target, l1_distance  # noqa: E402
+from linksyn_dagster.core.quotas import plan_quotas  # noqa: E402
 from linksyn_dagster.core.seeds import demo_seed_dir  # noqa: E402
 from linksyn_dagster.pipeline import run_pipeline  # noqa: E402
 from linksyn_dagster.services.neo4j_server import LocalNeo4j  # noqa: E402
@@ -114,7 +115,7 @@ def measure(settings: LinkSynSettings, rounds: int, seconds: float) -> dict[str,
                                   correct=pl.Series([t.correct if t else None for t in found], dtype=pl.Utf8))
 
     release, generated = truth(release), truth(generated)
-    quotas = {d: q for d, q in params["quotas"].items() if q > 0}
+    quotas = {d: q for d, q in plan_quotas(params).items() if q > 0}
     total = sum(quotas.values()) or 1
     synthesis = settings.synthesis
     mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline) for d in quotas}

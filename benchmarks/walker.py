@@ -152,7 +152,8 @@ def run_pecanpy(args: argparse.Namespace) -> dict:
 
 def run_ours(args: argparse.Namespace) -> dict:
     from linksyn_dagster.core.metrics import gini
-    from linksyn_dagster.core.walker import CSRGraph, WalkParams, quotas_from_distribution, walk_paths
+    from linksyn_dagster.core.quotas import quotas_from_distribution
+    from linksyn_dagster.core.walker import CSRGraph, WalkParams, walk_paths
 
     began = time.perf_counter()
     data = np.load(args.graph)

@@ -12,6 +12,7 @@ import pytest
 
 from linksyn_dagster.core.control import cell_targets
 from linksyn_dagster.core.difficulty import mix_for
+from linksyn_dagster.core.quotas import plan_quotas
 from linksyn_dagster.core.taxonomy import discipline_for_subject
 from linksyn_dagster.pipeline import run_pipeline
 from linksyn_dagster.settings import load_settings
@@ -63,7 +64,7 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert len(summary_json["short_cells"]) == summary_json["cells_short"]
     assert all(cell["why_short"] for cell in summary_json["short_cells"]), summary_json["short_cells"]
     # the release against its targets: the plan's quotas and the difficulty mix, recomputed here
-    quotas = json.loads(_sql(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])["quotas"]
+    quotas = plan_quotas(json.loads(_sql(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0]))
     shares = release.get_column("discipline").value_counts(normalize=True)
     released = dict(shares.iter_rows())
     l1 = sum(abs(released.get(d, 0.0) - quotas.get(d, 0) / sum(quotas.values())) for d in {*quotas, *released})
@@ -151,7 +152,7 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     params = json.loads(_sql(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])
     mixes = {d: mix_for(d, settings.synthesis.difficulty_mix, settings.synthesis.difficulty_mix_by_discipline)
              for d in params["available"]}
-    targets = cell_targets(sum(params["quotas"].values()), settings.walk.target_distribution, params["available"],
+    targets = cell_targets(sum(plan_quotas(params).values()), settings.walk.target_distribution, params["available"],
                            mixes)
     cells = _sql(settings, "SELECT discipline, difficulty, count(*) FROM linkqa_dataset GROUP BY ALL")
     assert all(n <= targets.get((d, level), 0) for d, level, n in cells), (cells, targets)
@@ -159,7 +160,7 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert release.height + full <= _sql(settings, "SELECT count(*) FROM verified_qa")[0][0]
     assert params["rounds"] == summary.rounds and len(summary.rounds) <= settings.release.max_rounds
     per_round = dict(_sql(settings, 'SELECT "round", count(*) FROM walk_plan GROUP BY ALL'))
-    assert per_round[0] == sum(params["quotas"].values())
+    assert per_round[0] == sum(plan_quotas(params).values())
     for number, request in enumerate(summary.rounds, start=1):
         asked = sum(sum(levels.values()) for levels in request.values())
         assert 0 < per_round.get(number, 0) <= asked

@@ -57,13 +57,17 @@ def _plan(path_ids: list[str], levels: list[int | None], quotas: dict[str, int])
                          "walk_params": [params] * len(path_ids)})
 
 
-def _write_tables(settings: LinkSynSettings, planted: dict | None = None, levels: dict[str, int] | None = None,
-                  quotas: dict[str, int] | None = None) -> None:
-    seeds = pl.DataFrame(
+def _seeds() -> pl.DataFrame:
+    """seed_qa: the SEEDS, in physics."""
+    return pl.DataFrame(
         [(i, "physics", "high_school_physics", q, c, a, c["ABCD".index(a)], "en", "mmlu_csv")
          for i, q, c, a in SEEDS],
         schema=["seed_id", "discipline", "subject", "question", "choices", "answer", "answer_text", "language",
                 "source"], orient="row")
+
+
+def _verified(planted: dict | None = None, levels: dict[str, int] | None = None) -> pl.DataFrame:
+    """verified_qa: the planted items (ITEMS unless given), in physics, with their VERDICTS."""
     items = pl.DataFrame([{
         "qa_id": qa_id, "discipline": "physics", "path_id": f"path_{qa_id}", "question": q, "choices": c,
         "answer": a, "explanation": "because", "kps_used": [], "path_kp_ids": [], "source_seed_ids": seeds_used,
@@ -75,6 +79,12 @@ def _write_tables(settings: LinkSynSettings, planted: dict | None = None, levels
     } for qa_id, (q, c, a, seeds_used) in (planted or ITEMS).items()], schema=VERIFIED_SCHEMA)
     if levels:
         items = items.with_columns(difficulty=pl.Series([levels[q] for q in items.get_column("qa_id")], dtype=pl.Int32))
+    return items
+
+
+def _write_tables(settings: LinkSynSettings, planted: dict | None = None, levels: dict[str, int] | None = None,
+                  quotas: dict[str, int] | None = None) -> None:
+    seeds, items = _seeds(), _verified(planted, levels)
     paths = _plan([f"path_{qa_id}" for qa_id in (planted or ITEMS)], [3] * items.height,
                   quotas or {"physics": items.height})
     settings.data_dir.mkdir(parents=True, exist_ok=True)

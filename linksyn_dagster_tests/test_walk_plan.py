@@ -16,6 +16,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from linksyn_dagster.core.quotas import plan_quotas
 from linksyn_dagster.core.seeds import demo_seed_dir
 from linksyn_dagster.definitions import build_definitions
 from linksyn_dagster.pipeline import prepare_instance
@@ -105,7 +106,7 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
                                     run_config={"ops": {"walk_plan": {"config": {"paths_total": 5}}}})
     assert result.success
     small = _plan(settings)
-    quotas = json.loads(_rows(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])["quotas"]
+    quotas = plan_quotas(json.loads(_rows(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0]))
     assert len(small) == sum(quotas.values()) == 5
     assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
 

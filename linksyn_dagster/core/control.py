@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from linksyn_dagster.core.walker import quotas_from_distribution
+from linksyn_dagster.core.quotas import quotas_from_distribution
 
 Cell = tuple[str, int]
 

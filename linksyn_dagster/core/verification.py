@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 AGREES, DISAGREES, NO_MAJORITY, UNVERIFIED = "agrees", "disagrees", "no_majority", "unverified"
+NOT_VERIFIED = "not_verified"  # the verdict of every item when verification is off (k = 0)
 
 
 def first_wave(k: int) -> int:

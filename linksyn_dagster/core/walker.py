@@ -62,19 +62,19 @@ batch for 1M KPs and paths of 10. Measured by ``benchmarks/walker.py`` (1M KPs, 
 ``linksyn_dagster_tests/core/test_walker.py`` checks the sequential distribution and the
 batch effect on small graphs.
 
-This module is the walker's public API: parameters, value function, discipline quotas,
-``walk_paths`` and its result. The graph (``CSRGraph``, ``connected_components``: exported
-here too) is in :mod:`linksyn_dagster.core.csr_graph`; the numba kernels, with the constants
-named above (``STEP_REJECT_LIMIT``, ``START_REJECT_LIMIT``, ``REBUILD_AFTER``,
-``_INTERLEAVE``), are in :mod:`linksyn_dagster.core.walk_kernels`.
+This module is the walker's public API: parameters, value function, ``walk_paths`` and its
+result (the discipline quotas it walks are computed in :mod:`linksyn_dagster.core.quotas`).
+The graph (``CSRGraph``, ``connected_components``: exported here too) is in
+:mod:`linksyn_dagster.core.csr_graph`; the numba kernels, with the constants named above
+(``STEP_REJECT_LIMIT``, ``START_REJECT_LIMIT``, ``REBUILD_AFTER``, ``_INTERLEAVE``), are in
+:mod:`linksyn_dagster.core.walk_kernels`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from fractions import Fraction
 from functools import cached_property
 from typing import Any
 
@@ -92,7 +92,6 @@ __all__ = [
     "auto_batch_size",
     "connected_components",
     "popularity",
-    "quotas_from_distribution",
     "value_function",
     "walk_paths",
 ]
@@ -177,52 +176,6 @@ def value_function(frequency: np.ndarray, visits: np.ndarray, alpha: float, gamm
     """V(j) = pop(j)^α / (1 + visits_j)^γ."""
     v = np.asarray(visits, dtype=np.float64)
     return popularity(frequency) ** alpha / (1.0 + v) ** gamma
-
-
-# --------------------------------------------------------------------------------------------
-# discipline quotas
-# --------------------------------------------------------------------------------------------
-
-
-def quotas_from_distribution(total: int, target: Mapping[str, float], available: Iterable[str]) -> dict[str, int]:
-    """Split ``total`` paths over disciplines by the largest-remainder method.
-
-    Only ``available`` disciplines (those with start nodes) get paths; the share of target
-    disciplines that are not available goes to the others in proportion. An empty target
-    means uniform over ``available``. Exact arithmetic (fractions) so the result does not
-    depend on float rounding; remainder ties go to the larger share, then to the name.
-    Returns every available and every target discipline (unavailable ones with 0), sums
-    to ``total``. Raises ValueError when the paths cannot be placed.
-    """
-    if total < 0:
-        raise ValueError(f"total must be >= 0, got {total}")
-    avail = sorted(set(available))
-    for name, share in target.items():
-        if not np.isfinite(share) or share < 0:
-            raise ValueError(f"target share of {name!r} must be finite and >= 0, got {share!r}")
-    result = {name: 0 for name in sorted({*avail, *target})}
-    if total == 0:
-        return result
-    if not avail:
-        raise ValueError(f"cannot place {total} paths: no discipline has start nodes")
-    if target:
-        shares = {d: Fraction(target[d]) for d in avail if target.get(d, 0) > 0}
-        if not shares:
-            raise ValueError(
-                f"target_distribution gives no share to a discipline with KPs "
-                f"(target: {sorted(target)}, available: {avail})"
-            )
-    else:
-        shares = {d: Fraction(1) for d in avail}
-    whole = sum(shares.values())
-    exact = {d: total * s / whole for d, s in shares.items()}
-    for d, q in exact.items():
-        result[d] = int(q)  # floor: q >= 0
-    left = total - sum(result[d] for d in exact)
-    by_remainder = sorted(exact, key=lambda d: (-(exact[d] - int(exact[d])), -shares[d], d))
-    for d in by_remainder[:left]:
-        result[d] += 1
-    return result
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,15 +1,19 @@
-"""The distribution report: discipline and difficulty distributions against their targets,
-KP coverage and popularity balance, failures, tokens and cost."""
+"""The distribution report: discipline and difficulty distributions against their targets
+(``release_targets``: the walk plan's quotas and each discipline's difficulty mix), KP
+coverage and popularity balance, failures, tokens and cost."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
 
+from linksyn_dagster.core.difficulty import mix_for
 from linksyn_dagster.core.metrics import coverage, distribution_vs_target, gini, l1_distance
+from linksyn_dagster.core.quotas import plan_params, plan_quotas
+from linksyn_dagster.settings import SynthesisSettings
 
 
 @dataclass
@@ -22,6 +26,19 @@ class Report:
     difficulty_l1_worst_discipline: float = 0.0
     cells: list[dict[str, Any]] = field(default_factory=list)  # see difficulty_cells
     drops: dict[str, int] = field(default_factory=dict)  # reason -> items removed from the release
+
+
+def release_targets(paths: pl.DataFrame, disciplines: Iterable[str],
+                    synthesis: SynthesisSettings) -> tuple[dict[str, float], dict[str, dict[int, float]]]:
+    """The release's targets: each discipline's share of the walk plan's first-round quotas
+    (``paths``: with their ``walk_params``), and the difficulty mix of those disciplines and of
+    the other ``disciplines`` (those with seeds)."""
+    quotas = plan_quotas(plan_params(paths))
+    total = sum(quotas.values()) or 1
+    discipline_target = {d: q / total for d, q in quotas.items() if q}
+    mixes = {d: mix_for(d, synthesis.difficulty_mix, synthesis.difficulty_mix_by_discipline)
+             for d in {*discipline_target, *disciplines}}
+    return discipline_target, mixes
 
 
 def _shares(target: Mapping[str, float]) -> dict[str, float]:

@@ -1,4 +1,4 @@
-"""The value-function walker: graph building, value function, quotas and walk properties."""
+"""The value-function walker: graph building, value function and walk properties."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from linksyn_dagster.core import walker
 from linksyn_dagster.core.metrics import gini
+from linksyn_dagster.core.quotas import quotas_from_distribution
 from linksyn_dagster.core.walker import (
     CROSS_MODES,
     CSRGraph,
@@ -18,7 +19,6 @@ from linksyn_dagster.core.walker import (
     auto_batch_size,
     connected_components,
     popularity,
-    quotas_from_distribution,
     value_function,
     walk_paths,
 )
@@ -182,50 +182,6 @@ def test_walk_params_validation_and_settings() -> None:
                 {"cross_discipline": "sometimes"}, {"cross_bonus": 0}, {"max_attempts": 0}):
         with pytest.raises(ValueError):
             WalkParams(**bad)
-
-
-# ------------------------------------------------------------------------------------ quotas
-
-
-@pytest.mark.parametrize(
-    ("total", "target", "available", "expected"),
-    [
-        (10, {"a": 0.5, "b": 0.3, "c": 0.2}, ["a", "b", "c"], {"a": 5, "b": 3, "c": 2}),
-        (7, {"a": 0.45, "b": 0.35, "c": 0.2}, ["a", "b", "c"], {"a": 3, "b": 3, "c": 1}),
-        (10, {"a": 1, "b": 1, "c": 1}, ["c", "b", "a"], {"a": 4, "b": 3, "c": 3}),  # tie -> name
-        (9, {"a": 0.5, "b": 0.25, "c": 0.25}, ["a", "b"], {"a": 6, "b": 3, "c": 0}),  # c redistributed
-        (5, {}, ["x", "y"], {"x": 3, "y": 2}),  # empty target = uniform
-        (4, {"a": 1.0}, ["a", "b"], {"a": 4, "b": 0}),  # available but untargeted -> 0
-        (0, {"a": 1.0}, [], {"a": 0}),
-    ],
-)
-def test_quotas_from_distribution(total, target, available, expected) -> None:
-    assert quotas_from_distribution(total, target, available) == expected
-
-
-def test_quotas_always_sum_to_total() -> None:
-    rng = np.random.default_rng(0)
-    names = [f"d{i}" for i in range(9)]
-    for _ in range(200):
-        target = {d: float(rng.random()) for d in names if rng.random() < 0.7}
-        available = [d for d in names if rng.random() < 0.8] or ["d0"]
-        total = int(rng.integers(0, 1000))
-        if total and not any(target.get(d, 0) > 0 for d in available) and target:
-            continue
-        quotas = quotas_from_distribution(total, target, available)
-        assert sum(quotas.values()) == total
-        assert all(quotas[d] == 0 for d in quotas if d not in available)
-
-
-def test_quotas_errors() -> None:
-    with pytest.raises(ValueError, match="no discipline"):
-        quotas_from_distribution(3, {}, [])
-    with pytest.raises(ValueError, match="chemistry"):
-        quotas_from_distribution(3, {"chemistry": 1.0}, ["physics"])
-    with pytest.raises(ValueError):
-        quotas_from_distribution(3, {"a": -1.0}, ["a"])
-    with pytest.raises(ValueError):
-        quotas_from_distribution(-1, {}, ["a"])
 
 
 # ------------------------------------------------------------------------------------- walks

@@ -17,7 +17,8 @@ from linksyn_dagster.core.tokens import qa_tokens
 from linksyn_dagster.core.linking import linked_seeds
 from linksyn_dagster.core.metrics import gini
 from linksyn_dagster.core.prompting import stable_id
-from linksyn_dagster.core.walker import WalkParams, quotas_from_distribution, walk_paths
+from linksyn_dagster.core.quotas import plan_asks, plan_params, plan_quotas, quotas_from_distribution
+from linksyn_dagster.core.walker import WalkParams, walk_paths
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -39,21 +40,6 @@ PATHS_SCHEMA = {
     "target_difficulty": pl.Int32, "round": pl.Int32,
     "walk_params": pl.Utf8, "graph_version": pl.Utf8,
 }
-
-
-def plan_quotas(paths: pl.DataFrame, with_rounds: bool = False) -> dict[str, int]:
-    """The paths per start discipline the walk plan's first round was asked for (recorded
-    with every path; the plan is the one place quotas are computed), or with ``with_rounds``
-    those of every round. Empty for a plan without paths."""
-    if not paths.height:
-        return {}
-    params = json.loads(paths.get_column("walk_params")[0])
-    quotas = {d: int(q) for d, q in params["quotas"].items()}
-    if with_rounds:
-        for request in params.get("rounds", []):
-            for discipline, levels in request.items():
-                quotas[discipline] = quotas.get(discipline, 0) + sum(int(n) for n in levels.values())
-    return quotas
 
 
 class WalkPlanConfig(dg.Config):
@@ -218,8 +204,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     available = sorted(csr.discipline_names[c] for c in np.unique(csr.discipline))
     quotas = quotas_from_distribution(walk.paths_total, walk.target_distribution, available)
     params = WalkParams.from_settings(walk)
-    params_json = json.dumps({**walk.model_dump(), "quotas": quotas, "available": available,
-                              "rounds": config.rounds}, sort_keys=True)
+    plan = {**walk.model_dump(), "quotas": quotas, "available": available, "rounds": config.rounds}
+    params_json = json.dumps(plan, sort_keys=True)
     # KP names in CSR node order (a join, not a dict of every KP)
     names = (nodes.join(knowledge_points.select("kp_id", "name"), on="kp_id", how="left")
              .sort("node").get_column("name").to_numpy())
@@ -234,9 +220,9 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     # round 0 walks the quotas; each further round walks its request on from the visits of the
     # rounds before it, with its own random stream, so earlier rounds' paths never change
     frames, walk_seconds, batch_size = ([kept.select(list(ROW_SCHEMA))] if kept.height else []), 0.0, 0
-    for number, round_quotas in enumerate([{d: max(0, q - base.get(d, 0)) for d, q in quotas.items()},
-                                           *({d: sum(levels.values()) for d, levels in request.items()
-                                              if d in available} for request in config.rounds)]):
+    first, *further = plan_asks(plan)
+    for number, round_quotas in enumerate([{d: max(0, q - base.get(d, 0)) for d, q in first.items()},
+                                           *({d: n for d, n in ask.items() if d in available} for ask in further)]):
         if not sum(round_quotas.values()):
             continue
         first_index = {d: n + 1 for d, n in pl.concat(frames).group_by("start_discipline")
@@ -271,7 +257,7 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
         csr.node_ids[changed].tolist(), visits[changed].tolist(), strict=True)))
     unknown = path_kps.join(knowledge_points.select("kp_id"), on="kp_id", how="anti").height
     walked = dict(paths.group_by("start_discipline").len().iter_rows())
-    wanted = plan_quotas(paths, with_rounds=True) if paths.height else quotas
+    wanted = plan_quotas(plan, with_rounds=True) if paths.height else quotas
     short = {d: f"{walked.get(d, 0)}/{q}" for d, q in wanted.items() if walked.get(d, 0) < q}
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
@@ -314,7 +300,7 @@ def kp_paths(context: dg.AssetExecutionContext, walk_plan: pl.DataFrame) -> Iter
     again, with the same result."""
     discipline = context.partition_key
     paths = walk_plan.filter(pl.col("start_discipline") == discipline).sort("path_index")
-    quota = plan_quotas(walk_plan, with_rounds=True).get(discipline, 0)
+    quota = plan_quotas(plan_params(walk_plan), with_rounds=True).get(discipline, 0)
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "length", "kp_names", "disciplines", "seed_ids"]),
         "quota": quota,

@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_dagster.core.difficulty import closest_version, median_level, on_level_version, settled_level
-from linksyn_dagster.core.verification import first_wave, settled, verdict
+from linksyn_dagster.core.verification import NOT_VERIFIED, first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
 )
@@ -52,7 +52,6 @@ ENHANCED_SCHEMA = {
 VERIFIED_SCHEMA = {
     **ENHANCED_SCHEMA, "verifier_answers": pl.List(pl.Utf8), "verifier_model": pl.Utf8, "verdict": pl.Utf8,
 }
-NOT_VERIFIED = "not_verified"
 
 
 def _usage(outcome: LLMOutcome) -> dict[str, Any]:

@@ -1,0 +1,48 @@
+"""build_release on planted frames, without Dagster or a warehouse: every verified item is
+released or dropped with its reason, in the release's order, and the counts agree."""
+
+from __future__ import annotations
+
+from linksyn_dagster.publish.release_build import build_release, wanted_seeds
+from linksyn_dagster.settings import LinkSynSettings
+from linksyn_dagster_tests.test_release_asset import ITEMS, _plan, _seeds, _verified
+
+# the planted items of test_release_asset, and an exact copy of the good one
+PLANTED = {**ITEMS, "good_again": ITEMS["good"]}
+
+
+def test_build_release_drops_each_item_with_its_reason_and_holds_the_cell(tmp_path):
+    # one item wanted (the plan's first round), all at level 3: of the two clean items left
+    # after the exact duplicate, the first (by qa_id) is released, the other is cell_full
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path, "synthesis": {"difficulty_mix": {"3": 1.0}}})
+    verified = _verified(PLANTED)
+    seeds = _seeds()
+    assert sorted(wanted_seeds(verified).get_column("seed_id")) == ["s1", "s2"]
+    build = build_release(verified, seeds=seeds, seed_language=seeds.select("discipline", "language"),
+                          benchmarks=None, paths=_plan([f"path_{q}" for q in PLANTED], [3] * len(PLANTED),
+                                                       {"physics": 1}), settings=settings)
+
+    assert build.dataset.get_column("qa_id").to_list() == ["good"]
+    assert {"tokens", "quality_flags"} <= set(build.dataset.columns)
+    assert not {"reasoning", "answer_text", "selected", "judge_answers", "round"} & set(build.dataset.columns)
+    assert {qa_id: (of, reason) for qa_id, of, reason in build.drops.iter_rows()} == {
+        "refuted": (None, "verifier_disagrees"), "split": (None, "verifier_no_majority"),
+        "lost": (None, "unverified"), "letter_outside": (None, "answer_not_in_choices"),
+        "same_choices": (None, "duplicate_choices"), "blank_choice": (None, "empty_choice"),
+        "no_key": (None, "answer_missing"), "seed_copy": ("s2", "copies_source_seed"),
+        "good_again": ("good", "exact_duplicate"), "new_on_seed": (None, "cell_full"),
+    }
+    assert build.drops.height + build.dataset.height == verified.height
+    assert (build.verifier_dropped, sum(build.unusable.values()), build.source_copies, build.exact_duplicates,
+            build.near_duplicates, build.cell_full, build.contaminated) == (3, 4, 1, 1, 0, 1, 0)
+    assert build.verdicts == {"agrees": 8, "disagrees": 1, "no_majority": 1, "unverified": 1}
+    cells = build.cells
+    assert cells.items_wanted == 1 and cells.plan_rounds == 0 and cells.next_round == {}
+    assert [(r["discipline"], r["level"], r["target"], r["available"], r["released"], r["shortfall"])
+            for r in cells.rows] == [("physics", 3, 1, 2, 1, 0)]
+    assert cells.tokens_released == build.dataset.get_column("tokens").sum()
+
+    summary = build.summary(settings, contaminated_seeds=2, seed_sources={"mmlu_csv": 2})
+    assert (summary.source_copies, summary.exact_duplicates, summary.contaminated, summary.contaminated_seeds) == \
+        (1, 1, 0, 2)
+    assert summary.unusable == build.unusable and summary.seed_sources == {"mmlu_csv": 2}
