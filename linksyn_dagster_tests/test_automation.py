@@ -26,11 +26,20 @@ class Ticks:
         self.definitions = definitions
         self.instance = dg.DagsterInstance.ephemeral()
         self.cursor = None
+        # the side tables each asset writes (and reports) as it materializes
+        self.side_tables: dict[str, list[dg.AssetSpec]] = {}
+        for spec in definitions.resolve_all_asset_specs():
+            if "written_by" in spec.metadata:
+                self.side_tables.setdefault(spec.metadata["written_by"], []).append(spec)
 
     def done(self, keys, partitions=None) -> None:
+        """``keys`` materialized (in ``partitions``), with the side tables they write."""
         for key in keys:
             for partition in partitions or [None]:
                 self.instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=partition))
+                for side in self.side_tables.get(key, []):
+                    self.instance.report_runless_asset_event(dg.AssetMaterialization(
+                        side.key, partition=partition if side.partitions_def else None))
 
     def check(self, key: str, name: str, passed: bool) -> None:
         self.instance.report_runless_asset_event(

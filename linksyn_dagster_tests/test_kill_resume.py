@@ -24,7 +24,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from linksyn_dagster.pipeline import instance_home
+from linksyn_dagster.pipeline import prepare_instance
 from linksyn_dagster.services.process import stop_process_group
 from linksyn_dagster.settings import LinkSynSettings
 
@@ -33,7 +33,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture()
 def cli_settings(pipeline_settings: LinkSynSettings) -> LinkSynSettings:
-    instance_home(pipeline_settings)  # its dagster.yaml: the CLI runs read DAGSTER_HOME, which pipeline_settings sets
+    # the instance the CLI runs use (DAGSTER_HOME, set by pipeline_settings), created here once:
+    # two runs started at once on a fresh one race to create its SQLite tables (alembic's
+    # "UNIQUE constraint failed: alembic_version")
+    prepare_instance(pipeline_settings).dispose()
     return pipeline_settings
 
 DAGSTER = str(Path(sys.executable).with_name("dagster"))

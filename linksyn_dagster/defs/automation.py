@@ -17,9 +17,10 @@ import dagster as dg
 
 from linksyn_dagster.defs.partitions import discipline_partitions
 
-# the side tables (external assets: the stage that writes one reports it): they change with
-# their writer, so the writer stands for them
-_SIDE_TABLES = dg.AssetSelection.all(include_sources=True) - dg.AssetSelection.all()
+# what the automation conditions look upstream at: the materializable assets. The side
+# tables (external assets: the stage that writes one reports it) change with their writer,
+# so the writer stands for them
+_MATERIALIZABLE = dg.AssetSelection.all()
 
 # the deepest chain of assets (seed_qa … distribution_report is 11 long): "anything upstream"
 # looks this many hops back
@@ -33,12 +34,12 @@ def _upstream_unsettled(hops: int = _PIPELINE_DEPTH) -> dg.AutomationCondition:
     the target's own run is settled (Dagster runs the run's assets in dependency order);
     one of another partitioning is a run of its own, so it is not."""
     requested = dg.AutomationCondition.will_be_requested()
-    behind = dg.AutomationCondition.any_deps_updated().ignore(_SIDE_TABLES).since_last_handled() & ~requested
+    behind = dg.AutomationCondition.any_deps_updated().allow(_MATERIALIZABLE).since_last_handled() & ~requested
     busy = dg.AutomationCondition.in_progress() | behind
     for _ in range(hops - 1):
-        busy = dg.AutomationCondition.in_progress() | behind | dg.AutomationCondition.any_deps_match(busy).ignore(
-            _SIDE_TABLES)
-    return dg.AutomationCondition.any_deps_match(busy).ignore(_SIDE_TABLES).with_label(
+        busy = dg.AutomationCondition.in_progress() | behind | dg.AutomationCondition.any_deps_match(busy).allow(
+            _MATERIALIZABLE)
+    return dg.AutomationCondition.any_deps_match(busy).allow(_MATERIALIZABLE).with_label(
         "anything upstream in progress or behind")
 
 
