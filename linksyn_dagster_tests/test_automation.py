@@ -135,3 +135,18 @@ def test_a_failed_blocking_check_holds_what_follows_until_it_passes(finished):
     # the check re-run alone, after the graph was repaired: the chain goes on
     finished.check("kp_graph", "neo4j_counts_match_duckdb", passed=True)
     assert finished.tick() == {"walk_plan": {None}}
+
+
+def test_anything_upstream_reaches_back_over_the_longest_chain_of_assets(tmp_path):
+    """The look-back of ``runs_after`` is a depth fixed when the conditions are built; the
+    asset graph's longest chain must fit in it, or an asset would stop waiting on the far
+    end of a longer pipeline."""
+    from linksyn_dagster.defs.automation import _PIPELINE_DEPTH
+
+    graph = build_definitions(LinkSynSettings(data_dir=tmp_path / "data")).resolve_asset_graph()
+    hops: dict[dg.AssetKey, int] = {}  # the conditions look upstream at materializable assets only
+    for key in graph.toposorted_asset_keys:
+        if graph.get(key).is_materializable:
+            hops[key] = max((hops[p] + 1 for p in graph.get(key).parent_keys if p in hops), default=0)
+    assert max(hops.values()) == 10  # seed_qa … distribution_report: 11 assets
+    assert max(hops.values()) < _PIPELINE_DEPTH
