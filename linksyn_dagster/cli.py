@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from typing import Callable
 
 from pydantic import ValidationError
@@ -90,14 +91,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     problems = preflight(settings)
     if problems:  # before anything starts: one line each, naming the setting and the fix
         raise CliError("\nlinksyn: ".join(problems), EXIT_USAGE)
+    from rich.console import Console
+
+    from linksyn_dagster.pipeline import log_file
+    from linksyn_dagster.run_display import TerminalDisplay, listening, summary_tables
+
+    console = Console()
+    print(f"Dagster's log lines: {log_file(settings)}" + ("" if args.verbose else " (-v prints them here too)"))
     started = time.monotonic()
+    display = TerminalDisplay(console)
     try:
-        summary = run_pipeline(settings)
+        with display, listening(display.llm):
+            summary = run_pipeline(settings, say=display.say, started=display.started,
+                                   console_log_level="INFO" if args.verbose else "WARNING")
     except PipelineFailed as exc:
-        raise CliError(f"pipeline failed: {exc}", EXIT_FAILED) from None
+        raise CliError(f"pipeline failed: {exc}; the log: {log_file(settings)}", EXIT_FAILED) from None
     print(f"\ndone in {time.monotonic() - started:.0f}s: {summary.runs} Dagster runs")
-    print(f"release: {settings.release_dir}")
-    print(f"  {summary.released} item(s) released, after {len(summary.rounds)} further round(s)")
+    for table in summary_tables(settings, summary, display.seconds):
+        console.print(table)
     if not summary.verification:
         print("  verification: off (LINKSYN_SYNTHESIS__VERIFIER_SAMPLES=0): answers not checked")
     elif summary.verified:
@@ -115,7 +126,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"report:  {settings.data_dir / 'reports' / 'distribution_report.md'}")
     if summary.failed_checks:
         print(f"asset checks that did not pass ({len(summary.failed_checks)}): " + ", ".join(summary.failed_checks))
-    print("explore: `linksyn ui` (Dagster UI); `linksyn neo4j status` prints Neo4j Browser's address")
+    print("explore: `linksyn ui`, then http://127.0.0.1:3000 (the Dagster UI on this data); "
+          "`linksyn neo4j status` prints Neo4j Browser's address")
     running = local_services_running(settings)
     if running:
         print("\nstill running, for exploring and for the next run (each stops with its command):")
@@ -195,6 +207,31 @@ def cmd_ui(args: argparse.Namespace) -> int:
         return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from linksyn_dagster.status import ago, asset_statuses, dir_size, human_bytes
+
+    settings = _settings()
+    table = Table(title=f"assets on {settings.data_dir}", title_justify="left")
+    for name in ("asset", "group", "materialized", "last materialized"):
+        table.add_column(name, justify="right" if name == "materialized" else "left")
+    now = time.time()
+    for row in asset_statuses(settings):
+        done = f"{row.materialized}/{row.partitions} partitions" if row.partitions is not None else \
+            ("yes" if row.materialized else "no")
+        table.add_row(row.asset, row.group, done, ago(row.last, now))
+    console = Console()
+    console.print(table)
+    print(f"data dir: {settings.data_dir} ({human_bytes(dir_size(settings.data_dir))})")
+    running = local_services_running(settings)
+    print("local services running:" + ("" if running else " none"))
+    for line in running:
+        print(f"  {line}")
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     settings = _settings()
     print(settings.model_dump_json(indent=2))  # SecretStr fields print as '**********'
@@ -208,9 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the whole pipeline on the bundled demo seeds (offline defaults)",
                           description="Materialize every asset on the bundled demo seeds.")
     demo.set_defaults(func=cmd_run, demo=True)
+    demo.add_argument("-v", "--verbose", action="store_true", help="print Dagster's log lines here too")
     run = sub.add_parser("run", help="run the whole pipeline on the configured seeds and model",
                          description="Materialize every asset with the current LINKSYN_* settings.")
     run.set_defaults(func=cmd_run, demo=False)
+    run.add_argument("-v", "--verbose", action="store_true", help="print Dagster's log lines here too")
 
     for name, what in (("neo4j", "the local Neo4j Community server"), ("llm", "the local llama.cpp model server")):
         service = sub.add_parser(name, help=f"start, stop or inspect {what}",
@@ -224,6 +263,11 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.set_defaults(func=cmd_ui)
 
+    status = sub.add_parser("status", help="what is materialized, how fresh, the data dir's size, the services up",
+                            description="Print each asset's materialized partitions and freshness on the data "
+                            "dir, its size, and the local services that are running.")
+    status.set_defaults(func=cmd_status)
+
     settings = sub.add_parser("settings", help="print the effective settings (secrets masked)",
                               description="Print the settings LINKSYN_* variables and .env resolve to.")
     settings.set_defaults(func=cmd_settings)
@@ -236,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     # started as `linksyn run &` from a script, SIGINT is ignored; Dagster would pass that on
     # to SIGTERM, and neither this process nor its children could be stopped cleanly
     restore_default_interrupts()
+    # Dagster flags the instance's log handlers (the log file, the progress display) as beta
+    # at every run; the warning says nothing a user of linksyn can act on
+    warnings.filterwarnings("ignore", message="Handling yaml-defined logging configuration")
+    # a run of one partition of assets of which some are partitioned with a backfill policy
+    # and some without: Dagster names the policy it picks, which is all the same for one partition
+    warnings.filterwarnings("ignore", message="Asset job __ephemeral_asset_job__ materializes assets with varying")
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.func
     try:

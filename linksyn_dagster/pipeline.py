@@ -6,6 +6,7 @@ and metadata are there to inspect in ``linksyn ui`` afterwards."""
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,11 +36,32 @@ concurrency:
 # compute logs: Dagster's default local manager, on purpose: the UI shows each step's stdout and
 # stderr. It mirrors them with `tail -F` children, which stop on SIGTERM as long as SIGTERM is
 # not ignored; `linksyn` and run_pipeline make sure of that (restore_default_interrupts).
+# Dagster's log lines of every run (from INFO up) go to a file under the data dir, and the LLM
+# progress lines to the live display of `linksyn run` when it is the process running them.
+python_logs:
+  dagster_handler_config:
+    handlers:
+      linksyn_file:
+        class: logging.FileHandler
+        filename: {log_file}
+        delay: true
+        level: INFO
+        formatter: linksyn
+      linksyn_progress:
+        class: linksyn_dagster.run_display.ProgressLogHandler
+        level: INFO
+    formatters:
+      linksyn:
+        format: "%(asctime)s %(levelname)s %(message)s"
 """
 
 
-# the terminal shows INFO (LLM progress, warnings); every DEBUG event is still in the instance
-_QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def _console(level: str) -> dict:
+    """Run config of Dagster's console logger: the lines it prints from ``level`` up (every
+    event is still in the instance, and INFO and up in the log file under the data dir)."""
+    return {"loggers": {"console": {"config": {"log_level": level}}}}
 
 
 class PipelineFailed(RuntimeError):
@@ -97,6 +119,10 @@ class PipelineSummary:
     verifier_dropped: int = 0  # chosen items a majority of the verifier's answers did not confirm
     verified: int = 0  # chosen items the verifier solved
     verification: bool = True  # whether items are verified at all (verifier_samples > 0)
+    release_version: str = ""
+    cells: list[dict] = field(default_factory=list)  # every discipline x level cell: target, released, ...
+    tokens_released: int = 0
+    tokens_target: int = 0  # 0: no token budget
 
 
 def _root_cause(error) -> str:
@@ -111,14 +137,21 @@ def _root_cause(error) -> str:
     return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
+def log_file(settings: LinkSynSettings) -> Path:
+    """Where Dagster's log lines of every run on this data dir go."""
+    return settings.data_dir / "logs" / "dagster.log"
+
+
 def instance_home(settings: LinkSynSettings) -> Path:
     """The Dagster instance's directory under the data dir, with its ``dagster.yaml``
-    written on first use."""
+    (written by linksyn, and again when this version of it differs)."""
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
+    log_file(settings).parent.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(_INSTANCE_CONFIG, encoding="utf-8")
+    text = _INSTANCE_CONFIG.replace("{log_file}", json.dumps(str(log_file(settings))))
+    if not config.exists() or config.read_text(encoding="utf-8") != text:
+        config.write_text(text, encoding="utf-8")
     return home
 
 
@@ -128,20 +161,27 @@ def prepare_instance(settings: LinkSynSettings) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(instance_home(settings)))
 
 
-def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print) -> PipelineSummary:
+def run_pipeline(settings: LinkSynSettings, say: Callable[[str], None] = print, *,
+                 started: Callable[[str], None] | None = None, console_log_level: str = "INFO") -> PipelineSummary:
     """Materialize every asset: seed stages per discipline, the graph, path stages per start
     discipline, then the release. Raises PipelineFailed with the failing step's message, or at
-    once when another thread of this process is running a pipeline."""
+    once when another thread of this process is running a pipeline.
+
+    ``say`` gets the messages; ``started`` (default: ``say`` of "→ <label>") the label of each
+    Dagster run as it starts: its assets and partition. ``console_log_level``: the Dagster log
+    lines printed (the CLI prints none below WARNING; they are in the log file)."""
     if not _ONE_PIPELINE.acquire(blocking=False):
         raise PipelineFailed("another pipeline is running in this process: Dagster cannot run two at once in "
                              "one process (their logging locks deadlock); run it in another process")
     try:
-        return _run_pipeline(settings, say)
+        return _run_pipeline(settings, say, started or (lambda label: say(f"→ {label}")),
+                             _console(console_log_level))
     finally:
         _ONE_PIPELINE.release()
 
 
-def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> PipelineSummary:
+def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None], started: Callable[[str], None],
+                  console: dict) -> PipelineSummary:
     restore_default_interrupts()  # see there: else SIGTERM ends up ignored after the first run
     from linksyn_dagster.definitions import build_definitions
 
@@ -166,11 +206,11 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
     def materialize(selection: list[str], partition: str | None, config: dict | None = None,
                     round_number: int = 0) -> dg.ExecuteInProcessResult:
         label = f"{', '.join(selection)}" + (f" [{partition}]" if partition else "")
-        say(f"→ {label}")
+        started(label)
         result = dg.materialize(assets, selection=selection, partition_key=partition, instance=instance,
                                 resources=resources, raise_on_error=False,
                                 tags={"linksyn/launched_by": "cli", "linksyn/round": str(round_number)},
-                                run_config={**_QUIET, **({"ops": config} if config else {})})
+                                run_config={**console, **({"ops": config} if config else {})})
         summary.runs += 1
         for event in result.all_events:
             evaluation = event.event_specific_data
@@ -222,8 +262,12 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None]) -> Pipe
         materialize([WALK_PLAN], None, {WALK_PLAN: {"config": {"rounds": summary.rounds}}}, number)
         run_stages(walk + 1, [d for d in DISCIPLINES if d in request], number)
     summary.shortfall_items = int(release["shortfall_items"].value)
-    summary.short_cells = sorted((r.data for r in release["cells"].records if r.data["shortfall"]),
+    summary.cells = [dict(r.data) for r in release["cells"].records]
+    summary.short_cells = sorted((c for c in summary.cells if c["shortfall"]),
                                  key=lambda c: (-c["shortfall"], c["discipline"], c["level"]))
+    summary.release_version = str(release["release_version"].value)
+    summary.tokens_released = int(release["tokens_released"].value)
+    summary.tokens_target = int(release["tokens_target"].value)
     summary.released = int(release["dagster/row_count"].value)
     summary.verifier_dropped = int(release["verifier_dropped"].value)
     summary.verified = sum(release["verdicts"].value.values())

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import Literal
 
 import litellm
@@ -33,7 +34,7 @@ def user_env(tmp_path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["neo4j"], ["llm"], ["ui"], ["settings"]])
+@pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["neo4j"], ["llm"], ["ui"], ["status"], ["settings"]])
 def test_help_everywhere(args):
     result = linksyn(*args, "--help")
     assert result.returncode == 0 and "usage: linksyn" in result.stdout
@@ -201,7 +202,29 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
            "LINKSYN_RELEASE__FILL_CELLS": "false"}
     try:
         result = linksyn("run", env=env, timeout=600)
+        (PROJECT_ROOT / "test-artifacts").mkdir(exist_ok=True)
+        (PROJECT_ROOT / "test-artifacts" / "linksyn-run.out").write_text(result.stdout + result.stderr)
         assert result.returncode == 0, result.stderr[-3000:]
+        # Dagster's log lines go to the file the run names, not to the terminal; the terminal
+        # (here a pipe: one line per finished Dagster run) shows each run with its LLM calls
+        log = Path(user_env["LINKSYN_DATA_DIR"]) / "logs" / "dagster.log"
+        assert f"Dagster's log lines: {log}" in result.stdout
+        assert " - INFO - " not in result.stdout + result.stderr, result.stdout[-3000:]
+        logged = log.read_text(encoding="utf-8")
+        assert logged.count("qa_synthesis: 1/1 done") == 4, logged[-2000:]  # each path discipline's one path
+        finished = [line for line in result.stdout.splitlines() if line.startswith("✓ ")]
+        assert any(line.startswith("✓ seed_qa, seed_kps [physics]") and "kp_extraction 10/10" in line
+                   for line in finished), result.stdout
+        synthesized = [line for line in finished if "synthesized_qa" in line]
+        assert len(synthesized) == 4 and all("qa_synthesis 1/1" in line for line in synthesized), finished
+        # the summary: items per discipline against their targets, the LLM calls of each stage
+        tables = result.stdout.split("done in", 1)[1]
+        assert "items per discipline and level" in tables and "difficulty mix" in tables, tables
+        rows = {line.split("│")[1].strip(): line for line in tables.splitlines() if line.count("│") > 2}
+        walked = result.stdout.split("paths per start discipline: ", 1)[1].splitlines()[0]
+        given = {part.split("=")[0] for part in walked.split(", ")}  # the disciplines whose cells have targets
+        assert len(given) == 4 and given | {"qa_synthesis", "difficulty_judge"} <= set(rows), tables
+        assert rows["qa_synthesis"].split("│")[2].strip() == "4", rows["qa_synthesis"]  # 4 paths, one call each
         summary = [line.strip() for line in result.stdout.splitlines() if "verification:" in line]
         assert len(summary) == 1 and summary[0].split(" of ")[1].startswith("4 chosen item(s)"), result.stdout
         # 4 items cannot fill 2 disciplines x 5 levels: the cells most short are named, with why
@@ -214,11 +237,31 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
         assert f"bolt://127.0.0.1:{user_env['LINKSYN_NEO4J__BOLT_PORT']}" in neo4j_lines[0]
         assert "stop: linksyn neo4j stop" in neo4j_lines[0]
         assert "stop: linksyn llm stop" not in tail  # the model is configured elsewhere: nothing local to stop
+        # what is materialized, per asset and partition: the seed stages ran for the 2 seed
+        # disciplines, the path stages for the 4 given paths, the release once
+        overview = linksyn("status", env=env)
+        assert overview.returncode == 0, overview.stderr[-3000:]
+        assets = {line.split("│")[1].strip(): line for line in overview.stdout.splitlines() if line.count("│") > 2}
+        assert "2/22 partitions" in assets["seed_kps"] and "4/22 partitions" in assets["verified_qa"], overview.stdout
+        assert " yes " in assets["linkqa_dataset"] and "ago" in assets["linkqa_dataset"], overview.stdout
+        assert f"data dir: {user_env['LINKSYN_DATA_DIR']} (" in overview.stdout
+        assert "local services running:\n  Neo4j" in overview.stdout, overview.stdout
         status = json.loads(linksyn("neo4j", "status", env=env).stdout)
         assert status["running"] and str(status["pid"]) in neo4j_lines[0]
     finally:
         assert linksyn("neo4j", "stop", env=env).returncode == 0
     assert linksyn("neo4j", "status", env=env).returncode == 1
+
+
+def test_status_on_a_new_data_dir_lists_every_asset_as_never_materialized_and_creates_nothing(user_env):
+    result = linksyn("status", env=user_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assets = {line.split("│")[1].strip(): line for line in result.stdout.splitlines() if line.count("│") > 2}
+    assert {"seed_qa", "kp_graph", "walk_plan", "linkqa_dataset", "distribution_report"} <= set(assets), result.stdout
+    assert "0/22 partitions" in assets["seed_qa"] and " no " in assets["walk_plan"], result.stdout
+    assert all("never" in line for name, line in assets.items() if name != "asset"), result.stdout
+    assert "local services running: none" in result.stdout
+    assert not (Path(user_env["LINKSYN_DATA_DIR"]) / "dagster_home").exists()
 
 
 def test_the_demo_walks_fewer_paths_and_no_rounds_unless_told_and_always_the_bundled_seeds(monkeypatch, tmp_path):
