@@ -1,6 +1,6 @@
-"""Importing any module of the package has no side effects: the environment, logging and
-the set of loaded heavy libraries are as they were (litellm is imported by the first
-LLMClient, which also sets its offline price list and quiets its loggers)."""
+"""Importing any module of the package has no side effects: the environment, logging, the
+running threads and the set of loaded heavy libraries are as they were (litellm is imported
+by the first LLMClient, which also sets its offline price list and quiets its loggers)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import textwrap
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
 _PROBE = textwrap.dedent("""
-    import json, logging, os, pkgutil, importlib, sys
-    import linksyn_dagster
+    import json, logging, os, pkgutil, importlib, sys, threading
+    before_threads = set(threading.enumerate())
     before_env = dict(os.environ)
     loggers = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "linksyn", "dagster")
     before_levels = {n: logging.getLogger(n).level for n in loggers}
     before_root = (logging.getLogger().level, len(logging.getLogger().handlers))
+    import linksyn_dagster  # after the snapshot: the package's own __init__ counts too
     names = sorted(m.name for m in pkgutil.walk_packages(linksyn_dagster.__path__, "linksyn_dagster."))
     for name in names:
         importlib.import_module(name)
@@ -28,6 +29,7 @@ _PROBE = textwrap.dedent("""
         "env_changed": changed,
         "levels_changed": [n for n in loggers if logging.getLogger(n).level != before_levels[n]],
         "root_changed": (logging.getLogger().level, len(logging.getLogger().handlers)) != before_root,
+        "threads_started": sorted(t.name for t in set(threading.enumerate()) - before_threads),
         "litellm_loaded": "litellm" in sys.modules,
     }))
 """)
@@ -42,6 +44,7 @@ def test_importing_every_module_changes_nothing_and_leaves_litellm_unloaded():
     assert report["modules"] > 40
     assert report["env_changed"] in ([], ["_RJEM_MALLOC_CONF"])  # polars' allocator setting, set by polars
     assert report["levels_changed"] == [] and not report["root_changed"]
+    assert report["threads_started"] == []
     assert not report["litellm_loaded"]
 
 
