@@ -39,7 +39,8 @@ USAGE_SCHEMA = {
     "reasoning_tokens": pl.Int64, "cost_usd": pl.Float64, "attempts": pl.Int32, "from_store": pl.Boolean,
 }
 
-# writer asset -> (the asset its requests are made from, its group, the stages it records)
+# writer asset -> (the asset its requests are made from, its group, the stages it records);
+# llm_writer_asset declares each writer's asset from its entry
 LLM_WRITERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "seed_kps": ("seed_qa", "knowledge", ("kp_extraction",)),
     "synthesized_qa": ("kp_paths", "synthesis", ("qa_synthesis",)),
