@@ -71,7 +71,7 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -113,23 +113,31 @@ def _vm(field: str, pid: int | str = "self") -> float | None:
 # ------------------------------------------------------------------------------- generator
 
 
+def _distinct_joins(rng: np.random.Generator, pieces: np.ndarray, count: int,
+                    draw_lengths: Callable[[int], np.ndarray], longest: int, sep: str) -> list[str]:
+    """``count`` distinct strings of pieces drawn uniformly from ``pieces`` and joined by
+    ``sep``, as many pieces each as ``draw_lengths`` (at most ``longest``) draws; drawn
+    ``count`` at a time until that many are distinct, in the order first drawn."""
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < count:
+        lengths = draw_lengths(count)
+        picks = rng.integers(0, len(pieces), (count, longest))
+        for length, row in zip(lengths.tolist(), picks.tolist(), strict=True):
+            joined = sep.join(pieces[row[:length]])
+            if joined not in seen:
+                seen.add(joined)
+                out.append(joined)
+                if len(out) == count:
+                    break
+    return out
+
+
 def _words(rng: np.random.Generator, count: int) -> np.ndarray:
     """``count`` distinct pseudo-words of 2-5 syllables (some 8+ letters, so the single-edit
     near-duplicate rule of canonicalization has work)."""
-    out: list[str] = []
-    seen: set[str] = set()
-    syl = np.array(SYLLABLES)
-    while len(out) < count:
-        lengths = rng.integers(2, 6, count)
-        parts = rng.integers(0, len(syl), (count, 5))
-        for length, row in zip(lengths.tolist(), parts.tolist(), strict=True):
-            word = "".join(syl[row[:length]])
-            if word not in seen:
-                seen.add(word)
-                out.append(word)
-                if len(out) == count:
-                    break
-    return np.array(out, dtype=object)
+    words = _distinct_joins(rng, np.array(SYLLABLES), count, lambda n: rng.integers(2, 6, n), 5, "")
+    return np.array(words, dtype=object)
 
 
 def _zipf_cdf(size: int) -> np.ndarray:
@@ -139,19 +147,7 @@ def _zipf_cdf(size: int) -> np.ndarray:
 
 
 def _concept_names(rng: np.random.Generator, words: np.ndarray, count: int) -> list[str]:
-    names: list[str] = []
-    seen: set[str] = set()
-    while len(names) < count:
-        lengths = rng.choice([1, 2, 3], size=count, p=[0.2, 0.55, 0.25])
-        picks = rng.integers(0, len(words), (count, 3))
-        for length, row in zip(lengths.tolist(), picks.tolist(), strict=True):
-            name = " ".join(words[row[:length]])
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
-                if len(names) == count:
-                    break
-    return names
+    return _distinct_joins(rng, words, count, lambda n: rng.choice([1, 2, 3], size=n, p=[0.2, 0.55, 0.25]), 3, " ")
 
 
 def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:

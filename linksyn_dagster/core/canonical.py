@@ -478,6 +478,16 @@ def _clean_discipline(col: str) -> pl.Expr:
     return pl.when(stripped == "").then(None).otherwise(stripped).alias(col)
 
 
+def _disciplines_by(df: pl.DataFrame, col: str) -> pl.DataFrame:
+    """Distinct (``col``, d): each discipline a ``col`` value is seen with, as the KP's own
+    (kp_discipline) or its seed's (seed_discipline)."""
+    return (
+        pl.concat([df.select(col, pl.col(side).alias("d")) for side in ("kp_discipline", "seed_discipline")])
+        .drop_nulls("d")
+        .unique()
+    )
+
+
 def canonicalize_kps(
     rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -518,16 +528,7 @@ def canonicalize_kps(
     # joined once (name -> surface form, kp_id) and then only aggregated.
     names = df.get_column("kp_name").unique().sort().to_list()
     keys = [resolve_alias(canonical_key(n), alias_map) for n in names]
-    name_disc = (
-        pl.concat(
-            [
-                df.select("kp_name", pl.col("kp_discipline").alias("d")),
-                df.select("kp_name", pl.col("seed_discipline").alias("d")),
-            ]
-        )
-        .drop_nulls("d")
-        .unique()
-    )
+    name_disc = _disciplines_by(df, "kp_name")
     # disciplines per key as one join and group-by, not a Python step per (name, discipline)
     key_disc = (
         name_disc.join(pl.DataFrame({"kp_name": names, "key": keys}, schema={"kp_name": pl.Utf8, "key": pl.Utf8}),
@@ -577,18 +578,7 @@ def canonicalize_kps(
         pl.col("extracted_at").min().alias("first_seen"),
         pl.col("extracted_at").max().alias("last_seen"),
     )
-    disciplines = (
-        pl.concat(
-            [
-                df.select("kp_id", pl.col("kp_discipline").alias("d")),
-                df.select("kp_id", pl.col("seed_discipline").alias("d")),
-            ]
-        )
-        .drop_nulls("d")
-        .unique()
-        .group_by("kp_id")
-        .agg(pl.col("d").sort().alias("disciplines"))
-    )
+    disciplines = _disciplines_by(df, "kp_id").group_by("kp_id").agg(pl.col("d").sort().alias("disciplines"))
     surfaces = seeds_per("surface")
     name = top(surfaces, "surface", [pl.col("surface").str.len_chars(), pl.col("surface")], "name")
     per_disc = seeds_per(pl.coalesce("kp_discipline", "seed_discipline").alias("d"))

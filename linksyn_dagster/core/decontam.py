@@ -535,17 +535,12 @@ def find_contamination(
 
 
 def decontaminate(
-    items: pl.DataFrame,
-    index: BenchmarkIndex,
-    *,
-    id_col: str,
-    question_col: str = "question",
-    choices_col: str | None = "choices",
-    answer_col: str | None = "answer",
+    items: pl.DataFrame, index: BenchmarkIndex, *, id_col: str, **columns: str | None,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """``(kept, hits)``: the items without any hit (input order) and the hits."""
-    hits = find_contamination(items, index, id_col=id_col, question_col=question_col,
-                              choices_col=choices_col, answer_col=answer_col)
+    """``(kept, hits)``: the items without any hit (input order) and the hits;
+    ``columns`` (``question_col``, ``choices_col``, ``answer_col``) as for
+    :func:`find_contamination`."""
+    hits = find_contamination(items, index, id_col=id_col, **columns)
     contaminated = hits.get_column("item_id").unique()
     kept = items.filter(~pl.col(id_col).cast(pl.String).is_in(contaminated.implode()))
     return kept, hits

@@ -148,6 +148,14 @@ def _node_table(i, indptr, indices, weights, beta, value, discipline, cross_mode
 
 
 @njit(cache=True)
+def _table_scratch(width):
+    """Work arrays for building tables of up to ``width`` entries (``_fill_table``'s ``p``,
+    ``snap``, ``targets``, ``small``, ``large``), allocated once and reused table after table."""
+    return (np.empty(width, dtype=np.float64), np.empty(width, dtype=np.float32), np.empty(width, dtype=np.int64),
+            np.empty(width, dtype=np.int64), np.empty(width, dtype=np.int64))
+
+
+@njit(cache=True)
 def _pool_table(q, pool_ptr, pool_nodes, value, table, p, snap, targets, small, large):
     """Start pool ``q``'s table over its nodes, weights snapshot(V). Returns whether they
     have a positive total."""
@@ -176,11 +184,7 @@ def build_tables(nodes, chunks, indptr, indices, weights, beta, value, disciplin
         for t in range(chunks[c], chunks[c + 1]):
             i = nodes[t]
             widest = max(widest, indptr[i + 1] - indptr[i])
-        p = np.empty(widest, dtype=np.float64)
-        snap = np.empty(widest, dtype=np.float32)
-        targets = np.empty(widest, dtype=np.int64)
-        small = np.empty(widest, dtype=np.int64)
-        large = np.empty(widest, dtype=np.int64)
+        p, snap, targets, small, large = _table_scratch(widest)
         for t in range(chunks[c], chunks[c + 1]):
             i = nodes[t]
             usable[i] = _node_table(i, indptr, indices, weights, beta, value, discipline, cross_mode, cross_bonus,
@@ -193,11 +197,7 @@ def build_pools(pools, pool_ptr, pool_nodes, value, table, usable):
     widest = 1
     for q in pools:
         widest = max(widest, pool_ptr[q + 1] - pool_ptr[q])
-    p = np.empty(widest, dtype=np.float64)
-    snap = np.empty(widest, dtype=np.float32)
-    targets = np.empty(widest, dtype=np.int64)
-    small = np.empty(widest, dtype=np.int64)
-    large = np.empty(widest, dtype=np.int64)
+    p, snap, targets, small, large = _table_scratch(widest)
     for q in pools:
         usable[q] = _pool_table(q, pool_ptr, pool_nodes, value, table, p, snap, targets, small, large)
 

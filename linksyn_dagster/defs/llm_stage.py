@@ -13,12 +13,13 @@ table depends on every writer's asset of it (``llm_table_deps``)."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import dagster as dg
 import polars as pl
 
 from linksyn_dagster.defs import columns
+from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.types import LLMOutcome
@@ -38,7 +39,8 @@ USAGE_SCHEMA = {
     "reasoning_tokens": pl.Int64, "cost_usd": pl.Float64, "attempts": pl.Int32, "from_store": pl.Boolean,
 }
 
-# writer asset -> (the asset its requests are made from, its group, the stages it records)
+# writer asset -> (the asset its requests are made from, its group, the stages it records);
+# llm_writer_asset declares each writer's asset from its entry
 LLM_WRITERS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "seed_kps": ("seed_qa", "knowledge", ("kp_extraction",)),
     "synthesized_qa": ("kp_paths", "synthesis", ("qa_synthesis",)),
@@ -63,6 +65,28 @@ llm_tables = [
                                         (LLM_FAILURES, columns.LLM_FAILURES, FAILURE_SCHEMA))
     for writer, (upstream, group, stages) in LLM_WRITERS.items()
 ]
+
+
+def llm_writer_asset(*, checks: Mapping[str, str]) -> Callable[[Callable], dg.AssetsDefinition]:
+    """The ``@dg.asset`` of an LLM writer, from its ``LLM_WRITERS`` entry (looked up by the
+    function's name): one run per discipline partition, in its group, materialized after the
+    asset its requests are made from. ``checks``: the asset checks it reports, name ->
+    description."""
+
+    def decorate(fn: Callable) -> dg.AssetsDefinition:
+        upstream, group, _ = LLM_WRITERS[fn.__name__]
+        check_specs = [dg.AssetCheckSpec(name, asset=fn.__name__, description=description)
+                       for name, description in checks.items()]
+        return dg.asset(
+            partitions_def=discipline_partitions,
+            metadata={"partition_expr": "discipline"},
+            kinds={"duckdb", "polars", "openai"},
+            group_name=group,
+            automation_condition=runs_after(upstream),
+            check_specs=check_specs,
+        )(fn)
+
+    return decorate
 
 
 def llm_table_deps(table: str) -> list[dg.AssetDep]:

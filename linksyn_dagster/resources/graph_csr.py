@@ -17,7 +17,7 @@ import resource
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -66,29 +66,46 @@ def _peak_rss() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024  # Linux: KiB
 
 
-def _stream(graph: GraphReader, page_nodes: int) -> tuple[CSRGraph, int]:
-    """Nodes then edges, page by page; returns the graph and the queries sent."""
+class _Counted:
+    """A reader that counts the queries sent through it."""
+
+    def __init__(self, graph: GraphReader) -> None:
+        self.graph, self.queries = graph, 0
+
+    def read(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        self.queries += 1
+        return self.graph.read(name, **params)
+
+
+def _pages(graph: GraphReader, query: str, page_nodes: int,
+           last: Callable[[dict[str, Any]], str]) -> Iterator[dict[str, Any]]:
+    """The pages of a keyset-paginated read, in order: each asks for ``page_nodes`` nodes
+    ``after`` the ``last`` key of the page before; a short or empty page is the end."""
+    after = ""
+    while True:
+        page = graph.read(query, after=after, limit=page_nodes)[0]
+        if not page["nodes"]:
+            return
+        yield page
+        if page["nodes"] < page_nodes:
+            return
+        after = last(page)
+
+
+def _stream(graph: GraphReader, page_nodes: int) -> CSRGraph:
+    """Nodes then edges, page by page."""
     sizes = graph.read("read_walk_sizes")[0]
-    queries = 1
     n_expected, e_expected = int(sizes["nodes"]), int(sizes["edges"])
 
     ids: list[str] = []
     frequency = Column(np.float64, n_expected)
     discipline_names: list[str] = []
     keys = Column(np.int64, n_expected)
-    after = ""
-    while True:
-        page = graph.read("read_walk_nodes_page", after=after, limit=page_nodes)[0]
-        queries += 1
-        if not page["nodes"]:
-            break
+    for page in _pages(graph, "read_walk_nodes_page", page_nodes, lambda page: page["kp_ids"][-1]):
         ids.extend(page["kp_ids"])
         frequency.extend(page["frequency"])
         discipline_names.extend(page["discipline"])
         keys.extend(page["node_keys"])
-        after = page["kp_ids"][-1]
-        if page["nodes"] < page_nodes:
-            break
     missing = [kp for kp, d in zip(ids, discipline_names, strict=True) if not d]
     if missing:
         raise ValueError(f"CSRGraph: node {missing[0]!r} has no discipline ({len(missing)} KP(s) without one)")
@@ -104,29 +121,20 @@ def _stream(graph: GraphReader, page_nodes: int) -> tuple[CSRGraph, int]:
     src = Column(np.int32, e_expected)
     dst = Column(np.int32, e_expected)
     weight = Column(np.float32, e_expected)
-    after = ""
-    while True:
-        page = graph.read("read_walk_edges_page", after=after, limit=page_nodes)[0]
-        queries += 1
-        if not page["nodes"]:
-            break
+    for page in _pages(graph, "read_walk_edges_page", page_nodes, lambda page: page["last"]):
         src.extend(index.positions(page["src"]))
         dst.extend(index.positions(page["dst"]))
         weight.extend(page["weight"])
-        after = page["last"]
-        if page["nodes"] < page_nodes:
-            break
-    csr = CSRGraph.from_index_edges(np.array(ids, dtype=object), freq, disc, names, src.array(), dst.array(),
-                                    weight.array())
-    return csr, queries
+    return CSRGraph.from_index_edges(np.array(ids, dtype=object), freq, disc, names, src.array(), dst.array(),
+                                     weight.array())
 
 
 def read_kp_graph_csr(graph: GraphReader, cache_dir: Path, page_nodes: int = PAGE_NODES) -> tuple[CSRGraph, CSRTransfer]:
     """The current KP graph as a ``CSRGraph`` (node order: ``kp_id``), from the cache when it
     holds this graph version, else streamed from Neo4j (and then cached)."""
     began = time.perf_counter()
-    version = _version(graph)
-    queries = 1
+    reader = _Counted(graph)  # every query below goes through it
+    version = _version(reader)
     path = cache_file(cache_dir, version)
     if path is not None and path.exists():
         try:
@@ -135,12 +143,11 @@ def read_kp_graph_csr(graph: GraphReader, cache_dir: Path, page_nodes: int = PAG
             log.warning("graph cache %s unreadable (%s); reading the graph from Neo4j", path, exc)
         else:
             return csr, CSRTransfer(version=version, cache_hit=True, cache_path=str(path),
-                                    read_seconds=time.perf_counter() - began, queries=queries, nodes=csr.n_nodes,
-                                    edges=csr.n_edges, csr_bytes=csr.nbytes, peak_rss_bytes=_peak_rss())
-    csr, streamed = _stream(graph, page_nodes)
-    queries += streamed
-    after = _version(graph)
-    queries += 1
+                                    read_seconds=time.perf_counter() - began, queries=reader.queries,
+                                    nodes=csr.n_nodes, edges=csr.n_edges, csr_bytes=csr.nbytes,
+                                    peak_rss_bytes=_peak_rss())
+    csr = _stream(reader, page_nodes)
+    after = _version(reader)
     if after != version:
         log.warning("KP graph changed from version %s to %s while it was read; not caching it", version, after)
         path = None
@@ -149,5 +156,5 @@ def read_kp_graph_csr(graph: GraphReader, cache_dir: Path, page_nodes: int = PAG
         for old in stale_cache_files(path.parent, keep=path):
             old.unlink(missing_ok=True)
     return csr, CSRTransfer(version=version, cache_hit=False, cache_path=str(path) if path else None,
-                            read_seconds=time.perf_counter() - began, queries=queries, nodes=csr.n_nodes,
+                            read_seconds=time.perf_counter() - began, queries=reader.queries, nodes=csr.n_nodes,
                             edges=csr.n_edges, csr_bytes=csr.nbytes, peak_rss_bytes=_peak_rss())

@@ -12,10 +12,9 @@ from linksyn_dagster.core.canonical import canonicalize_kps
 from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA, cooccurrence_edges
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
-from linksyn_dagster.defs.llm_stage import LLMTables, usage_metadata
+from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
-from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
@@ -50,16 +49,9 @@ kp_cooccurrence = side_table_spec(
     group_name="knowledge", deps=[SEED_KP_LINKS])
 
 
-@dg.asset(
-    partitions_def=discipline_partitions,
-    metadata={"partition_expr": "discipline"},
-    kinds={"duckdb", "polars", "openai"},
-    group_name="knowledge",
-    automation_condition=runs_after("seed_qa"),
-    check_specs=[dg.AssetCheckSpec(
-        CHECK_EVERY_SEED_ACCOUNTED, asset="seed_kps",
-        description="every seed has KPs or a row in llm_failures (nothing dropped silently)")],
-)
+@llm_writer_asset(checks={
+    CHECK_EVERY_SEED_ACCOUNTED: "every seed has KPs or a row in llm_failures (nothing dropped silently)",
+})
 def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMResource,
              warehouse: WarehouseResource) -> Iterator:
     """Knowledge points of every seed of one discipline: one LLM call per seed, a JSON reply

@@ -14,17 +14,15 @@ from linksyn_dagster.core.verification import NOT_VERIFIED, first_wave, settled,
 from linksyn_dagster.core.prompting import (
     format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
 )
-from linksyn_dagster.defs.llm_stage import LLMTables, usage_metadata
+from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
-from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
 from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, SynthesizedQA, VerifierAnswer
 from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
-from linksyn_dagster.defs.automation import runs_after
 
 STAGE_SYNTHESIS = "qa_synthesis"
 STAGE_JUDGE = "difficulty_judge"
@@ -62,19 +60,10 @@ def _usage(outcome: LLMOutcome) -> dict[str, Any]:
             "reasoning_tokens": r.reasoning_tokens, "cost_usd": r.cost_usd, "reasoning": r.reasoning}
 
 
-@dg.asset(
-    partitions_def=discipline_partitions,
-    metadata={"partition_expr": "discipline"},
-    kinds={"duckdb", "polars", "openai"},
-    group_name="synthesis",
-    automation_condition=runs_after("kp_paths"),
-    check_specs=[
-        dg.AssetCheckSpec(CHECK_EVERY_PATH_ACCOUNTED, asset="synthesized_qa",
-                          description="every path has a QA or a row in llm_failures"),
-        dg.AssetCheckSpec(CHECK_SOURCE_SEEDS_EXIST, asset="synthesized_qa",
-                          description="every source seed id exists in seed_qa"),
-    ],
-)
+@llm_writer_asset(checks={
+    CHECK_EVERY_PATH_ACCOUNTED: "every path has a QA or a row in llm_failures",
+    CHECK_SOURCE_SEEDS_EXIST: "every source seed id exists in seed_qa",
+})
 def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, llm: LLMResource,
                    warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """New multiple-choice QA, one per path: the model sees the path's KP chain and the seeds
@@ -181,19 +170,10 @@ def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[
         choices=format_choices(item["choices"]), answer=item["answer"])) for item in items]
 
 
-@dg.asset(
-    partitions_def=discipline_partitions,
-    metadata={"partition_expr": "discipline"},
-    kinds={"duckdb", "polars", "openai"},
-    group_name="synthesis",
-    automation_condition=runs_after("synthesized_qa"),
-    check_specs=[
-        dg.AssetCheckSpec(CHECK_DIFFICULTY_ON_SCALE, asset="enhanced_qa",
-                          description="judged difficulties are on the 1-5 scale"),
-        dg.AssetCheckSpec(CHECK_ONE_SELECTED_PER_PATH, asset="enhanced_qa",
-                          description="at most one version of each path's item goes on to verification"),
-    ],
-)
+@llm_writer_asset(checks={
+    CHECK_DIFFICULTY_ON_SCALE: "judged difficulties are on the 1-5 scale",
+    CHECK_ONE_SELECTED_PER_PATH: "at most one version of each path's item goes on to verification",
+})
 def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """Every synthesized QA with its difficulty level. The judge (the generating model) solves
@@ -303,15 +283,9 @@ def _verify_request(prompt, schema: str, item: dict[str, Any], attempt: int) -> 
         choices=format_choices(item["choices"])))
 
 
-@dg.asset(
-    partitions_def=discipline_partitions,
-    metadata={"partition_expr": "discipline"},
-    kinds={"duckdb", "polars", "openai"},
-    group_name="synthesis",
-    automation_condition=runs_after("enhanced_qa"),
-    check_specs=[dg.AssetCheckSpec(CHECK_EVERY_ITEM_VERIFIED, asset="verified_qa",
-                                   description="every item got k answers or a settled majority (no unverified)")],
-)
+@llm_writer_asset(checks={
+    CHECK_EVERY_ITEM_VERIFIED: "every item got k answers or a settled majority (no unverified)",
+})
 def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
     """The selected version of each path's item, solved by an independent verifier
