@@ -227,6 +227,9 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None], started
     stages = pipeline_stages(definitions)
     walk = next(n for n, stage in enumerate(stages) if WALK_PLAN in stage.assets)
     release: dict = {}
+    # the round limit is the walk plan's run config, as in the UI: the plan records it, and
+    # its release's why_short names it
+    max_rounds = settings.release.max_rounds
 
     def run_stages(first: int, path_disciplines: list[str] | None, round_number: int = 0) -> None:
         """Stages from ``first`` on: a partitioned stage upstream of the walk plan runs each
@@ -239,7 +242,8 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None], started
                 for discipline in (path_disciplines if number > walk else seed_disciplines):
                     materialize(list(stage.assets), discipline, round_number=round_number)
                 continue
-            result = materialize(list(stage.assets), None, round_number=round_number)
+            result = materialize(list(stage.assets), None, {WALK_PLAN: {"config": {"max_rounds": max_rounds}}}
+                                 if WALK_PLAN in stage.assets else None, round_number)
             if "linkqa_dataset" in stage.assets:
                 release = _release_metadata(result)
             if number == walk and path_disciplines is None:
@@ -252,14 +256,15 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None], started
     # further rounds: the walk plan walks on for the cells the release misses, as the release
     # asks (its `next_round_request`); only the partitions given new paths run again, and
     # every answered LLM call of earlier rounds comes from the result store
-    limit = settings.release.max_rounds if settings.release.fill_cells else 0
+    limit = max_rounds if settings.release.fill_cells else 0
     while len(summary.rounds) < limit and release[NEXT_ROUND].value:
         request = release[NEXT_ROUND].value
         summary.rounds.append(request)
         number = len(summary.rounds)
         say(f"round {number}: {release['shortfall_items'].value} item(s) short in {release['cells_short'].value} "
             f"cell(s); walking {sum(sum(levels.values()) for levels in request.values())} more path(s)")
-        materialize([WALK_PLAN], None, {WALK_PLAN: {"config": {"rounds": summary.rounds}}}, number)
+        materialize([WALK_PLAN], None, {WALK_PLAN: {"config": {"rounds": summary.rounds, "max_rounds": max_rounds}}},
+                    number)
         run_stages(walk + 1, [d for d in DISCIPLINES if d in request], number)
     summary.shortfall_items = int(release["shortfall_items"].value)
     summary.cells = [dict(r.data) for r in release["cells"].records]

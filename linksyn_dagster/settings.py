@@ -182,8 +182,9 @@ class ReleaseSettings(BaseModel):
         "target (the rest are dropped as `cell_full`), and `linksyn run` walks further rounds for the "
         "shortfall. false = release every clean item, as walked (open loop)")
     max_rounds: int = Field(
-        3, ge=0, le=20, description="further rounds `linksyn run` walks, at most, for the cells the release "
-        "misses (0 = the first round only)")
+        3, ge=0, le=20, description="further rounds `linksyn run` and next_round_sensor walk, at most, for the "
+        "cells the release misses (0 = the first round only): the default of walk_plan's run config max_rounds, "
+        "which the plan records and its rounds and release follow")
     first_round_share: float = Field(
         0.5, gt=0, le=1, description="under a token budget with further rounds, the share of the items the seeds' "
         "size suggests that the first round walks: generated items are longer than seeds and some are dropped, "

@@ -158,7 +158,9 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert all(n <= targets.get((d, level), 0) for d, level, n in cells), (cells, targets)
     full = _sql(settings, "SELECT count(*) FROM dataset_drops WHERE reason = 'cell_full'")[0][0]
     assert release.height + full <= _sql(settings, "SELECT count(*) FROM verified_qa")[0][0]
-    assert params["rounds"] == summary.rounds and len(summary.rounds) <= settings.release.max_rounds
+    # the round limit `linksyn run` passed as run config is the plan's, and bounds the rounds
+    assert params["max_rounds"] == settings.release.max_rounds
+    assert params["rounds"] == summary.rounds and len(summary.rounds) <= params["max_rounds"]
     per_round = dict(_sql(settings, 'SELECT "round", count(*) FROM walk_plan GROUP BY ALL'))
     assert per_round[0] == sum(plan_quotas(params).values())
     for number, request in enumerate(summary.rounds, start=1):

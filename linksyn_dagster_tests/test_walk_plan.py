@@ -101,13 +101,16 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     materialize(["kp_paths"], order[0])
     assert _plan(settings, "kp_paths") == plan and _visits(neo4j_driver) == visits
 
-    # a run's own path budget (launchpad run config): the plan, its quotas and the counters follow
+    # a run's own path budget and round limit (launchpad run config): the plan, its quotas and
+    # the counters follow, and the plan records the limit for the sensor and the release
     result = job.execute_in_process(instance=instance, asset_selection=[dg.AssetKey("walk_plan")],
-                                    run_config={"ops": {"walk_plan": {"config": {"paths_total": 5}}}})
+                                    run_config={"ops": {"walk_plan": {"config": {"paths_total": 5, "max_rounds": 1}}}})
     assert result.success
     small = _plan(settings)
-    quotas = plan_quotas(json.loads(_rows(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0]))
+    params = json.loads(_rows(settings, "SELECT walk_params FROM walk_plan LIMIT 1")[0][0])
+    quotas = plan_quotas(params)
     assert len(small) == sum(quotas.values()) == 5
+    assert params["max_rounds"] == 1 != settings.release.max_rounds
     assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
 
     # further rounds (what `linksyn run` asks for the release's short cells): the first
@@ -140,6 +143,7 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
     (materialization,) = outcome.asset_materializations_for_node("walk_plan")
     assert materialization.metadata["paths_per_round"].value == {"0": len(first), "1": 4}
+    assert materialization.metadata["walk_params"].value["max_rounds"] == settings.release.max_rounds  # unset
     # a second round keeps the first's paths too
     with_rounds([request, {starts[2]: {"3": 1}}])
     assert [row for row in levels() if row[1] <= 1] == after

@@ -19,6 +19,8 @@ Cell = tuple[str, int]
 
 MIN_YIELD = 0.2  # a cell whose items nearly all fail is still asked for, at most 5 paths per missing item
 PRIOR_PATHS = 5  # weight of a level's pooled yield in a cell's own (see cell_yield)
+# where a round limit comes from: the walk plan records it (see core/quotas.py plan_max_rounds)
+ROUND_LIMIT_SOURCE = "the walk plan's max_rounds: its run config, else LINKSYN_RELEASE__MAX_ROUNDS"
 
 
 def items_for_tokens(target_tokens: int, tokens_per_item: float) -> int:
@@ -116,9 +118,10 @@ def why_short(missing: int, *, held: bool, asked: int, available: int, rounds_wa
               next_paths: int = 0, walk_asked: int = 0, walk_found: int = 0) -> str:
     """Why a cell holds ``missing`` items fewer than its target, in words ('' when it misses
     none). ``asked``/``available``: paths asked for the cell's level so far and the releasable
-    items they gave; ``rounds_walked`` of at most ``max_rounds`` further rounds;
-    ``next_paths``: what the next round asks for the cell; ``walk_asked``/``walk_found``: the
-    paths the latest round asked from the cell's discipline and those the walk found."""
+    items they gave; ``rounds_walked`` of at most ``max_rounds`` further rounds (the walk
+    plan's limit); ``next_paths``: what the next round asks for the cell;
+    ``walk_asked``/``walk_found``: the paths the latest round asked from the cell's
+    discipline and those the walk found."""
     if missing <= 0:
         return ""
     if not held:
@@ -129,7 +132,7 @@ def why_short(missing: int, *, held: bool, asked: int, available: int, rounds_wa
     made = (f"{available} of the {asked} paths asked for it gave a releasable item" if asked
             else "no path was asked for it yet")
     if rounds_walked >= max_rounds:
-        return f"round limit: {rounds_walked} of {max_rounds} further rounds walked (LINKSYN_RELEASE__MAX_ROUNDS); {made}"
+        return f"round limit: {rounds_walked} of {max_rounds} further rounds walked ({ROUND_LIMIT_SOURCE}); {made}"
     if next_paths:
         return f"round {rounds_walked + 1} asks {next_paths} more paths for it; {made}"
     return made
@@ -142,7 +145,7 @@ def next_rounds(rounds: list[dict], request: Mapping[str, Mapping[str, int]], *,
     ``rounds`` are the rounds of the newest walk plan; ``rounds_read`` those of the plan the
     release was built from. A release that read an older plan does not decide: the release
     of the newest plan will. Nothing follows when the cells are not held, when the release
-    asks for nothing, or at ``max_rounds``."""
+    asks for nothing, or at ``max_rounds`` (the newest plan's limit)."""
     if not held:
         return None, "the release does not hold its cells (LINKSYN_RELEASE__FILL_CELLS is off)"
     if rounds_read != len(rounds):
@@ -151,5 +154,5 @@ def next_rounds(rounds: list[dict], request: Mapping[str, Mapping[str, int]], *,
     if not any(int(n) > 0 for levels in request.values() for n in levels.values()):
         return None, "the release asks for no further round: every cell is met, or nothing more can be walked"
     if len(rounds) >= max_rounds:
-        return None, f"round limit: {len(rounds)} of {max_rounds} further rounds walked (LINKSYN_RELEASE__MAX_ROUNDS)"
+        return None, f"round limit: {len(rounds)} of {max_rounds} further rounds walked ({ROUND_LIMIT_SOURCE})"
     return [*rounds, {d: dict(levels) for d, levels in request.items()}], f"round {len(rounds) + 1}"

@@ -5,7 +5,8 @@ target distribution; the walk plan records its result as the ``quotas`` of its p
 (``walk_params``, stored with every path), with the further ``rounds`` it walks (each
 ``{discipline: {level: paths}}``). Everything downstream reads the quotas back from those
 parameters through ``plan_asks`` / ``plan_quotas``, never from the JSON itself;
-``plan_params`` is the plan a set of paths was walked with."""
+``plan_params`` is the plan a set of paths was walked with, and ``plan_max_rounds`` the
+further rounds it allows."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-__all__ = ["plan_asks", "plan_params", "plan_quotas", "quotas_from_distribution"]
+__all__ = ["plan_asks", "plan_max_rounds", "plan_params", "plan_quotas", "quotas_from_distribution"]
 
 
 def quotas_from_distribution(total: int, target: Mapping[str, float], available: Iterable[str]) -> dict[str, int]:
@@ -67,6 +68,14 @@ def plan_asks(params: Mapping[str, Any]) -> list[dict[str, int]]:
     return [{d: int(q) for d, q in params.get("quotas", {}).items()},
             *({d: sum(int(n) for n in levels.values()) for d, levels in request.items()}
               for request in params.get("rounds", []))]
+
+
+def plan_max_rounds(params: Mapping[str, Any], default: int) -> int:
+    """The further rounds the walk plan ``params`` allows, at most: the ``max_rounds`` it
+    records (its run config, else LINKSYN_RELEASE__MAX_ROUNDS when it was walked), or
+    ``default`` for a plan walked before the limit was recorded with it."""
+    limit = params.get("max_rounds")
+    return default if limit is None else int(limit)
 
 
 def plan_quotas(params: Mapping[str, Any], with_rounds: bool = False) -> dict[str, int]:

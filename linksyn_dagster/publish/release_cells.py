@@ -15,7 +15,7 @@ from linksyn_dagster.core.control import (
     cap_cells, cell_rows, cell_targets, items_for_tokens, round_request, shortfall, why_short,
 )
 from linksyn_dagster.core.difficulty import mix_for
-from linksyn_dagster.core.quotas import plan_asks, plan_params, plan_quotas
+from linksyn_dagster.core.quotas import plan_asks, plan_max_rounds, plan_params, plan_quotas
 from linksyn_dagster.core.tokens import qa_tokens
 from linksyn_dagster.settings import LinkSynSettings
 
@@ -61,8 +61,9 @@ def fill_cells(kept: pl.DataFrame, paths: pl.DataFrame,
     measured tokens per item, else the plan's first-round paths), split into discipline x
     level targets; each cell keeps its earliest items (first rounds first), the rest are
     returned as the second frame. Without ``fill_cells``, every item is kept and only
-    measured. Also: what the next round should walk for the cells still short. ``paths``:
-    every path asked (path_id, start_discipline, target_difficulty, round, walk_params)."""
+    measured. Also: what the next round should walk for the cells still short, and why each
+    is short (the round limit is the plan's, as it recorded it). ``paths``: every path asked
+    (path_id, start_discipline, target_difficulty, round, walk_params)."""
     release, synthesis = settings.release, settings.synthesis
     # tokens first: a row's count must not depend on the order the join leaves the rows in
     kept = kept.with_columns(qa_tokens(kept)).join(paths.select("path_id", "round"), on="path_id", how="left")
@@ -94,7 +95,7 @@ def fill_cells(kept: pl.DataFrame, paths: pl.DataFrame,
     for row in rows:
         row["why_short"] = why_short(
             row["shortfall"], held=release.fill_cells, asked=row["asked"], available=row["available"],
-            rounds_walked=len(plan.get("rounds", [])), max_rounds=release.max_rounds,
+            rounds_walked=len(plan.get("rounds", [])), max_rounds=plan_max_rounds(plan, default=release.max_rounds),
             next_paths=request.get(row["discipline"], {}).get(row["level"], 0),
             **walked.get(row["discipline"], {}))
     return kept, full, ReleaseCells(

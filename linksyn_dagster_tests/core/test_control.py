@@ -94,8 +94,11 @@ def test_a_short_cell_says_why():
     assert why_short(3, **base, walk_asked=8, walk_found=5) == (
         "the graph ran out: the latest round asked 8 paths from this discipline and the walk found 5")
     assert why_short(3, **{**base, "rounds_walked": 3}) == (
-        "round limit: 3 of 3 further rounds walked (LINKSYN_RELEASE__MAX_ROUNDS); "
-        "4 of the 10 paths asked for it gave a releasable item")
+        "round limit: 3 of 3 further rounds walked (the walk plan's max_rounds: its run config, else "
+        "LINKSYN_RELEASE__MAX_ROUNDS); 4 of the 10 paths asked for it gave a releasable item")
+    # the plan's limit, whatever it is: 0 = no further round at all
+    assert why_short(3, **{**base, "rounds_walked": 0, "max_rounds": 0}, next_paths=7).startswith(
+        "round limit: 0 of 0 further rounds walked (the walk plan's max_rounds")
     assert why_short(3, **base, next_paths=7).startswith("round 2 asks 7 more paths for it; 4 of the 10")
     assert why_short(3, **{**base, "asked": 0}) == "no path was asked for it yet"
     assert why_short(3, **{**base, "asked": 0}, next_paths=2) == "round 2 asks 2 more paths for it; no path was asked for it yet"
@@ -113,7 +116,9 @@ def test_a_release_asks_the_next_round_only_of_the_newest_plan_and_within_the_li
     walked, why = next_rounds(first, request, rounds_read=0, max_rounds=2, held=True)
     assert walked is None and "its own release decides" in why
     walked, why = next_rounds(first * 2, request, rounds_read=2, max_rounds=2, held=True)
-    assert walked is None and why.startswith("round limit: 2 of 2")
+    assert walked is None and why == ("round limit: 2 of 2 further rounds walked (the walk plan's max_rounds: its "
+                                      "run config, else LINKSYN_RELEASE__MAX_ROUNDS)")
+    assert next_rounds(first, request, rounds_read=1, max_rounds=1, held=True)[0] is None
     walked, why = next_rounds([], {"law": {"2": 0}}, rounds_read=0, max_rounds=2, held=True)
     assert walked is None and "no further round" in why
     assert next_rounds([], request, rounds_read=0, max_rounds=2, held=False)[0] is None

@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from linksyn_dagster.core.quotas import plan_asks, plan_params, plan_quotas, quotas_from_distribution
+from linksyn_dagster.core.quotas import plan_asks, plan_max_rounds, plan_params, plan_quotas, quotas_from_distribution
 
 
 @pytest.mark.parametrize(
@@ -74,3 +74,10 @@ def test_the_plan_of_paths_is_the_one_with_the_most_rounds() -> None:
     paths = pl.DataFrame({"path_id": ["p1", "p2", "p3"], "walk_params": [older, newer, older]})
     assert plan_params(paths) == PLAN
     assert plan_quotas(plan_params(paths.clear())) == {}
+
+
+def test_the_round_limit_is_the_plans_or_for_a_plan_that_did_not_record_one_the_default() -> None:
+    assert plan_max_rounds({**PLAN, "max_rounds": 1}, default=3) == 1
+    assert plan_max_rounds({**PLAN, "max_rounds": 0}, default=3) == 0  # 0 is a limit, not "unset"
+    assert plan_max_rounds(PLAN, default=3) == 3  # walked before the plan recorded its limit
+    assert plan_max_rounds({**PLAN, "max_rounds": None}, default=2) == 2

@@ -53,6 +53,10 @@ class WalkPlanConfig(dg.Config):
         "level ({discipline: {level: paths}}): the shortfall of the release's cells, which `linksyn run` computes "
         "from the release (see core/control.py). Each round walks on from the visits of the rounds before it, so "
         "earlier paths, and their LLM answers, stay as they were")
+    max_rounds: Optional[int] = Field(
+        default=None, ge=0, le=20, description="further rounds, at most, for the cells the release misses (0 = the "
+        "first round only): next_round_sensor walks no round past it and carries it into the rounds it launches, "
+        "and the release's why_short names it; recorded in walk_params. unset = LINKSYN_RELEASE__MAX_ROUNDS")
 
 
 def _visits_per_node(counts: pl.DataFrame | None, nodes: pl.DataFrame) -> np.ndarray:
@@ -177,7 +181,9 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     discipline's items fill its difficulty mix. Further rounds (run config `rounds`, the
     release's `next_round_request`s) are walked after the first, each on from the visits
     of the rounds before it with its own random stream, with the levels it asks for: the
-    paths, seeds and levels of earlier rounds never change.
+    paths, seeds and levels of earlier rounds never change. The plan records its round
+    limit (run config `max_rounds`, else the setting): the release and next_round_sensor
+    read it from there.
     The plan depends only on the graph version, the walk and synthesis settings and, once the
     graph has grown, the paths it keeps: when the stored plan was walked on an earlier graph
     version with the same walk settings, its paths whose KPs all still exist are kept (ids,
@@ -186,12 +192,14 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     and the per-discipline `kp_paths` partitions read their slice of it."""
     settings = settings.value
     walk = settings.walk
+    # the round limit is the plan's: the sensor and the release read it back from walk_params
+    max_rounds = settings.release.max_rounds if config.max_rounds is None else config.max_rounds
     if config.paths_total is not None:  # downstream reads the quotas from the plan, so all follow
         walk = walk.model_copy(update={"paths_total": config.paths_total})
     elif settings.release.target_tokens:  # a token budget: a path per item it takes at the seeds' size
         sample, release = warehouse.query("seed_token_sample"), settings.release
         if sample.height:  # (a share of them when rounds follow: they walk what the release still misses)
-            share = release.first_round_share if release.fill_cells and release.max_rounds else 1.0
+            share = release.first_round_share if release.fill_cells and max_rounds else 1.0
             walk = walk.model_copy(update={"paths_total": max(1, round(share * items_for_tokens(
                 release.target_tokens, float(qa_tokens(sample).mean()))))})
 
@@ -204,7 +212,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     available = sorted(csr.discipline_names[c] for c in np.unique(csr.discipline))
     quotas = quotas_from_distribution(walk.paths_total, walk.target_distribution, available)
     params = WalkParams.from_settings(walk)
-    plan = {**walk.model_dump(), "quotas": quotas, "available": available, "rounds": config.rounds}
+    plan = {**walk.model_dump(), "quotas": quotas, "available": available, "rounds": config.rounds,
+            "max_rounds": max_rounds}
     params_json = json.dumps(plan, sort_keys=True)
     # KP names in CSR node order (a join, not a dict of every KP)
     names = (nodes.join(knowledge_points.select("kp_id", "name"), on="kp_id", how="left")

@@ -222,7 +222,7 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
         "html_report": dg.MetadataValue.path(str(files.html)),
         **{f"summary/{k}": v for k, v in report.summary.items()},
     })
-    # WARN: the release is measured against its targets; further rounds (MAX_ROUNDS) fill what they can
+    # WARN: the release is measured against its targets; further rounds (the plan's max_rounds) fill what they can
     yield dg.AssetCheckResult(
         check_name=CHECK_DISCIPLINES_ON_TARGET, passed=bool(dataset.height) and
         discipline_l1 <= tolerances.discipline_l1_tolerance, severity=dg.AssetCheckSeverity.WARN,
