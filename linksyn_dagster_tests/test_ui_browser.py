@@ -43,11 +43,12 @@ TABLE_ASSETS = {"seed_qa", "seed_kps", "knowledge_points", "walk_plan", "kp_path
                 "kp_cooccurrence", "llm_usage/seed_kps", "dataset_drops"}
 
 
-def shot(page, name: str, docs_name: str | None = None) -> None:
-    """Screenshot as a test artifact, and as a README image when LINKSYN_UI_DOCS=1."""
+def shot(page, name: str, docs_name: str | None = None, clip: dict | None = None) -> None:
+    """Screenshot (of the ``clip`` rectangle, else the viewport) as a test artifact, and as a
+    README image when LINKSYN_UI_DOCS=1."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), animations="disabled")  # no half-faded dialogs
+    page.screenshot(path=str(path), animations="disabled", clip=clip)  # no half-faded dialogs
     if docs_name and os.environ.get("LINKSYN_UI_DOCS") == "1":
         from PIL import Image  # through matplotlib
 
@@ -128,6 +129,7 @@ def _lineage() -> dict[str, dict]:
         node = graph.get(key)
         out[key.to_user_string()] = {
             "group": node.group_name,
+            "description": node.description or "",
             "upstream": sorted(" / ".join(k.path) for k in node.parent_keys),
             "downstream": sorted(" / ".join(k.path) for k in node.child_keys),
         }
@@ -150,6 +152,78 @@ def _assets_per_group(page, groups: set[str]) -> dict[str, set[str]]:
         elif current:
             listed.setdefault(current, set()).add(line)
     return listed
+
+
+# Dagster UI settings the asset-graph shots use (what its graph menus store in the browser):
+# nodes that show their name and description (a side table's node is named by the last part
+# of its key, so `llm_usage/seed_kps` reads "seed_kps": its description tells it apart)
+GRAPH_FACETS = '["description"]'
+GRAPH_VIEWPORT = {"width": 1800, "height": 1200}  # the largest group fits at zoom 1
+GRAPH_SCALE = 2  # device pixels per CSS pixel: sharp when GitHub shrinks the image to its column
+
+
+def _shoot_asset_graph(chromium, base: str, lineage: dict[str, dict]) -> None:
+    """The asset graph as README images that stay legible in a page column: the groups and
+    how they feed each other (vertical), then each group's assets (its selection
+    ``group:<name>``), each cut to the graph at zoom 1. Every shot first shows exactly the
+    nodes it should."""
+    context = chromium.new_context(viewport=GRAPH_VIEWPORT, device_scale_factor=GRAPH_SCALE)
+    context.add_init_script("window.localStorage.setItem('communityNux', '1');"
+                            "window.localStorage.setItem('dagster-nav-collapsed', 'true');"
+                            f"window.localStorage.setItem('asset-node-facets', '{GRAPH_FACETS}')")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    groups = sorted({info["group"] for info in lineage.values()})
+    try:
+        page.goto(f"{base}/asset-groups", wait_until="domcontentloaded")
+        page.evaluate("localStorage.setItem('asset-graph-direction', '\"vertical\"')")
+        page.reload(wait_until="networkidle")
+        nodes = page.locator("svg foreignObject").filter(has_text=re.compile(r"\S"))
+        playwright_api.expect(nodes).to_have_count(len(groups))
+        playwright_api.expect(page.get_by_text("fetching statuses")).to_have_count(0)
+        texts = nodes.all_text_contents()  # a group's name, then its assets' statuses
+        assert sorted(group for text in texts for group in groups if text.startswith(group)) == groups, texts
+        shot(page, "01-asset-graph-groups", docs_name="asset-graph", clip=_graph_box(page))
+
+        page.evaluate("localStorage.setItem('asset-graph-direction', '\"horizontal\"')")
+        for group in groups:
+            page.goto(f"{base}/asset-groups~group%3A{group}/", wait_until="networkidle")
+            assets = {name: info for name, info in lineage.items() if info["group"] == group}
+            names = page.locator("svg foreignObject [data-tooltip]")  # each node's name
+            playwright_api.expect(names).to_have_count(len(assets))
+            assert sorted(names.all_inner_texts()) == sorted(name.split("/")[-1] for name in assets), group
+            text = " ".join(" ".join(page.locator("svg foreignObject").all_text_contents()).split())
+            for name, info in assets.items():  # the description facet is on
+                assert " ".join(info["description"].split())[:20] in text, f"{name}: no description in {text}"
+            shot(page, f"01-asset-graph-{group}", docs_name=f"asset-graph-{group}", clip=_graph_box(page))
+    finally:
+        context.close()
+
+
+def _graph_box(page, pad: int = 24) -> dict:
+    """The rectangle around the asset graph's nodes (``pad`` pixels more on each side), once
+    the canvas has stopped fitting the graph; the graph must be drawn at zoom 1 (not shrunk
+    to the canvas) and the rectangle lie within the canvas."""
+    graph = page.locator("svg:has(foreignObject)").first
+    box = None
+    for _ in range(40):
+        page.wait_for_timeout(250)
+        now = graph.bounding_box()
+        if now == box:
+            break
+        box = now
+    size = graph.evaluate("svg => [svg.width.baseVal.value, svg.height.baseVal.value]")
+    assert abs(box["width"] - size[0]) < 1 and abs(box["height"] - size[1]) < 1, f"zoomed: {box} for {size}"
+    left, top, right, bottom = graph.evaluate("""svg => {
+        const rects = [...svg.querySelectorAll('foreignObject')].map(node => node.getBoundingClientRect());
+        return [Math.min(...rects.map(r => r.left)), Math.min(...rects.map(r => r.top)),
+                Math.max(...rects.map(r => r.right)), Math.max(...rects.map(r => r.bottom))];
+    }""")
+    clip = {"x": left - pad, "y": top - pad, "width": right - left + 2 * pad, "height": bottom - top + 2 * pad}
+    canvas = graph.locator("xpath=../..").bounding_box()
+    assert canvas["x"] <= clip["x"] and clip["x"] + clip["width"] <= canvas["x"] + canvas["width"] \
+        and canvas["y"] <= clip["y"] and clip["y"] + clip["height"] <= canvas["y"] + canvas["height"], (clip, canvas)
+    return clip
 
 
 def _section(text: str, start: str, end: str) -> list[str]:
@@ -185,7 +259,8 @@ def _partition_counts(page) -> dict[str, int]:
     return {state: int(n) for state, n in re.findall(r"(Failed|Materialized|Materializing|Missing) \((\d+)\)", text)}
 
 
-def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, llm_server, pipeline_settings):
+def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, chromium, llm_server,
+                                                        pipeline_settings):
     page, base = browser_page, dagster_ui
     lineage = _lineage()
     assert len(lineage) == 25  # 11 stages and 14 side tables
@@ -198,10 +273,11 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
     labels = [t.strip() for t in page.locator("svg foreignObject").all_text_contents() if t.strip()]
     groups = {info["group"] for info in lineage.values()}
     assert groups <= set(labels), f"groups {groups} not all in the asset graph: {labels}"
-    shot(page, "01-asset-graph", docs_name="asset-graph")
+    shot(page, "01-asset-graph")
     listed = _assets_per_group(page, groups)
     for name, info in lineage.items():
         assert name.split("/")[-1] in listed.get(info["group"], set()), f"{name} not in group {info['group']}: {listed}"
+    _shoot_asset_graph(chromium, base, lineage)
 
     # 2. every asset page: description, group and lineage edges as the definitions say
     for name, info in lineage.items():
