@@ -97,7 +97,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     Every removal is in `dataset_drops` with its reason. Each item carries `quality_flags`
     and its `tokens`. Exported to `<data dir>/release/<version>/` as Parquet and JSONL (with a
     `text` column rendered by the versioned pre-training template) and a chat export
-    (`linkqa_messages.jsonl`), with a Hugging Face dataset card and a manifest that record how
+    (`linkqa_messages.parquet`/`.jsonl`), with a Hugging Face dataset card and a manifest that record how
     it was made (git commit, settings with secrets masked, prompt, template and graph
     versions, model ids); `release/latest` points at it. The LLM resource is read for its
     settings only: the release calls no model."""
