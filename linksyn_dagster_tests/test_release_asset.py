@@ -1,10 +1,12 @@
 """The linkqa_dataset asset through Dagster on planted items: items the verifier did not
 confirm, unusable items and near-copies of their own source seeds are dropped with their
-reasons, not shipped; the rest is released."""
+reasons, not shipped; the rest is released, with a card that says how (settings with
+secrets masked, the code's commit, the graph version)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
 
 import dagster as dg
 import duckdb
@@ -14,6 +16,7 @@ from linksyn_dagster.definitions import build_resources
 from linksyn_dagster.defs.release.assets import linkqa_dataset
 from linksyn_dagster.defs.synthesis.assets import VERIFIED_SCHEMA
 from linksyn_dagster.settings import LinkSynSettings
+from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
 SEEDS = [  # seed_id, question, choices, answer
     ("s1", "Which force keeps the planets in orbit around the Sun?", ["Gravity", "Friction", "Magnetism", "Tension"],
@@ -54,7 +57,7 @@ def _plan(path_ids: list[str], levels: list[int | None], quotas: dict[str, int])
     params = json.dumps({"quotas": quotas, "available": sorted(quotas), "rounds": []})
     return pl.DataFrame({"path_id": path_ids, "start_discipline": ["physics"] * len(path_ids),
                          "target_difficulty": pl.Series(levels, dtype=pl.Int32), "round": [0] * len(path_ids),
-                         "walk_params": [params] * len(path_ids)})
+                         "walk_params": [params] * len(path_ids), "graph_version": ["graph-v7"] * len(path_ids)})
 
 
 def _seeds() -> pl.DataFrame:
@@ -95,8 +98,15 @@ def _write_tables(settings: LinkSynSettings, planted: dict | None = None, levels
             conn.unregister("incoming")
 
 
+def _checkout_commit() -> str:
+    """The commit of the code under test, "unknown" when it is not a git checkout."""
+    done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    return done.stdout.strip() if done.returncode == 0 else "unknown"
+
+
 def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_path):
-    settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data"})
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data", "release": {"near_dup_threshold": 0.69},
+                                               "llm": {"api_key": "sk-planted-SECRET"}})
     _write_tables(settings)
     result = dg.materialize([dg.SourceAsset("verified_qa"), linkqa_dataset], resources=build_resources(settings),
                             selection=[linkqa_dataset])
@@ -131,6 +141,18 @@ def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_p
     assert manifest["cleaning"]["source_copies"] == 1
     assert manifest["cleaning"]["verdicts"] == {"agrees": 7, "disagrees": 1, "no_majority": 1, "unverified": 1}
     assert sum(manifest["cleaning"]["unusable"].values()) == 4
+
+    # how it was made: the settings the run used (the key masked), the code's commit, the graph
+    made = card.split("## How this release was made")[1]
+    commit = _checkout_commit()
+    assert f"git commit {commit}" in made and metadata["git_commit"].value == commit
+    assert manifest["provenance"]["code"]["git_commit"] == commit
+    assert "near_dup_threshold: 0.69" in made and "api_key: '**********'" in made
+    assert manifest["provenance"]["settings"]["release"]["near_dup_threshold"] == 0.69
+    release_files = [p for p in latest.iterdir()]
+    assert not [p.name for p in release_files if "sk-planted-SECRET" in p.read_bytes().decode("utf-8", "replace")]
+    assert "`graph-v7` (2 items)" in made and metadata["graph_versions"].value == {"graph-v7": 2}
+    assert "items written by `m`; answers verified by `m`" in made and "`qa_synthesis@v2`" in made
 
 
 def test_each_cell_keeps_its_target_and_the_next_round_asks_for_the_shortfall(tmp_path):

@@ -1,5 +1,6 @@
 """The package installs as a wheel and works outside a source checkout, with only what its
-metadata declares: the SQL and Cypher files, prompts and demo seeds travel inside it.
+metadata declares: the SQL and Cypher files, prompts, export templates and demo seeds travel
+inside it.
 
 The wheel goes into a fresh virtualenv with ``--no-deps`` (no network, no resolver: installing
 dagster and its ~160 distributions would take minutes). Its dependencies come from the
@@ -152,10 +153,16 @@ def test_the_wheel_installs_validates_and_materializes_seed_qa(tmp_path):
 
     where = json.loads(_run([python, "-c", (
         "import json, linksyn_dagster, linksyn_dagster.queries as q; "
-        "print(json.dumps([linksyn_dagster.__file__, str(q.SQL_DIR), q.sql('schema')[:40]]))")],
+        "from linksyn_dagster.publish.exports import load_templates; "
+        "from linksyn_dagster.publish.provenance import code_version; "
+        "print(json.dumps([linksyn_dagster.__file__, str(q.SQL_DIR), q.sql('schema')[:40], "
+        "load_templates().text_version, code_version().as_dict()]))")],
         tmp_path, env).stdout)
     assert where[0].startswith(str(site)) and where[1].startswith(str(site)), where  # the wheel, not the checkout
     assert not Path(where[1]).is_symlink() and where[2]
+    # the export templates ship; an installed wheel has no git commit and says so
+    assert where[3] == "pretraining@v1"
+    assert where[4] == {"package_version": project["version"], "git_commit": "unknown", "git_dirty": None}, where
 
     _run([python, "-m", "dagster", "definitions", "validate", "-m", "linksyn_dagster.definitions"], tmp_path, env)
 

@@ -37,20 +37,25 @@ class Prompt:
         ]
 
 
-def _parse(name: str, version: int, text: str) -> Prompt:
-    sections: dict[str, list[str]] = {}
+def sections(text: str) -> dict[str, str]:
+    """The ``### <name>`` sections of a prompt file: name -> its text (stripped)."""
+    found: dict[str, list[str]] = {}
     current: str | None = None
     for line in text.splitlines():
         if line.startswith("### "):
             current = line[4:].strip()
-            sections[current] = []
+            found[current] = []
         elif current is not None:
-            sections[current].append(line)
-    missing = {"system", "user"} - sections.keys()
+            found[current].append(line)
+    return {name: "\n".join(lines).strip() for name, lines in found.items()}
+
+
+def _parse(name: str, version: int, text: str) -> Prompt:
+    parts = sections(text)
+    missing = {"system", "user"} - parts.keys()
     if missing:
         raise ValueError(f"prompt {name}.v{version}.md lacks section(s): {', '.join(sorted(missing))}")
-    return Prompt(name, version, Template("\n".join(sections["system"]).strip()),
-                  Template("\n".join(sections["user"]).strip()))
+    return Prompt(name, version, Template(parts["system"]), Template(parts["user"]))
 
 
 @cache
@@ -67,3 +72,14 @@ def load_prompt(name: str, version: int | None = None) -> Prompt:
     if chosen not in found:
         raise KeyError(f"prompt {name!r} has no version {chosen} (have {sorted(found)})")
     return _parse(name, chosen, found[chosen])
+
+
+def prompt_versions() -> dict[str, str]:
+    """The version id the pipeline asks with for every prompt in the package (its newest
+    version): name -> ``<name>@v<N>``."""
+    newest: dict[str, int] = {}
+    for entry in resources.files("linksyn_dagster.prompts").iterdir():
+        match = _FILE.match(entry.name)
+        if match:
+            newest[match["name"]] = max(newest.get(match["name"], 0), int(match["version"]))
+    return {name: load_prompt(name, version).version_id for name, version in sorted(newest.items())}

@@ -2,11 +2,17 @@
 
 Layout under the release root (``<data dir>/release``)::
 
-    <version>/linkqa.parquet   the dataset (one split, "train")
+    <version>/linkqa.parquet   the dataset (one split, "train"), with a ``text`` column: each
+                               item rendered by the pre-training template (publish/exports.py)
     <version>/linkqa.jsonl     the same rows, one JSON object per line
+    <version>/linkqa_messages.parquet  one chat per item (``qa_id``, ``messages``: system,
+                               user, assistant turns) for supervised fine-tuning
+    <version>/linkqa_messages.jsonl    the same chats, one JSON object per line
     <version>/README.md        dataset card: YAML header (license, languages, features,
-                               sizes, configs) + provenance, tables, cleaning summary
-    <version>/manifest.json    row counts, sha256 and size of every file
+                               sizes, configs) + provenance, tables, cleaning summary, and how
+                               the release was made (code commit, settings with secrets
+                               masked, prompt, template and graph versions, model ids)
+    <version>/manifest.json    row counts, sha256 and size of every file, the same provenance
     latest -> <version>        symlink to the newest release (and LATEST, a text file
                                holding its name, for storage without symlinks)
 
@@ -17,7 +23,9 @@ never sees half a release.
 
 Both files load with ``datasets`` and no options: ``load_dataset("parquet",
 data_files=".../linkqa.parquet")``, ``load_dataset("json", data_files=".../linkqa.jsonl")``,
-or ``load_dataset("<version dir>")`` through the card's ``configs``. Two details make that
+or ``load_dataset("<version dir>")`` through the card's ``configs`` (``"messages"``: the
+chats, from their Parquet file: ``datasets`` reads every config of a directory with one
+builder, so the configs are all Parquet). Two details make that
 hold: columns are written with plain Arrow types (``string``, ``list<string>``, not polars'
 ``large_*``/view types), and the rows that first carry a value in each column are moved to
 the front (at most one per column; the rest keeps its order), because JSON readers infer
@@ -45,10 +53,13 @@ import yaml
 
 from linksyn_dagster.core.language import detect_language
 from linksyn_dagster.core.prompting import format_choices
+from linksyn_dagster.publish.exports import TrainingTemplates, load_templates, messages_frame, with_text
+from linksyn_dagster.publish.provenance import ReleaseProvenance, code_version
 
 __all__ = [
     "DATA_FILES",
     "FIELD_DOCS",
+    "MESSAGES_FILES",
     "ReleaseFiles",
     "ReleaseSummary",
     "dataset_card",
@@ -59,6 +70,7 @@ __all__ = [
 ]
 
 DATA_FILES = ("linkqa.parquet", "linkqa.jsonl")
+MESSAGES_FILES = ("linkqa_messages.parquet", "linkqa_messages.jsonl")
 CARD_FILE = "README.md"
 MANIFEST_FILE = "manifest.json"
 LATEST_LINK = "latest"
@@ -82,6 +94,8 @@ FIELD_DOCS = {
     "prompt_tokens / completion_tokens / reasoning_tokens / cost_usd": "what the item cost",
     "tokens": "the item's own size: tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
     "quality_flags": "cheap quality checks that fired (empty = none); see the table above",
+    "text": "the item as pre-training text (question, lettered choices, answer, explanation), rendered by the "
+            "template named under \"How this release was made\"",
 }
 
 DEFAULT_LICENSE_NOTE = (
@@ -100,6 +114,8 @@ class ReleaseFiles:
     card: Path
     manifest: Path
     version: str = ""
+    messages: Path | None = None  # the chat export (linkqa_messages.parquet)
+    messages_jsonl: Path | None = None  # the same chats as JSON lines
     root: Path | None = None  # the release root holding every version
     latest: Path | None = None  # root/latest (symlink to directory), None if not created
 
@@ -282,6 +298,40 @@ def _distinct(df: pl.DataFrame, column: str) -> int:
     return series.drop_nulls().n_unique()
 
 
+def _ids(df: pl.DataFrame, column: str) -> str:
+    if column not in df.columns:
+        return "(not recorded)"
+    values = sorted(df.get_column(column).drop_nulls().unique().to_list())
+    return ", ".join(f"`{v}`" for v in values) or "(none)"
+
+
+def _how_made(dataset: pl.DataFrame, provenance: ReleaseProvenance | None,
+              templates: TrainingTemplates | None) -> str:
+    """The card's "How this release was made": code, graph, models, prompts, templates, settings."""
+    if provenance is None:
+        return "## How this release was made\n\n_(not recorded)_\n"
+    graphs = ", ".join(f"`{v}` ({n} items)" for v, n in sorted(provenance.graph_versions.items())) \
+        or "(not recorded)"
+    prompts = ", ".join(f"`{v}`" for v in provenance.prompts.values()) or "(not recorded)"
+    exports = (f"`{templates.text_version}` (the `text` column), `{templates.chat_version}` (`linkqa_messages.*`)"
+               if templates else "(none)")
+    settings = ("```yaml\n" + yaml.safe_dump(dict(provenance.settings), sort_keys=False, allow_unicode=True)
+                + "```" if provenance.settings else "_(not recorded)_")
+    return f"""## How this release was made
+
+- code: {provenance.code.describe()}
+- KP graph version the items' paths were walked on: {graphs}
+- model ids: items written by {_ids(dataset, "model")}; answers verified by {_ids(dataset, "verifier_model")}
+- prompt versions the pipeline asks with: {prompts}
+- templates of the training exports: {exports}
+
+Effective settings of the run that built it (LINKSYN_* variables, nested with `__`; secrets
+masked as `**********`):
+
+{settings}
+"""
+
+
 # --------------------------------------------------------------------------- card
 
 
@@ -294,12 +344,16 @@ def dataset_card(
     features: list[dict[str, Any]] | None = None,
     num_bytes: int | None = None,
     download_size: int | None = None,
+    provenance: ReleaseProvenance | None = None,
+    templates: TrainingTemplates | None = None,
 ) -> str:
     """The README.md of a release in the Hugging Face card format.
 
     ``dropped`` is either the number of exact duplicates removed (the old form) or a
     :class:`ReleaseSummary`. ``features``/``num_bytes``/``download_size`` default to what
-    the dataset itself gives (Arrow schema, in-memory size, unknown).
+    the dataset itself gives (Arrow schema, in-memory size, unknown). ``provenance``: how the
+    release was made (None: not recorded); ``templates``: those that rendered its training
+    exports (None: no exports).
     """
     summary = dropped if isinstance(dropped, ReleaseSummary) else ReleaseSummary(exact_duplicates=int(dropped))
     title = name or summary.name
@@ -323,9 +377,19 @@ def dataset_card(
         "dataset_info": info,
         "configs": [{"config_name": "default", "data_files": [{"split": SPLIT, "path": DATA_FILES[0]}]}],
     }
+    if templates is not None:
+        header["configs"].append({"config_name": "messages",
+                                  "data_files": [{"split": SPLIT, "path": MESSAGES_FILES[0]}]})
     yaml_header = yaml.safe_dump(header, sort_keys=False, allow_unicode=True, default_flow_style=False)
 
-    fields = "\n".join(f"- `{k}`: {v}" for k, v in FIELD_DOCS.items())
+    fields = "\n".join(f"- `{k}`: {v}" for k, v in FIELD_DOCS.items() if k != "text" or templates)
+    chat_usage = exports_note = ""
+    if templates is not None:
+        chat_usage = (f'\nchat = load_dataset("parquet", data_files="{MESSAGES_FILES[0]}")  # or "json" with '
+                      f'{MESSAGES_FILES[1]}')
+        exports_note = ("\n`text` holds each item rendered for pre-training; `linkqa_messages.*` hold the same\n"
+                        "items as system / user / assistant turns (the assistant gives the answer and its\n"
+                        "explanation), for supervised fine-tuning.\n")
     example = ""
     if dataset.height and {"question", "choices", "answer"} <= set(dataset.columns):
         row = dataset.row(0, named=True)
@@ -355,9 +419,9 @@ knowledge points and is traceable to the seed questions linked along its path.
 ```python
 from datasets import load_dataset
 
-ds = load_dataset("parquet", data_files="{DATA_FILES[0]}")  # or "json" with {DATA_FILES[1]}
+ds = load_dataset("parquet", data_files="{DATA_FILES[0]}")  # or "json" with {DATA_FILES[1]}{chat_usage}
 ```
-
+{exports_note}
 - version: {version or "(unversioned)"}
 - items: {dataset.height}
 - disciplines: {disciplines}
@@ -420,6 +484,7 @@ deserve a look):
 
 {fields}
 {example}
+{_how_made(dataset, provenance, templates)}
 ## License and use
 
 License: `{summary.license}`. {summary.license_note}
@@ -448,27 +513,38 @@ def write_release(
     *,
     version: str | None = None,
     now: datetime | None = None,
+    provenance: ReleaseProvenance | None = None,
+    templates: TrainingTemplates | None = None,
 ) -> ReleaseFiles:
     """Write a release under ``directory`` (the release root) as ``<version>/`` and point
-    ``latest`` at it. ``dropped``: exact duplicates removed, or a :class:`ReleaseSummary`."""
+    ``latest`` at it. ``dropped``: exact duplicates removed, or a :class:`ReleaseSummary`;
+    ``provenance``: how it was made (default: only the code's version); ``templates``: the
+    training exports' (default: the newest versions)."""
     summary = dropped if isinstance(dropped, ReleaseSummary) else ReleaseSummary(exact_duplicates=int(dropped))
+    provenance = provenance or ReleaseProvenance(code=code_version())
+    templates = templates or load_templates()
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     now = (now or datetime.now(UTC)).astimezone(UTC)
     staging = root / f".staging-{uuid.uuid4().hex}"
     staging.mkdir()
     try:
-        ordered = _witness_first(dataset)
+        ordered = _witness_first(with_text(dataset, templates))
         table = _arrow_table(ordered)
         parquet, jsonl = staging / DATA_FILES[0], staging / DATA_FILES[1]
+        messages, messages_jsonl = staging / MESSAGES_FILES[0], staging / MESSAGES_FILES[1]
         pq.write_table(table, parquet)
         ordered.write_ndjson(jsonl)
+        chats = messages_frame(ordered, templates)
+        pq.write_table(_arrow_table(chats), messages)
+        chats.write_ndjson(messages_jsonl)
         digest = _sha256(jsonl)
         version = version or release_version(digest, now)
         card = staging / CARD_FILE
         card.write_text(
             dataset_card(ordered, summary, version=version, features=hf_features(table.schema),
-                         num_bytes=table.nbytes, download_size=parquet.stat().st_size),
+                         num_bytes=table.nbytes, download_size=parquet.stat().st_size, provenance=provenance,
+                         templates=templates),
             encoding="utf-8",
         )
         per_discipline = (dict(sorted(ordered.group_by("discipline").len().iter_rows()))
@@ -482,8 +558,8 @@ def write_release(
             "rows_per_discipline": per_discipline,
             "files": {
                 p.name: {"sha256": _sha256(p), "bytes": p.stat().st_size,
-                         **({"rows": ordered.height} if p.name in DATA_FILES else {})}
-                for p in (parquet, jsonl, card)
+                         **({"rows": ordered.height} if p.name in (*DATA_FILES, *MESSAGES_FILES) else {})}
+                for p in (parquet, jsonl, messages, messages_jsonl, card)
             },
             "cleaning": {
                 "verifier_samples": summary.verifier_samples,
@@ -497,6 +573,12 @@ def write_release(
                 "benchmark_items": summary.benchmark_items,
             },
             "quality_flags": dict(summary.quality_flags),
+            "provenance": {
+                **provenance.as_dict(),
+                "models": {column: sorted(ordered.get_column(column).drop_nulls().unique().to_list())
+                           for column in ("model", "verifier_model") if column in ordered.columns},
+                "templates": {"text": templates.text_version, "messages": templates.chat_version},
+            },
         }
         (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
 
@@ -518,4 +600,4 @@ def write_release(
     link = _replace_link(root, version)
     return ReleaseFiles(directory=target, parquet=target / DATA_FILES[0], jsonl=target / DATA_FILES[1],
                         card=target / CARD_FILE, manifest=target / MANIFEST_FILE, version=version, root=root,
-                        latest=link)
+                        latest=link, messages=target / MESSAGES_FILES[0], messages_jsonl=target / MESSAGES_FILES[1])

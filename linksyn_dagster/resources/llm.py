@@ -14,7 +14,7 @@ from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.llm.store import ResultStore
 from linksyn_dagster.resources.settings import Secret, ServiceResource
-from linksyn_dagster.settings import LinkSynSettings
+from linksyn_dagster.settings import LinkSynSettings, LLMSettings
 
 if TYPE_CHECKING:  # litellm is imported on first use: loading the definitions does not pay for it
     from linksyn_dagster.llm.client import LLMClient
@@ -38,6 +38,12 @@ class LLMResource(ServiceResource):
         self._clients.clear()
         if self._store is not None:
             self._store.close()
+
+    @property
+    def llm_settings(self) -> LLMSettings:
+        """The model's settings these fields describe, the API key included (a ``SecretStr``:
+        masked when printed or dumped)."""
+        return self._config.llm
 
     @property
     def store(self) -> ResultStore:

@@ -28,12 +28,13 @@ _LOADER = textwrap.dedent("""
     from huggingface_hub import DatasetCard
 
     out = {}
-    for kind, path in json.loads(sys.argv[1]):
-        if kind == "dir":
-            ds = datasets.load_dataset(path)["train"]
+    for kind, path, *label in json.loads(sys.argv[1]):
+        if kind == "dir" or kind.startswith("dir:"):
+            ds = datasets.load_dataset(path, kind.partition(":")[2] or None)["train"]
         else:
             ds = datasets.load_dataset(kind, data_files=path)["train"]
-        out[kind] = {"rows": ds.num_rows, "features": ds.features.to_dict(), "first": ds[0], "last": ds[-1]}
+        out[label[0] if label else kind] = {"rows": ds.num_rows, "features": ds.features.to_dict(), "first": ds[0],
+                                            "last": ds[-1]}
         if kind == "dir":
             card = DatasetCard.load(path + "/README.md")
             declared = datasets.Features._from_yaml_list(card.data.to_dict()["dataset_info"]["features"])
@@ -46,10 +47,11 @@ _LOADER = textwrap.dedent("""
 """)
 
 
-def load_with_datasets(tmp_path: Path, requests: list[tuple[str, str]]) -> dict:
-    """Load ``(kind, path)`` pairs (kind: "parquet", "json", or "dir" for a release directory
-    through its card) and return rows, features, first/last row, and for "dir" the card's
-    metadata and whether its declared features are the loaded ones."""
+def load_with_datasets(tmp_path: Path, requests: list[tuple[str, ...]]) -> dict:
+    """Load ``(kind, path)`` pairs (kind: "parquet", "json", "dir" for a release directory
+    through its card, "dir:<config>" for one of the card's other configs) and return rows,
+    features, first/last row under the kind (or under a third item, a label, when given), and
+    for "dir" the card's metadata and whether its declared features are the loaded ones."""
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
            "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
     done = subprocess.run([sys.executable, "-c", _LOADER, json.dumps(requests)], capture_output=True, text=True,

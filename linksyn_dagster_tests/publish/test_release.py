@@ -1,6 +1,8 @@
 """The release directory: versioned layout with a ``latest`` pointer, files the ``datasets``
-library loads without options (Parquet, JSONL, the directory through the card), a card in
-the Hub format whose declared features are the loaded ones, and a manifest that checks out.
+library loads without options (Parquet, JSONL, the directory through the card; the training
+exports: the ``text`` column and the ``messages`` chats), a card in the Hub format whose
+declared features are the loaded ones and that says how the release was made, and a
+manifest that checks out.
 
 ``datasets`` runs in a subprocess (see ``hf_loading``).
 """
@@ -15,7 +17,10 @@ from datetime import UTC, datetime
 import polars as pl
 import yaml
 
+from linksyn_dagster.publish.exports import load_templates
+from linksyn_dagster.publish.provenance import CodeVersion, ReleaseProvenance, masked_settings
 from linksyn_dagster.publish.release import ReleaseSummary, dataset_card, size_category, write_release
+from linksyn_dagster.settings import LinkSynSettings
 from linksyn_dagster_tests.publish.hf_loading import load_with_datasets
 
 WHEN = datetime(2026, 8, 1, 9, 30, tzinfo=UTC)
@@ -50,6 +55,7 @@ def test_versioned_layout_latest_pointer_and_manifest(tmp_path):
     assert (root / "latest").resolve() == first.directory.resolve()
     assert (root / "LATEST").read_text().strip() == first.version
     assert sorted(p.name for p in first.directory.iterdir()) == ["README.md", "linkqa.jsonl", "linkqa.parquet",
+                                                                  "linkqa_messages.jsonl", "linkqa_messages.parquet",
                                                                   "manifest.json"]
     manifest = json.loads(first.manifest.read_text())
     assert manifest["version"] == first.version and manifest["rows"] == 6
@@ -58,6 +64,8 @@ def test_versioned_layout_latest_pointer_and_manifest(tmp_path):
         data = (first.directory / name).read_bytes()
         assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["bytes"] == len(data)
     assert manifest["files"]["linkqa.parquet"]["rows"] == manifest["files"]["linkqa.jsonl"]["rows"] == 6
+    assert manifest["files"]["linkqa_messages.parquet"]["rows"] == manifest["files"]["linkqa_messages.jsonl"]["rows"] == 6
+    assert manifest["provenance"]["templates"] == {"text": "pretraining@v1", "messages": "chat@v1"}
     assert manifest["cleaning"]["near_duplicates"] == 2
 
     # the same rows again the same day: the same directory, rewritten in place
@@ -77,15 +85,17 @@ def test_rows_that_set_column_types_come_first(tmp_path):
     # the first enhanced row (the first with enhanced_from, kps, difficulty) and the flagged
     # last row moved to the front; the rest keeps its order
     assert written.get_column("qa_id").to_list() == ["q0", "q3", "q5", "q1", "q2", "q4"]
-    assert written.sort("qa_id").equals(_dataset().sort("qa_id"))
+    assert written.drop("text").sort("qa_id").equals(_dataset().sort("qa_id"))
     first_line = json.loads(files.jsonl.read_text().splitlines()[1])
     assert first_line["enhanced_from"] == "q0" and first_line["kps_used"] == ["density", "buoyancy"]
 
 
 def test_release_loads_with_datasets_and_the_card_matches(tmp_path):
     files = write_release(_dataset(), tmp_path / "release", now=WHEN)
+    latest = str(tmp_path / "release" / "latest")
     loaded = load_with_datasets(tmp_path, [("parquet", str(files.parquet)), ("json", str(files.jsonl)),
-                                            ("dir", str(tmp_path / "release" / "latest"))])
+                                            ("dir", latest), ("json", str(files.messages_jsonl), "messages"),
+                                            ("dir:messages", latest)])
     for kind in ("parquet", "json", "dir"):
         assert loaded[kind]["rows"] == 6
         features = loaded[kind]["features"]
@@ -95,6 +105,22 @@ def test_release_loads_with_datasets_and_the_card_matches(tmp_path):
     assert loaded["json"]["last"]["quality_flags"] == []
     assert loaded["card"] == {"license": "other", "language": ["en", "zh"], "declared_equals_loaded": True,
                               "num_examples": 6}
+    # the training exports: `text` beside the columns, and one chat per item
+    for kind in ("parquet", "json", "dir"):
+        assert loaded[kind]["features"]["text"]["dtype"] == "string"
+    text = loaded["parquet"]["first"]["text"]
+    assert text.startswith(f"Question: {loaded['parquet']['first']['question']}\n\nA. lower density\nB. higher")
+    assert "\n\nAnswer: A. lower density" in text
+    for kind in ("messages", "dir:messages"):
+        assert loaded[kind]["rows"] == 6
+        assert loaded[kind]["features"]["messages"]["_type"] == "List"
+        assert loaded[kind]["features"]["messages"]["feature"] == {
+            "role": {"dtype": "string", "_type": "Value"}, "content": {"dtype": "string", "_type": "Value"}}
+    chat = loaded["messages"]["first"]
+    assert chat["qa_id"] == loaded["parquet"]["first"]["qa_id"]  # the same items, in the same order
+    assert [turn["role"] for turn in chat["messages"]] == ["system", "user", "assistant"]
+    assert chat["messages"][1]["content"].startswith(loaded["parquet"]["first"]["question"])
+    assert chat["messages"][2]["content"].startswith("The answer is A. lower density")
 
 
 def test_json_lines_load_when_a_column_is_empty_for_a_whole_block(tmp_path):
@@ -131,6 +157,32 @@ def test_card_content():
                  "originals / rewrites toward their level: 3 / 3"):
         assert text in card, text
     assert "empty_choice" not in card.split("## Quality signals")[1].split("##")[0]  # zero rows are left out
+    assert "## How this release was made\n\n_(not recorded)_" in card  # not told: not invented
+    assert "linkqa_messages" not in card  # no templates given: no training exports
+
+
+def test_card_says_how_the_release_was_made():
+    settings = LinkSynSettings.model_validate({"data_dir": "/data", "llm": {"model": "openai/m1",
+                                                                            "api_key": "sk-planted-SECRET"},
+                                               "release": {"near_dup_threshold": 0.65}})
+    provenance = ReleaseProvenance(
+        code=CodeVersion("0.1.0", "0123456789abcdef0123456789abcdef01234567", dirty=True),
+        settings=masked_settings(settings, ("release", "llm")), prompts={"qa_synthesis": "qa_synthesis@v2"},
+        graph_versions={"g-abc": 6})
+    data = _dataset().with_columns(model=pl.lit("openai/m1"), verifier_model=pl.lit("openai/v2"))
+    card = dataset_card(data, provenance=provenance, templates=load_templates())
+    made = card.split("## How this release was made")[1].split("## License")[0]
+    for text in ("git commit 0123456789abcdef0123456789abcdef01234567, with uncommitted changes",
+                 "`g-abc` (6 items)", "items written by `openai/m1`; answers verified by `openai/v2`",
+                 "`qa_synthesis@v2`", "`pretraining@v1` (the `text` column), `chat@v1` (`linkqa_messages.*`)",
+                 "near_dup_threshold: 0.65", "model: openai/m1", "api_key: '**********'"):
+        assert text in made, text
+    assert "sk-planted-SECRET" not in card and "neo4j" not in made  # only the sections asked for
+    settings_block = yaml.safe_load(made.split("```yaml\n")[1].split("```")[0])
+    assert settings_block["data_dir"] == "/data" and settings_block["release"]["near_dup_threshold"] == 0.65
+    header = yaml.safe_load(card.split("---\n")[1])
+    assert header["configs"][1] == {"config_name": "messages",
+                                    "data_files": [{"split": "train", "path": "linkqa_messages.parquet"}]}
 
 
 def test_size_categories():

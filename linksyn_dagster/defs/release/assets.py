@@ -14,6 +14,7 @@ from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.llm_stage import LLM_FAILURES, LLM_USAGE, llm_table_deps
 from linksyn_dagster.defs.metadata import column_schema, side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
+from linksyn_dagster.publish.provenance import release_provenance
 from linksyn_dagster.publish.release import write_release
 from linksyn_dagster.publish.release_build import DROP_SCHEMA, build_release, wanted_seeds
 from linksyn_dagster.publish.release_cells import CELL_COLUMNS, ReleaseCells
@@ -21,7 +22,8 @@ from linksyn_dagster.publish.charts import png_markdown
 from linksyn_dagster.publish.report import build_report, release_targets
 from linksyn_dagster.publish.report_files import write_report_files
 from linksyn_dagster.resources.warehouse import WarehouseResource
-from linksyn_dagster.resources.settings import SettingsResource
+from linksyn_dagster.resources.llm import LLMResource
+from linksyn_dagster.resources.settings import SECTIONS, SettingsResource
 from linksyn_dagster.defs.automation import runs_after, with_its_asset
 
 CHECK_UNIQUE_QA_IDS = "unique_qa_ids"
@@ -80,7 +82,7 @@ def cells_metadata(cells: ReleaseCells) -> dict[str, Any]:
     ],
 )
 def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
-                   warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
+                   warehouse: WarehouseResource, settings: SettingsResource, llm: LLMResource) -> Iterator:
     """The release: the chosen version of every path's item, in every discipline, cleaned in
     this order: items the verifier did not confirm (no majority of its k answers equal to the
     key: `verifier_disagrees`, `verifier_no_majority`, `unverified`), unusable items (no
@@ -93,8 +95,12 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     earliest rounds' items first (`cell_full`; LINKSYN_RELEASE__FILL_CELLS), and the metadata
     says what the next round should walk for the cells still short (`next_round_request`).
     Every removal is in `dataset_drops` with its reason. Each item carries `quality_flags`
-    and its `tokens`. Exported to `<data dir>/release/<version>/` as Parquet and JSONL with a
-    Hugging Face dataset card and a manifest; `release/latest` points at it."""
+    and its `tokens`. Exported to `<data dir>/release/<version>/` as Parquet and JSONL (with a
+    `text` column rendered by the versioned pre-training template) and a chat export
+    (`linkqa_messages.parquet`/`.jsonl`), with a Hugging Face dataset card and a manifest that record how
+    it was made (git commit, settings with secrets masked, prompt, template and graph
+    versions, model ids); `release/latest` points at it. The LLM resource is read for its
+    settings only: the release calls no model."""
     settings = settings.value
     wanted = wanted_seeds(verified_qa)
     benchmarks = benchmark_index(settings.decontam, settings.release)
@@ -108,7 +114,10 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     written.append(side_table_materialization(DATASET_DROPS, build.drops, columns.DATASET_DROPS))
     summary = build.summary(settings, contaminated_seeds=int(warehouse.query("contaminated_seeds").item()),
                             seed_sources=dict(warehouse.query("seed_sources").iter_rows()))
-    files = write_release(dataset, settings.release_dir, summary)
+    graph_versions = dict(warehouse.query("release_graph_versions", frames={"dataset": dataset}).iter_rows())
+    provenance = release_provenance(settings.model_copy(update={"llm": llm.llm_settings}), (*SECTIONS, "llm"),
+                                    graph_versions)
+    files = write_release(dataset, settings.release_dir, summary, provenance=provenance)
     orphans = warehouse.query("release_orphans", frames={"dataset": dataset}).row(0, named=True)
     usage = warehouse.query("usage_by_stage")
     yield dg.Output(dataset, metadata={
@@ -129,6 +138,8 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
         "items_with_quality_flags": int((dataset.get_column("quality_flags").list.len() > 0).sum()),
         "quality_flags": dg.MetadataValue.json(dict(summary.quality_flags)),
         "release_version": files.version,
+        "git_commit": provenance.code.commit or "unknown",
+        "graph_versions": dg.MetadataValue.json(graph_versions),
         "release_dir": dg.MetadataValue.path(str(files.directory)),
         "dataset_card": dg.MetadataValue.md(files.card.read_text(encoding="utf-8")),
     })

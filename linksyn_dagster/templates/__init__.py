@@ -1,0 +1,1 @@
+"""Versioned templates of the release's training exports (see publish/exports.py)."""
