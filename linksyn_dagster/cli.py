@@ -232,6 +232,33 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from linksyn_dagster.estimate import estimate_for
+
+    settings = _settings()
+    if args.demo:
+        settings = demo_settings(settings)
+    estimate = estimate_for(settings)
+    table = Table(title=f"estimate: {estimate.seeds} seeds, {estimate.paths} paths ({estimate.paths_basis})",
+                  title_justify="left")
+    for name in ("stage", "calls", "prompt tok", "completion tok", "USD", "per call"):
+        table.add_column(name, justify="left" if name in ("stage", "per call") else "right", no_wrap=True)
+    for stage in estimate.stages:
+        table.add_row(stage.stage, f"{stage.calls:,}", f"{stage.prompt_tokens:,}", f"{stage.completion_tokens:,}",
+                      "unknown" if stage.cost_usd is None else f"{stage.cost_usd:.4f}", stage.basis)
+    costs = [s.cost_usd for s in estimate.stages]
+    table.add_row("total", f"{estimate.calls:,}", f"{sum(s.prompt_tokens for s in estimate.stages):,}",
+                  f"{sum(s.completion_tokens for s in estimate.stages):,}",
+                  "unknown" if None in costs else f"{sum(costs):.4f}", "", style="bold")
+    Console().print(table)
+    print("calls answered before (the result store) are not paid again; per-call figures 'measured here' come "
+          "from this data dir's earlier runs")
+    return 0
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     settings = _settings()
     print(settings.model_dump_json(indent=2))  # SecretStr fields print as '**********'
@@ -262,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     ui.set_defaults(func=cmd_ui)
+
+    estimate = sub.add_parser("estimate", help="the LLM calls, tokens and cost the configured run would need",
+                              description="Print, per stage, the LLM calls, tokens and cost `linksyn run` (or, "
+                              "with --demo, `linksyn demo`) would make with the current settings, before any call.")
+    estimate.add_argument("--demo", action="store_true", help="estimate `linksyn demo` instead of `linksyn run`")
+    estimate.set_defaults(func=cmd_estimate)
 
     status = sub.add_parser("status", help="what is materialized, how fresh, the data dir's size, the services up",
                             description="Print each asset's materialized partitions and freshness on the data "

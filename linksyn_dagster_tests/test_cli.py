@@ -34,7 +34,8 @@ def user_env(tmp_path) -> dict[str, str]:
     return env
 
 
-@pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["neo4j"], ["llm"], ["ui"], ["status"], ["settings"]])
+@pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["neo4j"], ["llm"], ["ui"], ["status"], ["estimate"],
+                                  ["settings"]])
 def test_help_everywhere(args):
     result = linksyn(*args, "--help")
     assert result.returncode == 0 and "usage: linksyn" in result.stdout
@@ -201,6 +202,13 @@ def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(
            # an open release (as the demo's): every path's closest version goes on to verification
            "LINKSYN_RELEASE__FILL_CELLS": "false"}
     try:
+        # before any call: the calls, tokens and cost per stage (one KP extraction per seed: 2 files of 10)
+        estimate = linksyn("estimate", env=env)
+        assert estimate.returncode == 0, estimate.stderr[-3000:]
+        estimated = {line.split("│")[1].strip(): line.split("│")[2].strip()
+                     for line in estimate.stdout.splitlines() if line.count("│") > 2}
+        assert estimated["kp_extraction"] == "20" and estimated["qa_synthesis"] == "4", estimate.stdout
+        assert not (Path(user_env["LINKSYN_DATA_DIR"]) / "linksyn.duckdb").exists()  # nothing run, nothing made
         result = linksyn("run", env=env, timeout=600)
         (PROJECT_ROOT / "test-artifacts").mkdir(exist_ok=True)
         (PROJECT_ROOT / "test-artifacts" / "linksyn-run.out").write_text(result.stdout + result.stderr)

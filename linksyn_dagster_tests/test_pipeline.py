@@ -14,6 +14,7 @@ from linksyn_dagster.core.control import cell_targets
 from linksyn_dagster.core.difficulty import mix_for
 from linksyn_dagster.core.quotas import plan_quotas
 from linksyn_dagster.core.taxonomy import discipline_for_subject
+from linksyn_dagster.estimate import estimate_for
 from linksyn_dagster.pipeline import run_pipeline
 from linksyn_dagster.settings import load_settings
 from linksyn_dagster_tests.conftest import SHARED_DATA
@@ -43,8 +44,16 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
                          '"What is the SI unit of electric charge?",Volt,Ampere,Coulomb,Ohm,C\n', encoding="utf-8")
     monkeypatch.setenv("LINKSYN_DECONTAM__BENCHMARK_PATHS", json.dumps([str(benchmark.parent)]))
     settings = load_settings()
+    before = estimate_for(settings)  # nothing run yet: the defaults
     summary = run_pipeline(settings, say=lambda _: None)
     assert len(summary.seed_disciplines) >= 6
+    # the estimate made before any call is within 25% of the calls the run made; made again
+    # now, on this run's measured ratios and tokens, it matches each stage's calls closely
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        actual = dict(conn.execute("SELECT stage, count(*) FROM llm_usage GROUP BY stage").fetchall())
+    assert abs(before.calls - sum(actual.values())) <= 0.25 * sum(actual.values()), (before, actual)
+    after = {s.stage: s.calls for s in estimate_for(settings).stages}
+    assert all(abs(after[stage] - n) <= max(1, 0.02 * n) for stage, n in actual.items()), (after, actual)
     # only the release's distance to its targets may miss (WARN): nothing steers to them yet
     assert set(summary.failed_checks) <= {"distribution_report:release_disciplines_on_target",
                                           "distribution_report:release_difficulty_on_target"}, summary.failed_checks
