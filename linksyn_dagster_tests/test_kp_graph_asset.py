@@ -75,6 +75,16 @@ def test_loads_are_incremental_until_the_graph_is_changed_by_hand(pipeline_setti
     # unchanged: nothing written
     assert _materialize(settings)["written"] is False
 
+    # a graph whose KPs were labelled for another Browser style (an older LinkSyn, no labels)
+    # is loaded again whole, with this style's labels
+    neo4j_driver.execute_query("MATCH (m:GraphMeta {name: 'kp_graph'}) SET m.style = 'older' "
+                               "WITH m MATCH (k:KnowledgePoint) REMOVE k:$([l IN labels(k) WHERE l <> 'KnowledgePoint'])")
+    restyled = _materialize(settings)
+    assert restyled["written"] is True and restyled["load/mode"] == "full"
+    unlabelled = neo4j_driver.execute_query("MATCH (k:KnowledgePoint) WHERE size(labels(k)) <> 3 RETURN count(k) AS n")
+    assert unlabelled.records[0]["n"] == 0
+    assert _materialize(settings)["written"] is False
+
     # someone deletes a KP in Neo4j Browser: the blocking counts check, run alone, says so
     neo4j_driver.execute_query("MATCH (k:KnowledgePoint {kp_id: 'kp_1'}) DETACH DELETE k")
     alone = dg.materialize([dg.SourceAsset("knowledge_points"), kp_graph, neo4j_counts_match_duckdb],

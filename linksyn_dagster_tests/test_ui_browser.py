@@ -19,9 +19,13 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
+import polars as pl
 import pytest
 
+from linksyn_dagster.core.graph_load import SEED_COLUMNS, GraphTables, diff
+from linksyn_dagster.core.graph_style import band_label, discipline_label, grass
 from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.resources.graph_loader import GraphLoader
 from linksyn_dagster.services.process import free_port, stop_process_group
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 
@@ -473,14 +477,37 @@ def _open_markdown(page, key: str):
     return dialog
 
 
+def _kp_graph_for_browser(driver) -> None:
+    """Six KPs of two disciplines over four frequency bands, chained by CO_OCCURS edges,
+    loaded as kp_graph loads them (with the labels the Browser style draws by)."""
+    frequencies = [1, 2, 5, 20, 70, 300]
+    disciplines = ["physics"] * 3 + ["biology"] * 3
+    kps = pl.DataFrame({"kp_id": [f"kp{i}" for i in range(1, 7)], "name": [f"kp number {i}" for i in range(1, 7)],
+                        "frequency": frequencies, "disciplines": [[d] for d in disciplines],
+                        "primary_discipline": disciplines, "aliases": [[] for _ in disciplines]},
+                       schema_overrides={"aliases": pl.List(pl.Utf8)})
+    seeds = pl.DataFrame(schema={c: pl.Utf8 for c in SEED_COLUMNS})
+    links = pl.DataFrame(schema={"seed_id": pl.Utf8, "kp_id": pl.Utf8})
+    edges = pl.DataFrame({"kp_a": [f"kp{i}" for i in range(1, 6)], "kp_b": [f"kp{i}" for i in range(2, 7)],
+                          "weight": [1, 2, 3, 4, 5]})
+    GraphLoader(driver, "neo4j").load(diff(None, GraphTables(kps=kps, seeds=seeds, links=links, edges=edges)),
+                                      "browser-test", full=True)
+
+
+def _drawn_nodes(page) -> dict[str, tuple[str, str, float]]:
+    """name -> (caption, fill colour, radius) of each node circle Browser drew (the name from
+    the node's data bound to its SVG group; the caption as drawn: wrapped and cut to fit)."""
+    drawn = page.locator("svg g.node").evaluate_all(
+        "nodes => nodes.map(n => [n.__data__.propertyMap.name, n.querySelector('circle.b-outline'), n.textContent])"
+        ".map(([name, c, text]) => [name, text, c.getAttribute('fill'), parseFloat(c.getAttribute('r'))])")
+    return {name: (" ".join(text.split()), fill.upper(), radius) for name, text, fill, radius in drawn}
+
+
 def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_driver):
-    """Neo4j Browser, served by the local server, logs in and shows KP nodes for the README's
-    example query."""
-    neo4j_driver.execute_query(
-        "UNWIND range(1, 6) AS i CREATE (:KnowledgePoint {kp_id: 'kp' + i, name: 'kp number ' + i, frequency: i})")
-    neo4j_driver.execute_query(
-        "MATCH (a:KnowledgePoint), (b:KnowledgePoint) WHERE a.frequency + 1 = b.frequency "
-        "CREATE (a)-[:CO_OCCURS {weight: a.frequency}]->(b)")
+    """Neo4j Browser, served by the local server, logs in, applies the KP graph's style on
+    connecting and shows KP nodes for the README's example query: captioned by name,
+    coloured by discipline, sized by frequency band; no telemetry banner."""
+    _kp_graph_for_browser(neo4j_driver)
     readme = (PROJECT_ROOT / "README.md").read_text()
     block = re.search(r"```cypher\n(\s*MATCH \(k:KnowledgePoint\).*?)```", readme, re.S)
     assert block, "the README's example Cypher query is gone"
@@ -505,6 +532,20 @@ def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_d
     playwright_api.expect(page.locator("[data-testid=property-details-overview-relationship-type-CO_OCCURS]").first) \
         .to_have_text("CO_OCCURS (5)")
     playwright_api.expect(page.locator("svg g.node")).to_have_count(6)  # drawn, one circle per KP
+    # the style the server handed over on connecting: name captions, a colour per discipline,
+    # a diameter per frequency band (frequencies 1, 2, 5, 20, 70, 300: bands 1, 1, 4, 16, 64, 256)
+    sheet = grass()
+    drawn = _drawn_nodes(page)
+    names = [f"kp number {i}" for i in range(1, 7)]
+    assert set(drawn) == set(names)
+    assert drawn["kp number 6"][0] == "kp number 6"  # the largest circle has room for the whole name
+    assert all(drawn[name][0].startswith("kp") for name in names)  # the others a cut of it
+    physics, biology = (sheet[f"node.{discipline_label(d)}"]["color"].upper() for d in ("physics", "biology"))
+    assert [drawn[name][1] for name in names] == [physics] * 3 + [biology] * 3
+    radii = [drawn[name][2] for name in names]
+    assert radii == [float(sheet[f"node.{band_label(f)}"]["diameter"].removesuffix("px")) / 2
+                     for f in (1, 2, 5, 20, 70, 300)]
+    assert radii[0] == radii[1] < radii[2] < radii[3] < radii[4] < radii[5]
     # the server allows no telemetry (client.allow_telemetry=false): no consent banner over the frames
     playwright_api.expect(page.get_by_text(re.compile("we collect information on product usage"))).to_have_count(0)
     shot(page, "11-neo4j-browser-graph", docs_name="neo4j-browser")

@@ -16,6 +16,7 @@ from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.core.graph_load import GraphState, GraphTables, diff, state_of
+from linksyn_dagster.core.graph_style import STYLE_VERSION
 from linksyn_dagster.queries import cypher, split_statements
 from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore
 from linksyn_dagster.resources.settings import Secret, ServiceResource
@@ -103,13 +104,17 @@ class Neo4jResource(ServiceResource):
         Incremental: when Neo4j still holds the version the last sync wrote (and its counts
         agree with the saved state), only the difference is written: new and changed nodes
         and edges, and deletes. Otherwise (a first load, a load that stopped half-way, a
-        graph changed by hand) the KP graph is wiped and written whole. Either way the result
+        graph changed by hand, KPs labelled for another Browser style) the KP graph is wiped and written whole. Either way the result
         is the same graph; an unchanged graph is not written at all. The state for the next
         sync (``<data dir>/graph_state``) is written while Neo4j loads."""
         self.run_script("schema")
         states = self.state_store()
         current = self.read("graph_meta_get")
         neo4j_version = current[0]["version"] if current else None
+        if neo4j_version is not None and current[0]["style"] != STYLE_VERSION:
+            # KPs labelled another way (or not at all) for Neo4j Browser's style: load whole
+            log(f"kp_graph: Neo4j's KP labels are not style {STYLE_VERSION}; loading the graph whole")
+            neo4j_version = None
         if neo4j_version == version:
             log(f"kp_graph: Neo4j already holds graph version {version}; nothing to write")
             if states.version() != version:  # e.g. loaded before states were kept

@@ -40,6 +40,7 @@ from neo4j import Driver
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from linksyn_dagster.core.graph_load import GraphDelta, GraphState, lock_free_rounds, node_buckets
+from linksyn_dagster.core.graph_style import BAND_LABELS, STYLE_VERSION, band_labels, discipline_labels
 from linksyn_dagster.core.taxonomy import DISCIPLINES, display_name
 from linksyn_dagster.queries import cypher, split_statements
 
@@ -116,33 +117,35 @@ class GraphLoader:
 
     # -- one batch, one group, one round ----------------------------------------------------
 
-    def _write(self, name: str, frame: pl.DataFrame) -> None:
-        """``frame`` through ``sql/cypher/<name>`` in batches, one transaction each."""
+    def _write(self, name: str, frame: pl.DataFrame, **constants) -> None:
+        """``frame`` through ``sql/cypher/<name>`` in batches, one transaction each
+        (``constants``: parameters every batch gets as they are)."""
         query = cypher(name)
         with self.driver.session(database=self.database) as session:
             for start in range(0, frame.height, self.batch_size):
                 batch = frame.slice(start, self.batch_size)
-                params = {column: batch.get_column(column).to_list() for column in batch.columns}
+                params = {**constants, **{column: batch.get_column(column).to_list() for column in batch.columns}}
                 session.execute_write(lambda tx, p=params: tx.run(query, **p).consume())
 
-    def _parallel(self, name: str, groups: list[pl.DataFrame]) -> None:
+    def _parallel(self, name: str, groups: list[pl.DataFrame], **constants) -> None:
         groups = [g for g in groups if g.height]
         if not groups:
             return
         if len(groups) == 1 or self.writers == 1:
             for group in groups:
-                self._write(name, group)
+                self._write(name, group, **constants)
             return
-        for future in [self._pool.submit(self._write, name, g) for g in groups]:
+        for future in [self._pool.submit(self._write, name, g, **constants) for g in groups]:
             future.result()
 
-    def _nodes(self, name: str, frame: pl.DataFrame) -> None:
+    def _nodes(self, name: str, frame: pl.DataFrame, **constants) -> None:
         """Node batches dealt round-robin to the writers (distinct keys never contend)."""
         if self.writers == 1 or frame.height <= self.batch_size:
-            self._parallel(name, [frame])
+            self._parallel(name, [frame], **constants)
             return
         batch = np.arange(frame.height) // self.batch_size
-        self._parallel(name, [frame.filter(pl.Series(batch % self.writers == w)) for w in range(self.writers)])
+        self._parallel(name, [frame.filter(pl.Series(batch % self.writers == w)) for w in range(self.writers)],
+                       **constants)
 
     def _relationships(self, name: str, frame: pl.DataFrame, start: str, end: str, same_nodes: bool) -> None:
         if self.writers == 1 or frame.height <= self.batch_size:
@@ -182,7 +185,7 @@ class GraphLoader:
                 if full:
                     self._step(report, "wipe", 1, lambda: self._script("load/wipe"))
                 self._apply(delta, report)
-                self._script("load/meta_end", version=version)
+                self._script("load/meta_end", version=version, style=STYLE_VERSION)
         except (ServiceUnavailable, SessionExpired) as exc:
             raise GraphLoadError(
                 f"lost Neo4j at {self.where} while loading graph version {version} (steps done: "
@@ -202,12 +205,15 @@ class GraphLoader:
              lambda: self._write("load/delete_in_discipline", d.kp_disciplines_gone))
         disciplines = pl.DataFrame({"name": list(DISCIPLINES), "display_name": [display_name(x) for x in DISCIPLINES]})
         self._write("load/upsert_disciplines", disciplines)
-        # nodes
+        # nodes, KPs with the style labels Neo4j Browser draws them by (core/graph_style.py)
         step(report, "kps_changed", d.kps_changed.height,
-             lambda: self._nodes("load/update_knowledge_points", d.kps_changed))
+             lambda: self._nodes("load/update_knowledge_points", _with_style_labels(d.kps_changed)))
         step(report, "kp_frequencies_changed", d.kp_frequencies.height,
-             lambda: self._nodes("load/update_kp_frequency", d.kp_frequencies))
-        step(report, "kps_created", d.kps_new.height, lambda: self._nodes("load/create_knowledge_points", d.kps_new))
+             lambda: self._nodes("load/update_kp_frequency",
+                                 d.kp_frequencies.with_columns(band=band_labels(pl.col("frequency"))),
+                                 band_labels=list(BAND_LABELS)))
+        step(report, "kps_created", d.kps_new.height,
+             lambda: self._nodes("load/create_knowledge_points", _with_style_labels(d.kps_new)))
         step(report, "seeds_changed", d.seeds_changed.height, lambda: self._nodes("load/update_seeds", d.seeds_changed))
         step(report, "seeds_created", d.seeds_new.height, lambda: self._nodes("load/create_seeds", d.seeds_new))
         # relationships
@@ -219,3 +225,9 @@ class GraphLoader:
              lambda: self._relationships("load/update_cooccurs", d.edges_changed, "kp_a", "kp_b", True))
         step(report, "co_occurs_created", d.edges_new.height,
              lambda: self._relationships("load/create_cooccurs", d.edges_new, "kp_a", "kp_b", True))
+
+
+def _with_style_labels(kps: pl.DataFrame) -> pl.DataFrame:
+    """KP rows with ``labels``: their primary discipline's and frequency band's labels."""
+    return kps.with_columns(labels=pl.concat_list(discipline_labels(pl.col("primary_discipline")),
+                                                  band_labels(pl.col("frequency"))).list.drop_nulls())

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
+from linksyn_dagster.core.graph_style import style_command
 from linksyn_dagster.services import process
 
 if TYPE_CHECKING:
@@ -296,8 +297,10 @@ class LocalNeo4j:
             "dbms.usage_report.enabled": "false",
             # Neo4j Browser sends no product analytics (and has no consent banner to show);
             # browser.allow_outgoing_connections is not a declared setting of this server
-            # (5.26 with strict validation refuses it)
+            # (5.26 with strict validation refuses it), and Browser takes it as off when absent
             "client.allow_telemetry": "false",
+            # after connecting, Browser applies the KP graph's style (core/graph_style.py)
+            "browser.post_connect_cmd": style_command(),
             # Bolt's Netty loops otherwise idle 2 x 5 s before exiting: stop() takes ~0.5 s, not ~11 s
             "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
             "internal.dbms.bolt.netty_server_shutdown_timeout": "2",

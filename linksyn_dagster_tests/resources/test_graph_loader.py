@@ -10,6 +10,7 @@ import pytest
 
 from linksyn_dagster.core.cooccurrence import cooccurrence_edges
 from linksyn_dagster.core.graph_load import GraphTables, diff, state_of
+from linksyn_dagster.core.graph_style import band_label, discipline_label
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.resources.graph_loader import GraphLoader
 
@@ -51,6 +52,9 @@ def _graph(driver: neo4j.Driver) -> dict[str, set]:
         "links": rows("MATCH (s:Seed)-[:HAS_KP]->(k:KnowledgePoint) RETURN s.seed_id, k.kp_id"),
         "edges": rows("MATCH (a:KnowledgePoint)-[e:CO_OCCURS]->(b:KnowledgePoint) RETURN a.kp_id, b.kp_id, e.weight"),
         "in_discipline": rows("MATCH (k:KnowledgePoint)-[:IN_DISCIPLINE]->(d:Discipline) RETURN k.kp_id, d.name"),
+        # the labels Neo4j Browser's style draws KPs by, beside KnowledgePoint
+        "style_labels": {(r["kp_id"], frozenset(r["labels"]) - {"KnowledgePoint"}) for r in driver.execute_query(
+            "MATCH (k:KnowledgePoint) RETURN k.kp_id AS kp_id, labels(k) AS labels").records},
         "counts": rows("MATCH (n) RETURN labels(n)[0], count(n)") | rows("MATCH ()-[r]->() RETURN type(r), count(r)"),
     }
 
@@ -59,8 +63,11 @@ def _expected(tables: GraphTables) -> dict[str, set]:
     def rows(frame: pl.DataFrame) -> set:
         return {tuple(tuple(v) if isinstance(v, list) else v for v in r) for r in frame.rows()}
     in_discipline = tables.kps.select("kp_id", "disciplines").explode("disciplines")
+    style_labels = {(kp_id, frozenset({discipline_label(discipline), band_label(frequency)}))
+                    for kp_id, discipline, frequency in tables.kps.select("kp_id", "primary_discipline", "frequency")
+                    .iter_rows()}
     return {"kps": rows(tables.kps), "seeds": rows(tables.seeds), "links": rows(tables.links),
-            "edges": rows(tables.edges), "in_discipline": rows(in_discipline)}
+            "edges": rows(tables.edges), "in_discipline": rows(in_discipline), "style_labels": style_labels}
 
 
 def _meta(driver: neo4j.Driver) -> dict:
@@ -92,8 +99,11 @@ def test_full_then_incremental_load_is_exactly_the_tables(neo4j_driver: neo4j.Dr
 
     delta = diff(state_of(old), new)
     counts = delta.counts()
-    assert all(counts[k] for k in ("kps_new", "kps_changed", "kps_gone", "seeds_new", "seeds_changed", "seeds_gone",
-                                   "links_new", "links_gone", "edges_new", "edges_changed", "edges_gone"))
+    assert all(counts[k] for k in ("kps_new", "kps_changed", "kp_frequencies", "kps_gone", "seeds_new",
+                                   "seeds_changed", "seeds_gone", "links_new", "links_gone", "edges_new",
+                                   "edges_changed", "edges_gone"))
+    moved = delta.kp_frequencies.join(old.kps.select("kp_id", pl.col("frequency").alias("old")), on="kp_id")
+    assert any(band_label(new_f) != band_label(old_f) for new_f, old_f in moved.select("frequency", "old").iter_rows())
     incremental = loader.load(delta, "v2", full=False)
     graph = _graph(neo4j_driver)
     assert {k: graph[k] for k in _expected(new)} == _expected(new)

@@ -13,6 +13,7 @@ from pathlib import Path  # noqa: E402
 import neo4j  # noqa: E402
 import pytest  # noqa: E402
 
+from linksyn_dagster.core.graph_style import style_command  # noqa: E402
 from linksyn_dagster.services import process  # noqa: E402
 from linksyn_dagster.services.neo4j_server import LocalNeo4j  # noqa: E402
 from linksyn_dagster.settings import LinkSynSettings, Neo4jSettings  # noqa: E402
@@ -154,6 +155,14 @@ def test_nothing_calls_out_from_the_server_or_its_browser(neo4j_driver: neo4j.Dr
         names=["dbms.usage_report.enabled", "client.allow_telemetry"])
     assert {r["name"]: r["value"] for r in records} == {
         "dbms.usage_report.enabled": "false", "client.allow_telemetry": "false"}
+
+
+def test_browser_is_handed_the_kp_graph_style(neo4j_driver: neo4j.Driver) -> None:
+    """The style survives neo4j.conf whole (its '#' colours, ':' and quotes): the running
+    server hands Browser exactly the command core/graph_style.py writes."""
+    records, _, _ = neo4j_driver.execute_query(
+        "SHOW SETTINGS YIELD name, value WHERE name = 'browser.post_connect_cmd' RETURN value")
+    assert [r["value"] for r in records] == [style_command()]
 
 
 def test_neo4j_browser_is_served(neo4j_server: LocalNeo4j) -> None:

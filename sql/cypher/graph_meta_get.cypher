@@ -1,2 +1,2 @@
 OPTIONAL MATCH (m:GraphMeta {name: 'kp_graph'})
-RETURN m.version AS version, m.loaded_at AS loaded_at
+RETURN m.version AS version, m.loaded_at AS loaded_at, m.style AS style
