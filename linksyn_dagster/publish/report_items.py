@@ -85,7 +85,8 @@ class ItemToLookAt:
         if not self.verifier_answers:
             return self.verdict
         by = f" ({self.verifier_model})" if self.verifier_model else ""
-        return f"{self.verdict}: the verifier{by} answered {', '.join(self.verifier_answers)} against the key {self.answer}"
+        answers = ", ".join(self.verifier_answers)
+        return f"{self.verdict}: the verifier{by} answered {answers} against the key {self.answer}"
 
 
 def _level(value: Any) -> str:
@@ -146,8 +147,8 @@ def items_to_look_at(picked: pl.DataFrame, seeds: pl.DataFrame, kps: pl.DataFram
     by_seed = {r["seed_id"]: r for r in seeds.to_dicts()} if seeds.height else {}
     items = []
     for row in picked.to_dicts():
-        chain = tuple(ChainStep(kp, str(names.get(kp, {}).get("name") or kp), names.get(kp, {}).get("primary_discipline"))
-                      for kp in row.get("path_kp_ids") or ())
+        chain = tuple(ChainStep(kp, str(names.get(kp, {}).get("name") or kp),
+                                names.get(kp, {}).get("primary_discipline")) for kp in row.get("path_kp_ids") or ())
         sources = []
         for seed_id in row.get("source_seed_ids") or ():
             seed = by_seed.get(seed_id, {})
