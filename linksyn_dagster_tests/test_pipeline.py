@@ -4,6 +4,8 @@ Neo4j server of the session and the scripted LLM server over HTTP."""
 from __future__ import annotations
 
 import json
+import re
+from html import escape
 
 import dagster as dg
 import duckdb
@@ -95,6 +97,35 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert all(c.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and c.stat().st_size > 5000 for c in charts)
     html = (settings.data_dir / "reports" / "distribution_report.html").read_text()
     assert html.count("data:image/png;base64,") == 5 and "http" not in html.split("</head>")[0]
+    # ... and a few items of every discipline to look at, each with its KP chain drawn (a box
+    # per path KP), its seeds' file:line, the difficulty judged and the verdict
+    section = html.split("<h2>Items to look at</h2>", 1)[1]
+    articles = dict(re.findall(r'<article class="item" id="item-([^"]+)">(.*?)</article>', section, re.S))
+    shown = _sql(settings, "SELECT qa_id, discipline, len(path_kp_ids), difficulty FROM linkqa_dataset "
+                           "WHERE list_contains(?, qa_id)", list(articles))
+    assert len(shown) == len(articles)
+    per_discipline = {d: sum(1 for row in shown if row[1] == d) for d in set(release.get_column("discipline"))}
+    assert all(1 <= n <= 3 for n in per_discipline.values()), per_discipline
+    where = {}
+    for qa_id, file, line in _sql(settings, "SELECT d.qa_id, s.source_file, s.source_line FROM (SELECT qa_id, "
+                                            "unnest(source_seed_ids) AS seed_id FROM linkqa_dataset) d "
+                                            "JOIN seed_qa s USING (seed_id)"):
+        where.setdefault(qa_id, []).append(f"{file}:{line}")
+    for qa_id, _, kps_on_path, level in shown:
+        item = articles[qa_id]
+        assert item.count('<span class="kp" ') == kps_on_path >= 2 and '<div class="chain">' in item
+        assert all(f'<span class="where">{escape(w)}</span>' in item for w in where[qa_id]), item
+        assert f"judged {level}" in item and '<span class="verdict">agrees: the verifier' in item
+    report_md = report.read_text()
+    assert "## Items to look at" in report_md and report_md.count("- KP chain: ") == len(articles)
+    instance = dg.DagsterInstance.get()  # the pipeline's instance (DAGSTER_HOME): the asset page's preview
+    try:
+        event = instance.get_latest_materialization_event(dg.AssetKey("distribution_report"))
+        preview = event.asset_materialization.metadata["items_to_look_at"].value
+    finally:
+        instance.dispose()
+    assert all(f"### {d}".replace("_", "\\_") in preview for d in per_discipline)
+    assert preview.count("- source seeds: ") == len(articles)
 
     # provenance: every release row joins to stored seeds and paths
     orphans = _sql(settings, """

@@ -4,6 +4,7 @@ leak, and bad credentials that must fail clearly. Real Neo4j, real HTTP, real Da
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 
 import duckdb
 import pytest
@@ -208,6 +209,41 @@ def test_hostile_text_is_stored_literally_everywhere(pipeline_settings, llm_serv
     assert edges[0]["n"] == _one(settings, "SELECT count(*) FROM kp_cooccurrence") > 0
     seeds, _, _ = neo4j_driver.execute_query("MATCH (s:Seed) RETURN count(s) AS n")
     assert seeds[0]["n"] == len(rows)
+
+    # the report's items to look at show the names and questions as text, never as markup
+    report = _ReportText()
+    report.feed((settings.data_dir / "reports" / "distribution_report.html").read_text(encoding="utf-8"))
+    assert set(report.tags) <= REPORT_TAGS, set(report.tags) - REPORT_TAGS
+    assert report.text["kp"] and set(report.text["kp"]) <= duck_names
+    assert set(report.text["kp"]) & {surface_form(n) for n in HOSTILE_KPS}
+    released = {r[0] for r in _sql(settings, "SELECT question FROM linkqa_dataset")}
+    assert report.text["question"] and set(report.text["question"]) <= released
+
+
+REPORT_TAGS = {"html", "head", "meta", "title", "style", "body", "section", "h1", "h2", "h3", "p", "div", "img",
+               "table", "thead", "tbody", "tr", "th", "td", "article", "ol", "ul", "li", "span", "b"}
+
+
+class _ReportText(HTMLParser):
+    """Every tag of the report, and the text directly inside each element with a class."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: dict[str, list[str]] = {"kp": [], "question": []}
+        self._classes: list[str | None] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag not in {"meta", "img"}:  # void elements never close
+            self._classes.append(dict(attrs).get("class"))
+
+    def handle_endtag(self, tag):
+        self._classes.pop()
+
+    def handle_data(self, data):
+        if self._classes and self._classes[-1]:
+            self.text.setdefault(self._classes[-1], []).append(data)
 
 
 # names that only ever hold identifiers from our own code (tables, columns, query files,

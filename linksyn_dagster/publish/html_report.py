@@ -36,12 +36,28 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f4f6f9; }
 img { max-width: 100%; height: auto; }
 .note { color: #555; }
+h3 { font-size: 1.05rem; margin: 1.4rem 0 0.4rem; }
+.item { border: 1px solid #ddd; border-radius: 6px; padding: 0.4rem 0.9rem; margin: 0.6rem 0; }
+.item p { margin: 0.35rem 0; }
+.item .question { font-weight: 600; }
+.item .choices { margin: 0.2rem 0; }
+.item .choices .key { font-weight: 600; }
+.item .mark { color: #2f7d32; font-size: 0.8rem; }
+.item .label { color: #666; font-size: 0.75rem; text-transform: uppercase; margin-bottom: 0.1rem; }
+.item .seeds { font-size: 0.85rem; margin: 0.2rem 0; }
+.item .where { font-family: ui-monospace, monospace; background: #f4f6f9; padding: 0 0.25rem; }
+.chain { display: flex; flex-wrap: wrap; align-items: center; gap: 0.25rem; margin: 0.2rem 0; }
+.chain .kp { border: 1px solid #3b6ea8; background: #eef3f9; border-radius: 12px; padding: 0.1rem 0.6rem;
+             font-size: 0.85rem; }
+.chain .kp-discipline { color: #666; font-size: 0.7rem; margin-left: 0.35rem; }
+.chain .link { color: #3b6ea8; font-weight: 600; }
 """
 
 
 @dataclass(frozen=True)
 class ReportSection:
-    """A heading with any of: a paragraph, a chart (PNG path), a table."""
+    """A heading with any of: a paragraph, a chart (PNG path), a table, and an HTML
+    ``fragment`` the caller built with every text escaped (e.g. ``report_items.items_html``)."""
 
     title: str
     text: str = ""
@@ -49,6 +65,7 @@ class ReportSection:
     image_alt: str = ""
     table: pl.DataFrame | Sequence[Mapping[str, Any]] | None = None
     max_rows: int = 200
+    fragment: str = ""
 
 
 def _format(value: Any) -> tuple[str, bool]:
@@ -117,6 +134,8 @@ def render_html_report(
             parts.append(f'<img alt="{alt}" src="{png_data_uri(section.image)}">')
         if section.table is not None:
             parts.append(_table(section.table, section.max_rows))
+        if section.fragment:
+            parts.append(section.fragment)
         parts.append("</section>")
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import polars as pl
 
@@ -18,6 +18,7 @@ from linksyn_dagster.publish.charts import (
 )
 from linksyn_dagster.publish.html_report import ReportSection, write_html_report
 from linksyn_dagster.publish.report import Report
+from linksyn_dagster.publish.report_items import ItemToLookAt, items_html, items_markdown
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,13 @@ class ReportFiles:
 
 def write_report_files(directory: Path, report: Report, dataset: pl.DataFrame, paths: pl.DataFrame,
                        kps: pl.DataFrame, discipline_target: Mapping[str, float],
-                       usage_by_discipline: pl.DataFrame) -> ReportFiles:
+                       usage_by_discipline: pl.DataFrame, items: Sequence[ItemToLookAt] = ()) -> ReportFiles:
     """Write ``report`` (from ``build_report``) and its charts of the release ``dataset``, the
-    walked ``paths`` and the ``kps`` under ``directory``."""
+    walked ``paths`` and the ``kps`` under ``directory``, with the ``items`` to look at
+    (``report_items``) at the end of the markdown and HTML files."""
     directory.mkdir(parents=True, exist_ok=True)
     markdown = directory / "distribution_report.md"
-    markdown.write_text(report.markdown, encoding="utf-8")
+    markdown.write_text(report.markdown.rstrip() + "\n\n" + items_markdown(items), encoding="utf-8")
     (directory / "distribution_report.json").write_text(json.dumps(report.summary, indent=2), encoding="utf-8")
 
     charts_dir = directory / "charts"
@@ -64,5 +66,8 @@ def write_report_files(directory: Path, report: Report, dataset: pl.DataFrame, p
         ReportSection("Tokens and cost per discipline", image=charts["cost"], image_alt="cost",
                       table=usage_by_discipline),
         ReportSection("Quality flags", table=[{"flag": k, "items": v} for k, v in sorted(flags.items())]),
+        ReportSection("Items to look at", text="A few released items per discipline, spread over the levels "
+                      "judged, each with the KP chain it was walked from, its source seeds (file:line), the "
+                      "difficulty judged and the verifier's verdict.", fragment=items_html(items)),
     ], summary=report.summary)
     return ReportFiles(markdown=markdown, html=html, charts=charts)

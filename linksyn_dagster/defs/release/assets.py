@@ -21,6 +21,7 @@ from linksyn_dagster.publish.release_cells import CELL_COLUMNS, ReleaseCells
 from linksyn_dagster.publish.charts import png_markdown
 from linksyn_dagster.publish.report import build_report, release_targets
 from linksyn_dagster.publish.report_files import write_report_files
+from linksyn_dagster.publish.report_items import items_markdown, items_to_look_at, pick_items, picked_seed_ids
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.settings import SECTIONS, SettingsResource
@@ -202,7 +203,9 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
     """Discipline and difficulty distributions of the release against their targets, KP
     coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost; as
     markdown and charts here, and as `<data dir>/reports/distribution_report.{md,json,html}`
-    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`. Its table (the
+    (the HTML file is self-contained) with the chart PNGs in `reports/charts/`, and a few items
+    per discipline to look at (`items_to_look_at`: question, choices and key, KP chain, source
+    seeds with file:line, difficulty judged, verdict). Its table (the
     column schema) is the discipline × difficulty one: each cell's target against the items
     released, and why a short cell is short."""
     settings = settings.value
@@ -220,14 +223,18 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
                           usage_by_discipline, warehouse.query("usage_by_path"),
                           dict(warehouse.query("drops_by_reason").iter_rows()),
                           tokens_target=settings.release.target_tokens, items_wanted=items_wanted, why_short=why)
+    picked = pick_items(dataset)
+    wanted = picked_seed_ids(picked)
+    items = items_to_look_at(picked, warehouse.query("report_item_seeds", frames={"wanted_seeds": wanted}), kps)
     files = write_report_files(settings.data_dir / "reports", report, dataset, paths, kps, discipline_target,
-                               usage_by_discipline)
+                               usage_by_discipline, items)
 
     # targets on the release, not on the paths: what failed, was dropped or judged off level counts
     discipline_l1, difficulty_l1 = report.discipline_l1, report.difficulty_l1
     tolerances = settings.release
     yield dg.MaterializeResult(metadata={
         "report": dg.MetadataValue.md(report.markdown),
+        "items_to_look_at": dg.MetadataValue.md(items_markdown(items, heading="# Items to look at")),
         **{f"chart/{name}": dg.MetadataValue.md(png_markdown(path, alt=name)) for name, path in files.charts.items()},
         "report_file": dg.MetadataValue.path(str(files.markdown)),
         "html_report": dg.MetadataValue.path(str(files.html)),
