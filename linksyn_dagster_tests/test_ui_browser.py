@@ -354,6 +354,10 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
         extraction = _automation_run(instance, {"seed_kps"}, started)
         assert extraction.tags.get("dagster/partition") == "physics"
         graph = _automation_run(instance, {"knowledge_points", "kp_graph", "walk_plan"}, started)
+        # the graph run's page while it runs: its steps and their log lines, live
+        page.goto(f"{base}/runs/{graph.run_id}", wait_until="networkidle")
+        playwright_api.expect(page.get_by_text("kp_graph").first).to_be_visible()
+        shot(page, "05-run-in-progress", docs_name="run-in-progress")
         _toggle_sensor(page, base, "linksyn_automation", on=False)
         graph = _run_ended(instance, graph.run_id)
         extraction = instance.get_run_by_id(extraction.run_id)
@@ -424,7 +428,7 @@ def pipeline_run(pipeline_settings) -> None:
     run_pipeline(pipeline_settings, say=lambda _: None)
 
 
-def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, dagster_ui, browser_page):
+def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_settings, dagster_ui, browser_page):
     """After a run of the whole pipeline, the pages users read: row counts, column schemas
     and previews of every table asset, kp_graph's Cypher, the report and its charts."""
     page, base = browser_page, dagster_ui
@@ -454,6 +458,25 @@ def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, dagster_ui,
     shot(page, "07-distribution-report")
     dialog.get_by_role("button", name="Close").click()
     playwright_api.expect(dialog).to_have_count(0)
+    # the items to look at, on the asset page: a few per discipline, each with its KP chain
+    dialog = _open_markdown(page, "items_to_look_at")
+    playwright_api.expect(dialog.get_by_role("heading", name="Items to look at")).to_be_visible()
+    playwright_api.expect(dialog.get_by_text("KP chain").first).to_be_visible()
+    dialog.get_by_role("button", name="Close").click()
+    playwright_api.expect(dialog).to_have_count(0)
+    # the HTML report's items: each with its KP chain drawn as boxes and its seeds' file:line
+    page.goto((pipeline_settings.data_dir / "reports" / "distribution_report.html").as_uri(), wait_until="load")
+    items = page.locator("article.item")
+    assert items.count() >= 6, items.count()
+    first = items.first
+    assert first.locator(".chain .kp").count() >= 2 and first.locator("li.key").count() == 1
+    assert all(re.search(r":\d+$", where) for where in first.locator(".seeds .where").all_inner_texts())
+    group = page.locator(".discipline-items").first
+    group.evaluate("element => element.scrollIntoView()")  # its top at the viewport's top
+    box = group.bounding_box()
+    shot(page, "07-report-items", docs_name="report-items",
+         clip={**box, "y": max(0, box["y"]), "height": min(box["height"], VIEWPORT["height"] - max(0, box["y"]))})
+    page.goto(f"{base}/assets/distribution_report", wait_until="networkidle")
     for chart in ("disciplines", "difficulty", "kp_usage", "kp_coverage", "cost"):
         dialog = _open_markdown(page, f"chart/{chart}")
         image = dialog.locator("img[src^='data:image/png']")
