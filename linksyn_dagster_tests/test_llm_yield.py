@@ -1,6 +1,6 @@
 """A stage that yields almost nothing fails loudly: an LLM stage run against an endpoint that
 fails half of its calls fails its blocking ``llm_yield`` check, which names the failure
-class and stops what follows in the same run.
+class and stops what follows in the same run; `linksyn run` stops there with one line.
 Real runs: the scripted LLM server, DuckDB, no Neo4j (the seed stages come first)."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 
 from linksyn_dagster.definitions import build_definitions
 from linksyn_dagster.defs.llm_stage import CHECK_LLM_YIELD
+from linksyn_dagster.pipeline import PipelineFailed, run_pipeline
 from linksyn_dagster.settings import LinkSynSettings
 
 SEEDS = 30  # enough that half the calls failing is far above the 20% allowed whatever the draws
@@ -91,3 +92,12 @@ def test_the_same_stage_with_no_faults_passes_and_what_follows_runs(settings, ll
     assert evaluation.description == f"kp_extraction: 0 of {SEEDS} request(s) failed (0%, within the 20% allowed)"
     assert result.output_for_node("knowledge_points").height > 0
 
+
+def test_linksyn_run_stops_at_the_stage_naming_it_and_its_failure_class(settings, llm_server):
+    _failing_half_the_calls(llm_server)
+    with pytest.raises(PipelineFailed) as failed:
+        run_pipeline(settings, say=lambda _: None, console_log_level="CRITICAL")
+    message = str(failed.value)
+    assert "\n" not in message
+    assert message.startswith("seed_qa, seed_kps [law]: blocking check seed_kps:llm_yield failed: kp_extraction: ")
+    assert "more than the 20% allowed); failure classes: InternalServerError ×" in message
