@@ -299,7 +299,10 @@ def test_the_demo_walks_fewer_paths_and_no_rounds_unless_told_and_always_the_bun
     assert settings.synthesis.judge_samples == settings.synthesis.verifier_samples == 1
     assert LinkSynSettings().synthesis.judge_samples == LinkSynSettings().synthesis.verifier_samples == 3
     assert LinkSynSettings().release.fill_cells and LinkSynSettings().release.max_rounds > 0
+    assert not settings.llm.low_yield_blocks and LinkSynSettings().llm.low_yield_blocks  # the demo warns
     monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "30")
     monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "1")
+    monkeypatch.setenv("LINKSYN_LLM__LOW_YIELD_BLOCKS", "true")
     assert demo_settings(LinkSynSettings()).walk.paths_total == 30
     assert demo_settings(LinkSynSettings()).release.max_rounds == 1
+    assert demo_settings(LinkSynSettings()).llm.low_yield_blocks

@@ -93,6 +93,19 @@ def test_the_same_stage_with_no_faults_passes_and_what_follows_runs(settings, ll
     assert result.output_for_node("knowledge_points").height > 0
 
 
+def test_with_low_yield_not_blocking_the_check_warns_and_what_follows_runs(settings, llm_server):
+    # the demo's setting: one malformed reply can be all of a one-item stage; the check still fails, as a warning
+    _failing_half_the_calls(llm_server)
+    warned = settings.model_copy(update={"llm": settings.llm.model_copy(update={"low_yield_blocks": False})})
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = _materialize(warned, instance)
+    assert result.success
+    evaluation = _evaluation(result)
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+    assert "more than the 20% allowed" in evaluation.description
+    assert result.output_for_node("knowledge_points").height > 0
+
+
 def test_linksyn_run_stops_at_the_stage_naming_it_and_its_failure_class(settings, llm_server):
     _failing_half_the_calls(llm_server)
     with pytest.raises(PipelineFailed) as failed:

@@ -169,12 +169,14 @@ class LLMTables:
                                                 (LLM_FAILURES, columns.LLM_FAILURES, FAILURE_SCHEMA))
         ]
 
-    def yield_check(self, max_share: float) -> dg.AssetCheckResult:
+    def yield_check(self, max_share: float, blocks: bool = True) -> dg.AssetCheckResult:
         """The ``llm_yield`` check of the stages recorded: fails when one of them failed more
-        than ``max_share`` of its requests; its description names the top failure classes."""
+        than ``max_share`` of its requests; its description names the top failure classes.
+        ``blocks``: a failure stops what follows (ERROR), else it only warns (WARN)."""
         passed, description = yield_verdict(self.yields, max_share)
         return dg.AssetCheckResult(
             check_name=CHECK_LLM_YIELD, passed=passed, description=description,
+            severity=dg.AssetCheckSeverity.ERROR if blocks else dg.AssetCheckSeverity.WARN,
             metadata={"max_failure_share": max_share,
                       **{f"{y.stage}_requests": y.requests for y in self.yields},
                       **{f"{y.stage}_failed": y.failed for y in self.yields},

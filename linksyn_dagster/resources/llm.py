@@ -50,6 +50,11 @@ class LLMResource(ServiceResource):
         """The share of a stage's requests that may fail before its yield check fails it."""
         return self._config.llm.max_failure_share
 
+    @property
+    def low_yield_blocks(self) -> bool:
+        """Whether a failed yield check stops what follows (ERROR) or only warns (WARN)."""
+        return self._config.llm.low_yield_blocks
+
     def client(self, logger: logging.Logger | None = None, model: str | None = None) -> "LLMClient":
         """A client of the configured model, or of ``model`` (a litellm id, same endpoints
         and limits) when given, e.g. an independent verifier."""
