@@ -153,11 +153,16 @@ def demo_settings(settings):
         walk = walk.model_copy(update={"paths_total": DEMO_PATHS_TOTAL})
     release = release.model_copy(update={name: value for name, value in (("fill_cells", False), ("max_rounds", 0))
                                          if name not in release.model_fields_set})
+    # a discipline's stage holds one or two items: one malformed reply of the tiny model is
+    # half or all of it, so a low yield warns (listed at the end) instead of stopping the demo
+    llm = settings.llm
+    if "low_yield_blocks" not in llm.model_fields_set:
+        llm = llm.model_copy(update={"low_yield_blocks": False})
     # one judge reading and one verifier solve per item: three of each cost the demo 5 minutes
     synthesis = synthesis.model_copy(update={name: 1 for name in ("judge_samples", "verifier_samples")
                                              if name not in synthesis.model_fields_set})
     return settings.model_copy(update={"seeds": settings.seeds.model_copy(update={"source_dir": None}),
-                                       "walk": walk, "release": release, "synthesis": synthesis})
+                                       "walk": walk, "release": release, "synthesis": synthesis, "llm": llm})
 
 
 def local_services_running(settings) -> list[str]:

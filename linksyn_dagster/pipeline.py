@@ -137,6 +137,20 @@ def _root_cause(error) -> str:
     return f"{error.cls_name}: {first}" if error.cls_name else first
 
 
+def _failure_detail(result: dg.ExecuteInProcessResult) -> str:
+    """Why a run failed, one line: the blocking checks that failed it, with what they found
+    (an LLM stage's yield names its failure classes), else the failing step's exception."""
+    blocked = [e.event_specific_data for e in result.all_events
+               if e.event_type_value == "ASSET_CHECK_EVALUATION" and e.event_specific_data.blocking
+               and not e.event_specific_data.passed
+               and e.event_specific_data.severity == dg.AssetCheckSeverity.ERROR]
+    if blocked:
+        return "; ".join(f"blocking check {c.asset_key.to_user_string()}:{c.check_name} failed"
+                         + (f": {c.description}" if c.description else "") for c in blocked)
+    failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    return _root_cause(failures[0].event_specific_data.error) if failures else "run failed"
+
+
 def log_file(settings: LinkSynSettings) -> Path:
     """Where Dagster's log lines of every run on this data dir go."""
     return settings.data_dir / "logs" / "dagster.log"
@@ -218,9 +232,7 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None], started
                 checks[f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}"
                        + (f" [{partition}]" if partition else "")] = evaluation.passed
         if not result.success:
-            failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-            detail = _root_cause(failures[0].event_specific_data.error) if failures else "run failed"
-            raise PipelineFailed(f"{label}: {detail}")
+            raise PipelineFailed(f"{label}: {_failure_detail(result)}")
         return result
 
     say(f"seeds from {source}: disciplines {', '.join(seed_disciplines)}")

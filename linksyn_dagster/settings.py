@@ -61,6 +61,14 @@ class LLMSettings(BaseModel):
     budget_usd: float | None = Field(
         None, description="most one asset materialization may spend on new calls; when reached the stage stops "
         "cleanly, answered items saved; unset = no cap")
+    max_failure_share: float = Field(
+        0.2, ge=0, le=1, description="largest share of an LLM stage's requests that may fail (no valid answer "
+        "after retries) in one materialization; above it the stage's blocking check llm_yield fails it, naming "
+        "the top failure classes, and what follows waits")
+    low_yield_blocks: bool = Field(
+        True, description="false: a stage above max_failure_share is reported by llm_yield as a warning (listed at "
+        "the end of `linksyn run`) and what follows goes on; the demo sets it, where a discipline has one or two "
+        "items and one malformed reply of the tiny model is half or all of a stage")
     api_bases: list[str] = Field(
         default_factory=list,
         description="several OpenAI-compatible endpoints serving `model` (a vLLM fleet, JSON list): a litellm "

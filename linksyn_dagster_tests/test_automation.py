@@ -5,8 +5,12 @@ body runs, so no server is needed)."""
 
 from __future__ import annotations
 
+import uuid
+
 import dagster as dg
 import pytest
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (  # not exported by dagster
+    AssetCheckEvaluationTargetMaterializationData)
 
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.definitions import build_definitions
@@ -31,6 +35,12 @@ class Ticks:
         for spec in definitions.resolve_all_asset_specs():
             if "written_by" in spec.metadata:
                 self.side_tables.setdefault(spec.metadata["written_by"], []).append(spec)
+        # the blocking checks an asset evaluates as it materializes (an LLM stage's yield)
+        self.own_checks: dict[str, list[dg.AssetCheckSpec]] = {}
+        for assets_def in definitions.resolve_asset_graph().assets_defs:
+            for spec in assets_def.check_specs:
+                if spec.blocking and assets_def.is_materializable:
+                    self.own_checks.setdefault(spec.asset_key.to_user_string(), []).append(spec)
 
     def done(self, keys, partitions=None) -> None:
         """``keys`` materialized (in ``partitions``), with the side tables they write."""
@@ -40,10 +50,25 @@ class Ticks:
                 for side in self.side_tables.get(key, []):
                     self.instance.report_runless_asset_event(dg.AssetMaterialization(
                         side.key, partition=partition if side.partitions_def else None))
+                for spec in self.own_checks.get(key, []):  # they passed
+                    self.check(key, spec.name, True, partition if spec.partitions_def else None)
 
-    def check(self, key: str, name: str, passed: bool) -> None:
-        self.instance.report_runless_asset_event(
-            dg.AssetCheckEvaluation(asset_key=dg.AssetKey(key), check_name=name, passed=passed))
+    def check(self, key: str, name: str, passed: bool, partition: str | None = None) -> None:
+        """An evaluation of a check, as a run of its own reports it (the instance keeps one per
+        run and partition: a runless second one of a partition would collide). A check of a
+        partition names the materialization it checked, as a run's does: Dagster counts it
+        only while that is the partition's latest."""
+        target = None
+        if partition is not None:
+            (latest,) = self.instance.fetch_materializations(dg.AssetRecordsFilter(
+                asset_key=dg.AssetKey(key), asset_partitions=[partition]), limit=1).records
+            target = AssetCheckEvaluationTargetMaterializationData(
+                storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp)
+        evaluation = dg.AssetCheckEvaluation(asset_key=dg.AssetKey(key), check_name=name, passed=passed,
+                                             partition=partition, target_materialization_data=target)
+        self.instance.report_dagster_event(dg.DagsterEvent(
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION.value, job_name="checks", event_specific_data=evaluation),
+            run_id=str(uuid.uuid4()))
 
     def tick(self) -> dict[str, set]:
         result = dg.evaluate_automation_conditions(defs=self.definitions, instance=self.instance, cursor=self.cursor)
@@ -135,6 +160,19 @@ def test_a_failed_blocking_check_holds_what_follows_until_it_passes(finished):
     # the check re-run alone, after the graph was repaired: the chain goes on
     finished.check("kp_graph", "neo4j_counts_match_duckdb", passed=True)
     assert finished.tick() == {"walk_plan": {None}}
+
+
+def test_an_llm_stage_that_failed_its_yield_check_holds_its_own_partition_of_what_follows(finished):
+    # synthesized_qa re-ran in both disciplines; in law most calls failed (its llm_yield check
+    # failed with the materialization): physics goes on, law waits
+    finished.done(["synthesized_qa"], ["law", "physics"])
+    finished.check("synthesized_qa", "llm_yield", passed=False, partition="law")
+    assert finished.tick() == {"enhanced_qa": {"physics"}, "verified_qa": {"physics"}}
+    finished.done(["enhanced_qa", "verified_qa"], ["physics"])
+    assert finished.tick() == {}
+    # law re-run once the endpoint is back (its failed items asked again): law follows
+    finished.done(["synthesized_qa"], ["law"])
+    assert finished.tick() == {"enhanced_qa": {"law"}, "verified_qa": {"law"}}
 
 
 def test_anything_upstream_reaches_back_over_the_longest_chain_of_assets(tmp_path):

@@ -189,6 +189,26 @@ def test_ui_serves_the_asset_graph(user_env):
 
 
 @pytest.mark.slow
+def test_run_stops_with_one_line_naming_the_stage_that_yielded_nothing_and_exit_1(user_env, llm_server, tmp_path):
+    import shutil
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copy(PROJECT_ROOT / "linksyn_dagster" / "data" / "demo_seeds" / "law.jsonl", seeds)
+    llm_server.configure(fault_rate=1.0, faults=["500"], max_faults_per_request=None)  # every call: a 500
+    env = {**user_env, "LINKSYN_SEEDS__SOURCE_DIR": str(seeds), "LINKSYN_LLM__MODEL": llm_server.litellm_model,
+           "LINKSYN_LLM__API_BASE": llm_server.api_base, "LINKSYN_LLM__API_KEY": "scripted-test-key",
+           "LINKSYN_LLM__MAX_RETRIES": "0"}
+    result = linksyn("run", env=env)
+    assert result.returncode == 1, result.stderr[-3000:]
+    log = Path(user_env["LINKSYN_DATA_DIR"]) / "logs" / "dagster.log"
+    assert result.stderr.splitlines()[-1] == (
+        "linksyn: pipeline failed: seed_qa, seed_kps [law]: blocking check seed_kps:llm_yield failed: "
+        "kp_extraction: 10 of 10 request(s) failed (100%, more than the 20% allowed); failure classes: "
+        f"InternalServerError ×10; the log: {log}")
+
+
+@pytest.mark.slow
 def test_run_ends_saying_which_local_services_are_still_up_and_how_to_stop_them(user_env, llm_server, tmp_path):
     import shutil
 
@@ -287,7 +307,10 @@ def test_the_demo_walks_fewer_paths_and_no_rounds_unless_told_and_always_the_bun
     assert settings.synthesis.judge_samples == settings.synthesis.verifier_samples == 1
     assert LinkSynSettings().synthesis.judge_samples == LinkSynSettings().synthesis.verifier_samples == 3
     assert LinkSynSettings().release.fill_cells and LinkSynSettings().release.max_rounds > 0
+    assert not settings.llm.low_yield_blocks and LinkSynSettings().llm.low_yield_blocks  # the demo warns
     monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "30")
     monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "1")
+    monkeypatch.setenv("LINKSYN_LLM__LOW_YIELD_BLOCKS", "true")
     assert demo_settings(LinkSynSettings()).walk.paths_total == 30
     assert demo_settings(LinkSynSettings()).release.max_rounds == 1
+    assert demo_settings(LinkSynSettings()).llm.low_yield_blocks

@@ -9,10 +9,15 @@ the writer: a partition's materialization is exactly the rows that writer replac
 (enhanced_qa's: its difficulty_judge and difficulty_rewrite rows), with their count. The
 tables stay one table each, so the queries in sql/duckdb (usage per stage, discipline and
 path; failures per stage) read every writer's rows as before, and an asset that reads a
-table depends on every writer's asset of it (``llm_table_deps``)."""
+table depends on every writer's asset of it (``llm_table_deps``).
+
+Every writer has the blocking check ``llm_yield``: a stage whose share of failed requests is
+above LINKSYN_LLM__MAX_FAILURE_SHARE fails it, naming the top failure classes, and what
+follows waits (in the same run, and the automation's runs) until a re-run passes."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Mapping, Sequence
 
 import dagster as dg
@@ -22,11 +27,13 @@ from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
 from linksyn_dagster.defs.partitions import discipline_partitions
+from linksyn_dagster.llm.stage_yield import StageYield, yield_verdict
 from linksyn_dagster.llm.types import LLMOutcome
 from linksyn_dagster.resources.warehouse import WarehouseResource
 
 LLM_FAILURES = "llm_failures"
 LLM_USAGE = "llm_usage"
+CHECK_LLM_YIELD = "llm_yield"
 
 FAILURE_SCHEMA = {
     "stage": pl.Utf8, "partition_key": pl.Utf8, "item_id": pl.Utf8, "request_key": pl.Utf8,
@@ -71,12 +78,22 @@ def llm_writer_asset(*, checks: Mapping[str, str]) -> Callable[[Callable], dg.As
     """The ``@dg.asset`` of an LLM writer, from its ``LLM_WRITERS`` entry (looked up by the
     function's name): one run per discipline partition, in its group, materialized after the
     asset its requests are made from. ``checks``: the asset checks it reports, name ->
-    description."""
+    description; the blocking ``llm_yield`` (``LLMTables.yield_check``) is declared for every
+    writer."""
 
     def decorate(fn: Callable) -> dg.AssetsDefinition:
-        upstream, group, _ = LLM_WRITERS[fn.__name__]
+        upstream, group, stages = LLM_WRITERS[fn.__name__]
         check_specs = [dg.AssetCheckSpec(name, asset=fn.__name__, description=description)
                        for name, description in checks.items()]
+        # partitioned like the writer: a discipline whose stage failed holds its own partition
+        # of what follows, not the other disciplines' (Dagster calls partitioned checks a preview)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.PreviewWarning)
+            check_specs.append(dg.AssetCheckSpec(
+                CHECK_LLM_YIELD, asset=fn.__name__, blocking=True, partitions_def=discipline_partitions,
+                description=f"at most LINKSYN_LLM__MAX_FAILURE_SHARE (default 20%) of the requests of "
+                            f"{', '.join(stages)} failed; else it names the top failure classes and blocks: "
+                            "what follows waits for a re-run that passes"))
         return dg.asset(
             partitions_def=discipline_partitions,
             metadata={"partition_expr": "discipline"},
@@ -128,6 +145,7 @@ class LLMTables:
             raise ValueError(f"{self.writer} writes llm_usage and llm_failures: add it to LLM_WRITERS")
         self.warehouse, self.partition_key = warehouse, context.partition_key
         self.written: dict[str, list[pl.DataFrame]] = {LLM_USAGE: [], LLM_FAILURES: []}
+        self.yields: list[StageYield] = []
 
     def record(self, stage: str, outcomes: Sequence[LLMOutcome],
                path_of: Mapping[str, str | None] | None = None) -> int:
@@ -139,6 +157,7 @@ class LLMTables:
                             (LLM_FAILURES, _failures(stage, self.partition_key, outcomes))):
             self.warehouse.replace(table, rows, stage=stage, partition_key=self.partition_key)
             self.written[table].append(rows)
+        self.yields.append(StageYield.of(stage, outcomes))
         return self.written[LLM_FAILURES][-1].height
 
     def materializations(self) -> list[dg.AssetMaterialization]:
@@ -149,6 +168,21 @@ class LLMTables:
             for table, descriptions, schema in ((LLM_USAGE, columns.LLM_USAGE, USAGE_SCHEMA),
                                                 (LLM_FAILURES, columns.LLM_FAILURES, FAILURE_SCHEMA))
         ]
+
+    def yield_check(self, max_share: float, blocks: bool = True) -> dg.AssetCheckResult:
+        """The ``llm_yield`` check of the stages recorded: fails when one of them failed more
+        than ``max_share`` of its requests; its description names the top failure classes.
+        ``blocks``: a failure stops what follows (ERROR), else it only warns (WARN)."""
+        passed, description = yield_verdict(self.yields, max_share)
+        return dg.AssetCheckResult(
+            check_name=CHECK_LLM_YIELD, passed=passed, description=description,
+            severity=dg.AssetCheckSeverity.ERROR if blocks else dg.AssetCheckSeverity.WARN,
+            metadata={"max_failure_share": max_share,
+                      **{f"{y.stage}_requests": y.requests for y in self.yields},
+                      **{f"{y.stage}_failed": y.failed for y in self.yields},
+                      **{f"{y.stage}_failure_share": round(y.share, 4) for y in self.yields},
+                      "failure_classes": dg.MetadataValue.json(
+                          {y.stage: dict(y.classes) for y in self.yields})})
 
 
 def usage_metadata(outcomes: Sequence[LLMOutcome]) -> dict[str, Any]:

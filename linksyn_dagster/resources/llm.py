@@ -51,6 +51,16 @@ class LLMResource(ServiceResource):
             self._store = ResultStore(self._config.llm_cache_path)
         return self._store
 
+    @property
+    def max_failure_share(self) -> float:
+        """The share of a stage's requests that may fail before its yield check fails it."""
+        return self._config.llm.max_failure_share
+
+    @property
+    def low_yield_blocks(self) -> bool:
+        """Whether a failed yield check stops what follows (ERROR) or only warns (WARN)."""
+        return self._config.llm.low_yield_blocks
+
     def client(self, logger: logging.Logger | None = None, model: str | None = None) -> "LLMClient":
         """A client of the configured model, or of ``model`` (a litellm id, same endpoints
         and limits) when given, e.g. an independent verifier."""

@@ -92,6 +92,7 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
         "seeds": seed_qa.height, "seeds_extracted": extracted, "seeds_failed": failed,
     })
     yield from llm_tables.materializations()
+    yield llm_tables.yield_check(llm.max_failure_share, llm.low_yield_blocks)
     yield dg.AssetCheckResult(
         check_name=CHECK_EVERY_SEED_ACCOUNTED, passed=extracted + failed == seed_qa.height,
         metadata={"seeds": seed_qa.height, "extracted": extracted, "failed": failed})

@@ -114,6 +114,7 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
         "paths": kp_paths.height, "paths_failed": failed,
     })
     yield from llm_tables.materializations()
+    yield llm_tables.yield_check(llm.max_failure_share, llm.low_yield_blocks)
     yield dg.AssetCheckResult(check_name=CHECK_EVERY_PATH_ACCOUNTED,
                               passed=synthesized.height + failed == kp_paths.height,
                               metadata={"paths": kp_paths.height, "qa": synthesized.height, "failed": failed})
@@ -270,6 +271,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         "steer_difficulty": synthesis.steer_difficulty,
     })
     yield from llm_tables.materializations()
+    yield llm_tables.yield_check(llm.max_failure_share, llm.low_yield_blocks)
     yield dg.AssetCheckResult(check_name=CHECK_DIFFICULTY_ON_SCALE, passed=off_scale == 0,
                               metadata={"off_scale": off_scale})
     yield dg.AssetCheckResult(check_name=CHECK_ONE_SELECTED_PER_PATH,
@@ -338,6 +340,7 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
         "answers_from_judge": from_judge_count,
     })
     yield from llm_tables.materializations()
+    yield llm_tables.yield_check(llm.max_failure_share, llm.low_yield_blocks)
     yield dg.AssetCheckResult(check_name=CHECK_EVERY_ITEM_VERIFIED, passed=verdicts.get("unverified", 0) == 0,
                               severity=dg.AssetCheckSeverity.WARN,
                               metadata={"unverified": verdicts.get("unverified", 0)})
