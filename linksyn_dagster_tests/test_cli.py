@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Literal
 
@@ -106,6 +107,9 @@ def test_neo4j_start_status_stop_and_data_survives(user_env):
         assert status.returncode == 0
         info = json.loads(status.stdout)
         assert info["running"] and info["uri"].startswith("bolt://127.0.0.1:")
+        # the Neo4j Browser guide, served beside the server
+        with urllib.request.urlopen(info["guide_url"], timeout=30) as page:
+            assert info["guide_url"].startswith("http://127.0.0.1:") and b"<slide" in page.read()
         password = (PROJECT_ROOT / user_env["LINKSYN_DATA_DIR"] / "neo4j" / "password").read_text().strip()
         assert password not in started.stdout + status.stdout
         with GraphDatabase.driver(info["uri"], auth=("neo4j", password)) as driver:
@@ -113,6 +117,7 @@ def test_neo4j_start_status_stop_and_data_survives(user_env):
         assert linksyn("neo4j", "stop", env=user_env).returncode == 0
         stopped = linksyn("neo4j", "status", env=user_env)
         assert stopped.returncode == 1 and json.loads(stopped.stdout)["running"] is False
+        assert json.loads(stopped.stdout)["guide_url"] is None
 
         assert linksyn("neo4j", "start", env=user_env).returncode == 0
         with GraphDatabase.driver(info["uri"], auth=("neo4j", password)) as driver:

@@ -527,9 +527,10 @@ def _drawn_nodes(page) -> dict[str, tuple[str, str, float]]:
 
 
 def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_driver):
-    """Neo4j Browser, served by the local server, logs in, applies the KP graph's style on
-    connecting and shows KP nodes for the README's example query: captioned by name,
-    coloured by discipline, sized by frequency band; no telemetry banner."""
+    """Neo4j Browser, served by the local server, logs in, applies the KP graph's style and
+    opens the guide of the example queries on connecting; the guide's first query is the
+    README's, and clicked in the guide it goes to the editor and runs there, showing KP nodes:
+    captioned by name, coloured by discipline, sized by frequency band; no telemetry banner."""
     _kp_graph_for_browser(neo4j_driver)
     readme = (PROJECT_ROOT / "README.md").read_text()
     block = re.search(r"```cypher\n(\s*MATCH \(k:KnowledgePoint\).*?)```", readme, re.S)
@@ -547,8 +548,15 @@ def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_d
     page.locator("button[data-testid=connect]").click()
     editor = page.locator("[data-testid=activeEditor] textarea").first
     playwright_api.expect(page.get_by_text(re.compile(r"^neo4j\$")).first).to_be_visible()  # the connected prompt
-    editor.click()
-    page.keyboard.insert_text(query)
+    # the guide the server serves beside Neo4j, played after the style: its first slide's query
+    guide_query = page.locator("pre.runnable").first
+    playwright_api.expect(page.get_by_role("heading", name=re.compile(r"^1\. The most popular"))).to_be_visible()
+    assert " ".join(guide_query.inner_text().split()) == " ".join(query.split())
+    shot(page, "10b-neo4j-browser-guide")
+    guide_query.click(position={"x": 200, "y": 10})  # the block, not its play icon: into the editor
+    playwright_api.expect(page.locator("[data-testid=activeEditor] .view-lines").first) \
+        .to_contain_text("RETURN k, e, n LIMIT 50")
+    editor.focus()
     page.keyboard.press("Control+Enter")
     label = page.locator("[data-testid=property-details-overview-node-label-KnowledgePoint]").first
     playwright_api.expect(label).to_have_text("KnowledgePoint (6)")

@@ -155,14 +155,17 @@ def test_the_wheel_installs_validates_and_materializes_seed_qa(tmp_path):
         "import json, linksyn_dagster, linksyn_dagster.queries as q; "
         "from linksyn_dagster.publish.exports import load_templates; "
         "from linksyn_dagster.publish.provenance import code_version; "
+        "from linksyn_dagster.core.browser_guide import examples, guide_html; "
         "print(json.dumps([linksyn_dagster.__file__, str(q.SQL_DIR), q.sql('schema')[:40], "
-        "load_templates().text_version, code_version().as_dict()]))")],
+        "load_templates().text_version, code_version().as_dict(), "
+        "guide_html(examples(q.cypher('browser/examples'))).count('<slide ')]))")],
         tmp_path, env).stdout)
     assert where[0].startswith(str(site)) and where[1].startswith(str(site)), where  # the wheel, not the checkout
     assert not Path(where[1]).is_symlink() and where[2]
     # the export templates ship; an installed wheel has no git commit and says so
     assert where[3] == "pretraining@v1"
     assert where[4] == {"package_version": project["version"], "git_commit": "unknown", "git_dirty": None}, where
+    assert where[5] >= 4  # the Neo4j Browser guide's queries ship
 
     _run([python, "-m", "dagster", "definitions", "validate", "-m", "linksyn_dagster.definitions"], tmp_path, env)
 

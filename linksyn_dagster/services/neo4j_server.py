@@ -6,6 +6,11 @@ then runs as ``java -cp '<lib>/*' org.neo4j.server.CommunityEntryPoint`` with it
 (config, data, logs, pid file, password file) under one home directory, listening on
 127.0.0.1 only.
 
+Neo4j Browser guide: beside the server runs a small static web server of our own
+(``services/guide_server.py``, a free loopback port) serving the guide of the KP graph's
+example queries (``core/browser_guide.py``); Browser plays it after connecting. It starts and
+stops with Neo4j and is managed the same way (pid file under ``home``).
+
 Start-up speed: after the first server of a given Java/jar set stops, the JVM leaves an
 AppCDS class archive in the jar cache; later starts map it instead of loading ~200 jars'
 classes one by one, which cuts start-up by about a third (9 s -> 6 s on 2 cores). Writing the
@@ -22,6 +27,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,7 +36,9 @@ from typing import TYPE_CHECKING, Any
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
+from linksyn_dagster.core.browser_guide import examples, guide_html, post_connect_command
 from linksyn_dagster.core.graph_style import style_command
+from linksyn_dagster.queries import cypher
 from linksyn_dagster.services import process
 
 if TYPE_CHECKING:
@@ -40,6 +48,8 @@ HOST = "127.0.0.1"
 POM = Path(__file__).with_name("neo4j-pom.xml")
 ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_TOOL = "org.neo4j.cli.AdminTool"
+GUIDE_MODULE = "linksyn_dagster.services.guide_server"
+GUIDE_QUERIES = "browser/examples"
 MIN_JAVA = 17
 _FALLBACK = "or set LINKSYN_NEO4J__URI to an existing server"
 
@@ -155,6 +165,34 @@ class LocalNeo4j:
     @property
     def log_path(self) -> Path:
         return self.home / "logs" / "console.log"
+
+    @property
+    def guide_page(self) -> Path:
+        return self.home / "guide" / "linksyn.html"
+
+    @property
+    def guide_pid_file(self) -> Path:
+        return self.home / "guide.pid"
+
+    @property
+    def guide_log_path(self) -> Path:
+        return self.home / "logs" / "guide.log"
+
+    @property
+    def _guide_port_file(self) -> Path:
+        return self.home / "run" / "guide.port"
+
+    def _guide_port(self) -> int | None:
+        try:
+            return int(self._guide_port_file.read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            return None
+
+    @property
+    def guide_url(self) -> str | None:
+        """Where the guide is served (the port its server last listened on), None before any."""
+        port = self._guide_port()
+        return None if port is None else f"http://{HOST}:{port}/{self.guide_page.name}"
 
     @property
     def password(self) -> str:
@@ -299,8 +337,13 @@ class LocalNeo4j:
             # browser.allow_outgoing_connections is not a declared setting of this server
             # (5.26 with strict validation refuses it), and Browser takes it as off when absent
             "client.allow_telemetry": "false",
-            # after connecting, Browser applies the KP graph's style (core/graph_style.py)
-            "browser.post_connect_cmd": style_command(),
+            # after connecting, Browser applies the KP graph's style (core/graph_style.py) and
+            # opens the guide of the example queries (core/browser_guide.py)
+            "browser.post_connect_cmd": post_connect_command(style_command(), f"play {self.guide_url}"),
+            # Browser plays guides only from these hosts (Neo4j's default names guides.neo4j.com
+            # and localhost): the guide's loopback address and nothing outside this machine.
+            # Neo4j 5.26 still calls the setting "whitelist", the only name Browser 5.24 reads
+            "browser.remote_content_hostname_whitelist": HOST,
             # Bolt's Netty loops otherwise idle 2 x 5 s before exiting: stop() takes ~0.5 s, not ~11 s
             "internal.dbms.bolt.netty_server_shutdown_quiet_period": "0",
             "internal.dbms.bolt.netty_server_shutdown_timeout": "2",
@@ -361,6 +404,48 @@ class LocalNeo4j:
             return pid  # no /proc (macOS): trust the pid file
         return pid if ENTRY_POINT in cmdline and str(self.home) in cmdline else None
 
+    def _running_guide_pid(self) -> int | None:
+        pid = process.read_pid(self.guide_pid_file)
+        if pid is None:
+            return None
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            return pid
+        return pid if GUIDE_MODULE in cmdline and str(self.home) in cmdline else None
+
+    def _start_guide(self, port: int, timeout: float = 30.0) -> None:
+        """Write the guide page and serve it (unless its server is still up) on ``port`` (0: a
+        free one); return once it listens and its port is recorded."""
+        self.guide_page.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.guide_page.with_suffix(".tmp")  # a running guide server never serves half a page
+        partial.write_text(guide_html(examples(cypher(GUIDE_QUERIES))), encoding="utf-8")
+        os.replace(partial, self.guide_page)
+        if self._running_guide_pid() is not None and self._guide_port() is not None:
+            return
+        self._guide_port_file.parent.mkdir(parents=True, exist_ok=True)
+        self._guide_port_file.unlink(missing_ok=True)
+        self.guide_log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.guide_log_path.write_bytes(b"")
+        cmd = [sys.executable, "-m", GUIDE_MODULE, f"--page={self.guide_page}", f"--port={port}",
+               f"--port-file={self._guide_port_file}", f"--home={self.home}"]
+        pid = process.spawn_detached(cmd, self.guide_log_path, self.guide_pid_file, cwd=self.home)
+        deadline = time.monotonic() + timeout
+        while (found := self._guide_port()) is None or not process.port_open(HOST, found):
+            if not process.pid_alive(pid) or time.monotonic() > deadline:
+                process.stop_pid(pid, timeout=5)
+                self.guide_pid_file.unlink(missing_ok=True)
+                taken = f"; port {HOST}:{port} may be taken: restart Neo4j (linksyn neo4j stop, start)" if port else ""
+                raise process.ServiceError(f"the Neo4j Browser guide server did not start{taken}; see "
+                                           f"{self.guide_log_path}: {process.last_line(self.guide_log_path)}")
+            time.sleep(0.05)
+
+    def _stop_guide(self) -> None:
+        pid = self._running_guide_pid()
+        if pid is not None:
+            process.stop_pid(pid, timeout=10)
+        self.guide_pid_file.unlink(missing_ok=True)
+
     def _failure_hint(self) -> str:
         # stack traces before logging is up land in console.log; later failures in neo4j.log
         if self.log_path.is_file() and self.log_path.stat().st_size > 0:
@@ -406,6 +491,8 @@ class LocalNeo4j:
             pid = self._running_pid()
             if pid is not None:
                 self._wait_ready(pid, timeout)  # may still be starting in another process
+                # the guide server again if it is gone, on the port the running server names
+                self._start_guide(self._guide_port() or 0)
                 return
             if self.user != "neo4j":  # set-initial-password only knows the built-in admin user
                 raise process.ServiceError(
@@ -420,19 +507,23 @@ class LocalNeo4j:
                         f"port {HOST}:{port} (Neo4j {what}) is already in use by another process: "
                         f"stop it or set LINKSYN_NEO4J__{var} to a free port"
                     )
-            self._write_conf()
-            self._initial_password(java, lib)
-            self._promote_cds_dump(java, java_id, lib)  # left behind if the last stop was not ours
-            cmd = [java, *self._jvm_options(), *self._cds_options(java_id), "-cp", f"{lib}/*", ENTRY_POINT,
-                   f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            self.log_path.write_bytes(b"")  # only this run's output, for _failure_hint
-            pid = process.spawn_detached(cmd, self.log_path, self.pid_file, cwd=self.home)
+            self._start_guide(0)  # first: neo4j.conf names its address
+            pid = None
             try:
+                self._write_conf()
+                self._initial_password(java, lib)
+                self._promote_cds_dump(java, java_id, lib)  # left behind if the last stop was not ours
+                cmd = [java, *self._jvm_options(), *self._cds_options(java_id), "-cp", f"{lib}/*", ENTRY_POINT,
+                       f"--home-dir={self.home}", f"--config-dir={self.conf_dir}"]
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                self.log_path.write_bytes(b"")  # only this run's output, for _failure_hint
+                pid = process.spawn_detached(cmd, self.log_path, self.pid_file, cwd=self.home)
                 self._wait_ready(pid, timeout)
             except BaseException:
-                process.stop_pid(pid, timeout=10)
-                self.pid_file.unlink(missing_ok=True)
+                if pid is not None:
+                    process.stop_pid(pid, timeout=10)
+                    self.pid_file.unlink(missing_ok=True)
+                self._stop_guide()
                 raise
 
     def ensure_running(self, timeout: float = 120.0) -> LocalNeo4j:
@@ -450,6 +541,7 @@ class LocalNeo4j:
                 if process.pid_alive(pid):
                     raise process.ServiceError(f"Neo4j (pid {pid}) did not stop; kill it by hand")
             self.pid_file.unlink(missing_ok=True)
+            self._stop_guide()
             with contextlib.suppress(process.ServiceError, OSError, subprocess.SubprocessError):
                 java, java_id = self._java()
                 self._promote_cds_dump(java, java_id, self.jar_cache)
@@ -461,6 +553,8 @@ class LocalNeo4j:
             "pid": pid,
             "uri": self.uri,
             "http_url": self.http_url,
+            # Neo4j Browser plays it on connecting; `:play <guide_url>` brings it back
+            "guide_url": self.guide_url if self._running_guide_pid() is not None else None,
             "version": self.version,
             "home": str(self.home),
         }

@@ -1,5 +1,5 @@
 """The local Neo4j Community server: Bolt on loopback, the password, stop/restart keeping the
-data, status, Neo4j Browser, and the one-line errors for a missing Java/Maven or a taken port."""
+data, status, Neo4j Browser and the guide it plays, and the one-line errors for a missing Java/Maven or a taken port."""
 
 from __future__ import annotations
 
@@ -7,13 +7,16 @@ from __future__ import annotations
 import ipaddress  # noqa: E402
 import socket  # noqa: E402
 import stat  # noqa: E402
+import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import neo4j  # noqa: E402
 import pytest  # noqa: E402
 
+from linksyn_dagster.core.browser_guide import examples  # noqa: E402
 from linksyn_dagster.core.graph_style import style_command  # noqa: E402
+from linksyn_dagster.queries import cypher  # noqa: E402
 from linksyn_dagster.services import process  # noqa: E402
 from linksyn_dagster.services.neo4j_server import LocalNeo4j  # noqa: E402
 from linksyn_dagster.settings import LinkSynSettings, Neo4jSettings  # noqa: E402
@@ -120,10 +123,12 @@ def test_status_reports_the_running_server(neo4j_server: LocalNeo4j) -> None:
         "pid": int(neo4j_server.pid_file.read_text()),
         "uri": neo4j_server.uri,
         "http_url": f"http://127.0.0.1:{neo4j_server.http_port}",
+        "guide_url": neo4j_server.guide_url,
         "version": "5.26.30",
         "home": str(neo4j_server.home),
     }
     assert process.pid_alive(status["pid"])
+    assert status["guide_url"].startswith("http://127.0.0.1:") and status["guide_url"].endswith("/linksyn.html")
 
 
 def test_start_again_does_not_start_twice(neo4j_server: LocalNeo4j) -> None:
@@ -157,12 +162,76 @@ def test_nothing_calls_out_from_the_server_or_its_browser(neo4j_driver: neo4j.Dr
         "dbms.usage_report.enabled": "false", "client.allow_telemetry": "false"}
 
 
-def test_browser_is_handed_the_kp_graph_style(neo4j_driver: neo4j.Driver) -> None:
+def test_browser_is_handed_the_kp_graph_style_then_the_guide(neo4j_server: LocalNeo4j,
+                                                               neo4j_driver: neo4j.Driver) -> None:
     """The style survives neo4j.conf whole (its '#' colours, ':' and quotes): the running
-    server hands Browser exactly the command core/graph_style.py writes."""
+    server hands Browser exactly the command core/graph_style.py writes, then the guide's
+    :play, and lets Browser play guides from the guide's host only (Browser reads the
+    allowlist from the client config under its old name)."""
     records, _, _ = neo4j_driver.execute_query(
         "SHOW SETTINGS YIELD name, value WHERE name = 'browser.post_connect_cmd' RETURN value")
-    assert [r["value"] for r in records] == [style_command()]
+    assert [r["value"] for r in records] == [f"{style_command()};play {neo4j_server.guide_url}"]
+    records, _, _ = neo4j_driver.execute_query("CALL dbms.clientConfig() YIELD name, value "
+                                               "WHERE name = 'browser.remote_content_hostname_whitelist' RETURN value")
+    assert [r["value"] for r in records] == ["127.0.0.1"]
+
+
+def _get(url: str, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, dict(response.headers), response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), ""
+
+
+def test_the_guide_is_served_cross_origin_with_its_queries(neo4j_server: LocalNeo4j,
+                                                           neo4j_driver: neo4j.Driver) -> None:
+    """Served on loopback beside Neo4j, readable from Browser's origin (the preflight its
+    no-cache headers cause is answered), nothing but the page; each of its queries runs on a
+    small KP graph with path visits and finds rows."""
+    url = neo4j_server.guide_url
+    origin = {"Origin": neo4j_server.http_url}
+    status, headers, page = _get(url, headers={**origin, "pragma": "no-cache", "cache-control": "no-cache"})
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    status, headers, _ = _get(url, "OPTIONS", {**origin, "Access-Control-Request-Method": "GET",
+                                               "Access-Control-Request-Headers": "cache-control,pragma"})
+    assert status == 204 and headers["Access-Control-Allow-Origin"] == "*"
+    assert {"pragma", "cache-control"} <= {h.strip() for h in headers["Access-Control-Allow-Headers"].split(",")}
+    assert _get(url.rsplit("/", 1)[0] + "/../password")[0] == 404
+    assert _get(url.rsplit("/", 1)[0] + "/")[0] == 404
+    if Path("/proc/net/tcp").exists():
+        port = int(url.split(":")[2].split("/")[0])
+        assert all(_is_loopback(address) for address in _listening_addresses(port))
+    queries = examples(cypher("browser/examples"))
+    assert len(queries) >= 4
+    for example in queries:
+        # the page holds the query as Browser's textContent reads it: HTML-escaped
+        assert example.query.replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#x27;") in page
+    neo4j_driver.execute_query(
+        "CREATE (s:Seed {seed_id: 's1', discipline: 'physics'}),"
+        " (a:KnowledgePoint {kp_id: 'a', name: 'entropy', frequency: 9, primary_discipline: 'physics', visits: 3}),"
+        " (b:KnowledgePoint {kp_id: 'b', name: 'heat', frequency: 4, primary_discipline: 'physics', visits: 1}),"
+        " (c:KnowledgePoint {kp_id: 'c', name: 'enzyme', frequency: 2, primary_discipline: 'biology'}),"
+        " (s)-[:HAS_KP]->(a), (a)-[:CO_OCCURS {weight: 2}]->(b), (b)-[:CO_OCCURS {weight: 1}]->(c)")
+    for example in queries:
+        records, _, _ = neo4j_driver.execute_query(example.query.removesuffix(";"))
+        assert records, example.title
+    (covered,) = [e for e in queries if "least covered" in e.title.lower()]
+    records, _, _ = neo4j_driver.execute_query(covered.query.removesuffix(";"))
+    assert [r[0] for r in records] == ["enzyme", "heat", "entropy"]  # by visits: 0, 1, 3
+
+
+def test_start_brings_back_a_stopped_guide_on_its_port(neo4j_server: LocalNeo4j) -> None:
+    """The running Neo4j names the guide's address in its post-connect command, so a guide
+    server that went away comes back on the same port."""
+    url, pid = neo4j_server.guide_url, int(neo4j_server.guide_pid_file.read_text())
+    process.stop_pid(pid, timeout=10)
+    assert neo4j_server.status()["guide_url"] is None
+    neo4j_server.start()
+    assert neo4j_server.status()["guide_url"] == url and int(neo4j_server.guide_pid_file.read_text()) != pid
+    assert _get(url)[0] == 200
 
 
 def test_neo4j_browser_is_served(neo4j_server: LocalNeo4j) -> None:
@@ -205,13 +274,19 @@ def test_stop_then_start_again_keeps_the_data(tmp_path: Path) -> None:
         with neo4j.GraphDatabase.driver(server.uri, auth=(server.user, password)) as driver:
             driver.execute_query("CREATE (:Seed {seed_id: $id})", id="s-1")
         pid = server.status()["pid"]
+        guide_pid, guide_url = int(server.guide_pid_file.read_text()), server.status()["guide_url"]
+        assert _get(guide_url)[0] == 200
 
         server.stop()
         assert not process.pid_alive(pid)
         assert not server.pid_file.exists()
+        # the guide server stops with Neo4j
+        assert not process.pid_alive(guide_pid) and not server.guide_pid_file.exists()
+        assert not process.port_open("127.0.0.1", int(guide_url.split(":")[2].split("/")[0]))
         assert not process.port_open("127.0.0.1", server.bolt_port)
         assert not process.port_open("127.0.0.1", server.http_port)
         assert server.status()["running"] is False and server.status()["pid"] is None
+        assert server.status()["guide_url"] is None
         server.stop()  # stopping a stopped server is fine
 
         # the first stop left a class archive in the jar cache (or found one) and this start maps it
