@@ -177,7 +177,8 @@ def local_services_running(settings) -> list[str]:
     if not settings.neo4j.uri:
         neo4j = LocalNeo4j.from_settings(settings).status()
         if neo4j["running"]:
-            lines.append(f"Neo4j   {neo4j['uri']}, Browser {neo4j['http_url']}/browser/ (pid {neo4j['pid']})"
+            guide = f", its guide {neo4j['guide_url']}" if neo4j.get("guide_url") else ""
+            lines.append(f"Neo4j   {neo4j['uri']}, Browser {neo4j['http_url']}/browser/{guide} (pid {neo4j['pid']})"
                          "  stop: linksyn neo4j stop")
     if not settings.llm.model:
         llm = LocalLLMServer.from_settings(settings).status()
