@@ -51,27 +51,24 @@ def _stop_what_was_launched() -> Iterator[None]:
         stop_process_group(_LAUNCHED.pop())
 
 
-def _launch(select: str, partition: str, log: Path, ops: dict | None = None) -> subprocess.Popen:
-    """``dagster asset materialize`` in its own session (so a kill reaches its step process);
-    ``ops``: run config of the assets' ops."""
+def _launch(select: str, partition: str, log: Path) -> subprocess.Popen:
+    """``dagster asset materialize`` in its own session (so a kill reaches its step process)."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", select,
-             "--partition", partition, *_executor_args(ops)],
+             "--partition", partition, *_executor_args()],
             env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True)
     _LAUNCHED.append(proc)
     return proc
 
 
-def _executor_args(ops: dict | None = None) -> list[str]:
+def _executor_args() -> list[str]:
     """Run the steps in the launched process itself (one process to kill, and no step
-    process to start per asset) unless a test asks for the multiprocess executor; with
-    ``ops``, that run config of the assets' ops too."""
-    config = {"ops": ops} if ops else {}
-    if os.environ.get("LINKSYN_TEST_MULTIPROCESS") != "1":
-        config["execution"] = {"config": {"in_process": {}}}
-    return ["--config-json", json.dumps(config)] if config else []
+    process to start per asset) unless a test asks for the multiprocess executor."""
+    if os.environ.get("LINKSYN_TEST_MULTIPROCESS") == "1":
+        return []
+    return ["--config-json", json.dumps({"execution": {"config": {"in_process": {}}}})]
 
 
 def _materialize(select: str, partition: str, log: Path, timeout: float = 300) -> None:
@@ -216,13 +213,21 @@ def _kps_in_graph(driver) -> int:
 
 
 def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
-        cli_settings, llm_server, neo4j_driver, tmp_path, monkeypatch):
+        cli_settings, llm_server, neo4j_driver, tmp_path, monkeypatch, request):
     """Kill points: KP extraction in 4 partitions, the Neo4j load, synthesis in 2 path
     partitions, difficulty judging in 2, rewriting in 1, and judging inside the further round
     the release asks for. After each kill the same materialization is run again; at the end
     every table and the graph equal those of a run never killed (``run_pipeline``, which walks
-    the same round)."""
+    the same round).
+
+    Each kill point is a ``dagster asset materialize`` process killed with SIGKILL; the runs
+    that are not killed (the re-run after each kill, and the partitions and stages without a
+    kill point) run on the same instance in this process, which never shares memory with a
+    killed one: the re-run finds only what the killed process stored. That spares ~20 process
+    start-ups (dagster, the definitions and litellm imported each time)."""
     import random
+
+    import dagster as dg
 
     from linksyn_dagster.core.taxonomy import DISCIPLINES
     from linksyn_dagster.definitions import build_definitions
@@ -248,8 +253,12 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     monkeypatch.setenv("LINKSYN_RELEASE__MAX_ROUNDS", "1")
     settings = load_settings()
     # the stages in run_pipeline's order: seeds per discipline, the graph, paths per start discipline, the release
+    definitions = build_definitions(settings)
     seed_stages, graph_stages, path_stages, release_stages = [list(stage.assets)
-                                                              for stage in pipeline_stages(build_definitions(settings))]
+                                                              for stage in pipeline_stages(definitions)]
+    job = definitions.resolve_implicit_global_asset_job_def()
+    instance = prepare_instance(settings)  # DAGSTER_HOME's, which the launched processes use
+    request.addfinalizer(instance.dispose)
     log = tmp_path / "dagster.log"
     neo4j_driver.execute_query("MATCH (n) DETACH DELETE n")
     llm_server.reset()
@@ -282,10 +291,11 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
         _run_to_end(select, partition)
 
     def _run_to_end(select: list[str], partition: str | None, ops: dict | None = None) -> None:
-        proc = (_launch(",".join(select), partition, log, ops) if partition
-                else _launch_unpartitioned(select, log, ops))
-        if proc.wait(timeout=300) != 0:
-            pytest.fail(f"{select} [{partition}] failed:\n{log.read_text()[-3000:]}")
+        """The materialization, in this process, to its end."""
+        result = job.execute_in_process(instance=instance, partition_key=partition, raise_on_error=False,
+                                        asset_selection=[dg.AssetKey(key) for key in select],
+                                        run_config={"ops": ops} if ops else None)
+        assert result.success, f"{select} [{partition}] failed: {result.get_step_failure_events()[:1]}"
 
     for k, discipline in enumerate(disciplines):
         if k < 4:
@@ -357,10 +367,10 @@ def _next_round_request() -> dict:
         instance.dispose()
 
 
-def _launch_unpartitioned(select: list[str], log: Path, ops: dict | None = None) -> subprocess.Popen:
+def _launch_unpartitioned(select: list[str], log: Path) -> subprocess.Popen:
     out = log.open("ab")
     return subprocess.Popen(
         [DAGSTER, "asset", "materialize", "-m", "linksyn_dagster.definitions", "--select", ",".join(select),
-         *_executor_args(ops)],
+         *_executor_args()],
         env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}, stdout=out, stderr=subprocess.STDOUT,
         start_new_session=True)

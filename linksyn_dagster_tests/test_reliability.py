@@ -299,6 +299,7 @@ def test_neo4j_stopped_in_the_middle_of_a_load_fails_cleanly_and_the_rerun_conve
 
     import neo4j
 
+    from linksyn_dagster.core.seeds import demo_seed_dir
     from linksyn_dagster.services.process import stop_process_group
     from linksyn_dagster_tests.fixtures_neo4j import make_local_neo4j
 
@@ -311,7 +312,13 @@ def test_neo4j_stopped_in_the_middle_of_a_load_fails_cleanly_and_the_rerun_conve
         monkeypatch.setenv("LINKSYN_NEO4J__USER", own.user)
         monkeypatch.setenv("LINKSYN_NEO4J__PASSWORD", own.password)
         monkeypatch.setenv("LINKSYN_NEO4J__BATCH_SIZE", "2")  # a load of many small transactions
-        # the graph is what this test is about: the re-run's walk and synthesis stay small
+        # the graph is what this test is about: the seeds (4 of the 10 demo disciplines, still
+        # over a hundred KPs to load), the re-run's walk and synthesis stay small
+        seeds_dir = tmp_path / "seeds"
+        seeds_dir.mkdir()
+        for discipline in ("biology", "chemistry", "history", "physics"):
+            (seeds_dir / f"{discipline}.jsonl").symlink_to(demo_seed_dir() / f"{discipline}.jsonl")
+        monkeypatch.setenv("LINKSYN_SEEDS__SOURCE_DIR", str(seeds_dir))
         monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "4")
         settings = load_settings()
         with open(log_path, "wb") as log:
