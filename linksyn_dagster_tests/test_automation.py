@@ -54,16 +54,20 @@ class Ticks:
                     self.check(key, spec.name, True, partition if spec.partitions_def else None)
 
     def check(self, key: str, name: str, passed: bool, partition: str | None = None) -> None:
-        """An evaluation of a check, as a run of its own reports it (the instance keeps one per
-        run and partition: a runless second one of a partition would collide). A check of a
-        partition names the materialization it checked, as a run's does: Dagster counts it
-        only while that is the partition's latest."""
-        target = None
-        if partition is not None:
-            (latest,) = self.instance.fetch_materializations(dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey(key), asset_partitions=[partition]), limit=1).records
-            target = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp)
+        """An evaluation of a check. Unpartitioned: runless. A partition's, as a run of its own
+        reports it (the instance keeps one per run and partition: a runless second one of a
+        partition would collide), naming the materialization it checked, as a run's does:
+        Dagster counts it only while that is the partition's latest. (Not for unpartitioned
+        checks: an evaluation under a run id the instance has no run for made "the check
+        newly passed" depend on timing, 3 ticks in 12 missing it, where runless missed none.)"""
+        if partition is None:
+            self.instance.report_runless_asset_event(
+                dg.AssetCheckEvaluation(asset_key=dg.AssetKey(key), check_name=name, passed=passed))
+            return
+        (latest,) = self.instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(key), asset_partitions=[partition]), limit=1).records
+        target = AssetCheckEvaluationTargetMaterializationData(
+            storage_id=latest.storage_id, run_id=latest.run_id, timestamp=latest.timestamp)
         evaluation = dg.AssetCheckEvaluation(asset_key=dg.AssetKey(key), check_name=name, passed=passed,
                                              partition=partition, target_materialization_data=target)
         self.instance.report_dagster_event(dg.DagsterEvent(

@@ -445,11 +445,12 @@ def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_se
     shot(page, "05-linkqa-dataset")
 
     page.goto(f"{base}/assets/kp_graph", wait_until="networkidle")
-    queries = _metadata_row(page, "browser_queries")  # short markdown renders in place
+    queries = _open_markdown(page, "browser_queries")  # every example query: longer than Dagster shows in place
     playwright_api.expect(queries).to_contain_text("Paste into Neo4j Browser")
     playwright_api.expect(queries).to_contain_text("MATCH (k:KnowledgePoint)-[e:CO_OCCURS]-(n:KnowledgePoint)")
-    queries.scroll_into_view_if_needed()
     shot(page, "06-kp-graph-cypher")
+    queries.get_by_role("button", name="Close").click()
+    playwright_api.expect(queries).to_have_count(0)
 
     page.goto(f"{base}/assets/distribution_report", wait_until="networkidle")
     dialog = _open_markdown(page, "report")
