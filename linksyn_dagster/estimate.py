@@ -119,28 +119,32 @@ def history_of(settings: LinkSynSettings) -> dict | None:
     """The data dir's earlier runs as ``estimate_run`` reads them; None without any."""
     import duckdb
 
+    from linksyn_dagster.queries import sql
+
     if not settings.duckdb_path.exists():
         return None
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
         tables = {name for (name,) in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
         if not {"llm_usage", "kp_paths"} <= tables:
             return None
-        usage = conn.execute("SELECT stage, count(*), avg(prompt_tokens), avg(completion_tokens + "
-                             "coalesce(reasoning_tokens, 0)) FROM llm_usage GROUP BY stage").fetchall()
+        usage = conn.execute(sql("usage_by_stage")).fetchall()
         paths, first_round = conn.execute("SELECT count(*), count(*) FILTER (WHERE round = 0) FROM kp_paths").fetchone()
         items = conn.execute("SELECT count(*) FROM linkqa_dataset").fetchone()[0] if "linkqa_dataset" in tables else 0
     if not paths or not usage:
         return None
-    return {"paths": paths, "first_round_paths": first_round, "items": items, "calls": {stage: n for stage, n, _, _ in usage},
-            "tokens": {stage: (p or 0.0, c or 0.0) for stage, _, p, c in usage}}
+    return {"paths": paths, "first_round_paths": first_round, "items": items,
+            "calls": {stage: calls for stage, calls, *_ in usage},
+            # per call: the stage's totals over its calls (reasoning counts as completion)
+            "tokens": {stage: ((prompt or 0) / calls, ((completion or 0) + (reasoning or 0)) / calls)
+                       for stage, calls, prompt, completion, reasoning, _ in usage}}
 
 
 def pricing(settings: LinkSynSettings):
     """USD for (stage, prompt tokens, completion tokens): the configured prices, else
     litellm's price list for the model; None when neither knows it."""
     llm = settings.llm
-    if llm.input_cost_per_mtok is not None or llm.output_cost_per_mtok is not None:
-        prices = ((llm.input_cost_per_mtok or 0.0) / 1e6, (llm.output_cost_per_mtok or 0.0) / 1e6)
+    prices = llm.price_per_token
+    if prices is not None:
         return lambda stage, prompt, completion: prompt * prices[0] + completion * prices[1]
     if not llm.model:
         return lambda stage, prompt, completion: 0.0  # the local model: free

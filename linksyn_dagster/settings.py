@@ -98,6 +98,14 @@ class LLMSettings(BaseModel):
 
     _blank = field_validator("model", "api_base", "api_key", mode="before")(_blank_is_unset)
 
+    @property
+    def price_per_token(self) -> tuple[float, float] | None:
+        """(input, output) USD per token from the configured prices per million, None when
+        neither is set (litellm's price list, or 0 for a model it has no price for)."""
+        if self.input_cost_per_mtok is None and self.output_cost_per_mtok is None:
+            return None
+        return (self.input_cost_per_mtok or 0.0) / 1e6, (self.output_cost_per_mtok or 0.0) / 1e6
+
 
 class SeedSettings(BaseModel):
     source_dir: Path | None = Field(

@@ -91,9 +91,6 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
         # queued time counts against each call's timeout
         concurrency = min(llm.concurrency, 2)
     api_key = llm.api_key.get_secret_value() if llm.api_key else ("none" if api_base else None)
-    prices = None
-    if llm.input_cost_per_mtok is not None or llm.output_cost_per_mtok is not None:
-        prices = ((llm.input_cost_per_mtok or 0.0) / 1e6, (llm.output_cost_per_mtok or 0.0) / 1e6)
     endpoints = list(dict.fromkeys([*([api_base] if api_base else []), *llm.api_bases])) if llm.model else [api_base]
     router_config = None
     if llm.model and (len(endpoints) > 1 or llm.fallback_models):
@@ -103,7 +100,7 @@ def build_client(settings: LinkSynSettings, store: ResultStore, logger: logging.
     config = ClientConfig(
         model, api_base=api_base, api_key=api_key, temperature=llm.temperature, max_tokens=max_tokens,
         timeout_s=llm.timeout_s, max_retries=llm.max_retries, concurrency=concurrency, structured_output=structured,
-        budget_usd=llm.budget_usd, router_config=router_config, price_per_token=prices,
+        budget_usd=llm.budget_usd, router_config=router_config, price_per_token=llm.price_per_token,
         processes=llm.client_processes if llm.model else 1,
     )
     return LLMClient(config, store, logger=logger)
