@@ -10,7 +10,9 @@ for fewer calls than this: the estimate is of the calls the run makes, answered 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
@@ -119,17 +121,22 @@ def history_of(settings: LinkSynSettings) -> dict | None:
     """The data dir's earlier runs as ``estimate_run`` reads them; None without any."""
     import duckdb
 
-    from linksyn_dagster.queries import sql
-
     if not settings.duckdb_path.exists():
         return None
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        tables = {name for (name,) in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        if not {"llm_usage", "kp_paths"} <= tables:
-            return None
-        usage = conn.execute(sql("usage_by_stage")).fetchall()
-        paths, first_round = conn.execute("SELECT count(*), count(*) FILTER (WHERE round = 0) FROM kp_paths").fetchone()
-        items = conn.execute("SELECT count(*) FROM linkqa_dataset").fetchone()[0] if "linkqa_dataset" in tables else 0
+        return history_from(conn)
+
+
+def history_from(conn) -> dict | None:
+    """``history_of`` on an open DuckDB connection (an asset reads it through the warehouse's)."""
+    from linksyn_dagster.queries import sql
+
+    tables = {name for (name,) in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not {"llm_usage", "kp_paths"} <= tables:
+        return None
+    usage = conn.execute(sql("usage_by_stage")).fetchall()
+    paths, first_round = conn.execute("SELECT count(*), count(*) FILTER (WHERE round = 0) FROM kp_paths").fetchone()
+    items = conn.execute("SELECT count(*) FROM linkqa_dataset").fetchone()[0] if "linkqa_dataset" in tables else 0
     if not paths or not usage:
         return None
     return {"paths": paths, "first_round_paths": first_round, "items": items,
@@ -177,3 +184,56 @@ def estimate_for(settings: LinkSynSettings) -> RunEstimate:
     sample = seeds.head(2000).collect()
     per_item = float(qa_tokens(sample).mean()) if sample.height else None
     return estimate_run(settings, count, per_item, history_of(settings), pricing(settings))
+
+
+# the run_estimate table (walk_plan writes it, the report reads it): a row per stage
+ESTIMATE_SCHEMA = {"stage": pl.Utf8, "calls": pl.Int64, "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64,
+                   "cost_usd": pl.Float64, "basis": pl.Utf8, "seeds": pl.Int64, "paths": pl.Int64,
+                   "paths_basis": pl.Utf8}
+
+
+def estimate_frame(estimate: RunEstimate) -> pl.DataFrame:
+    """The estimate as rows of the ``run_estimate`` table, one per stage."""
+    return pl.DataFrame([{"stage": s.stage, "calls": s.calls, "prompt_tokens": s.prompt_tokens,
+                          "completion_tokens": s.completion_tokens, "cost_usd": s.cost_usd, "basis": s.basis,
+                          "seeds": estimate.seeds, "paths": estimate.paths, "paths_basis": estimate.paths_basis}
+                         for s in estimate.stages], schema=ESTIMATE_SCHEMA)
+
+
+def _ratio(actual: float | None, estimated: float | None) -> float | None:
+    return round(actual / estimated, 2) if actual is not None and estimated else None
+
+
+def against_actual(estimated: Iterable[Mapping[str, Any]],
+                   actual: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Per stage, then ``total``: the estimate's calls, tokens (prompt + completion) and cost
+    against the actual ones, with each ratio actual / estimated (None where nothing was
+    estimated). ``estimated``: ``run_estimate`` rows; ``actual``: stage -> calls,
+    prompt_tokens, completion_tokens, cost_usd (``usage_by_stage``). A cost the estimate did
+    not know (no price for the model) stays None, and so does the total's."""
+    by_stage = {row["stage"]: row for row in estimated}
+    stages = [*(s for s in STAGES if s in by_stage or s in actual),
+              *sorted(s for s in {*by_stage, *actual} if s not in STAGES)]
+    rows = []
+    for stage in stages:
+        guess, real = by_stage.get(stage, {}), actual.get(stage, {})
+        rows.append({
+            "stage": stage,
+            "estimated_calls": int(guess.get("calls") or 0), "calls": int(real.get("calls") or 0),
+            "estimated_tokens": int((guess.get("prompt_tokens") or 0) + (guess.get("completion_tokens") or 0)),
+            "tokens": int((real.get("prompt_tokens") or 0) + (real.get("completion_tokens") or 0)),
+            "estimated_cost_usd": guess.get("cost_usd") if guess else 0.0,
+            "cost_usd": float(real.get("cost_usd") or 0.0)})
+    if rows:
+        costs = [row["estimated_cost_usd"] for row in rows]
+        rows.append({"stage": "total", **{key: sum(row[key] for row in rows) for key in
+                                          ("estimated_calls", "calls", "estimated_tokens", "tokens", "cost_usd")},
+                     "estimated_cost_usd": None if None in costs else sum(costs)})
+    for row in rows:
+        for what in ("calls", "tokens", "cost_usd"):
+            row[f"{what.removesuffix('_usd')}_ratio"] = _ratio(row[what], row[f"estimated_{what}"])
+    return [{key: row[key] for key in AGAINST_ACTUAL_COLUMNS} for row in rows]
+
+
+AGAINST_ACTUAL_COLUMNS = ["stage", "estimated_calls", "calls", "calls_ratio", "estimated_tokens", "tokens",
+                          "tokens_ratio", "estimated_cost_usd", "cost_usd", "cost_ratio"]

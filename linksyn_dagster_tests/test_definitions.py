@@ -27,7 +27,7 @@ LLM_WRITERS = ("seed_kps", "synthesized_qa", "enhanced_qa", "verified_qa")
 SIDE_TABLES = {
     "seed_rejects": "seed_qa", "seed_kp_links": "knowledge_points", "kp_cooccurrence": "knowledge_points",
     "dataset_drops": "linkqa_dataset", "decontamination_hits/seed_qa": "seed_qa",
-    "decontamination_hits/linkqa_dataset": "linkqa_dataset",
+    "decontamination_hits/linkqa_dataset": "linkqa_dataset", "run_estimate": "walk_plan",
     **{f"{table}/{writer}": writer for table in ("llm_usage", "llm_failures") for writer in LLM_WRITERS},
 }
 LINEAGE = {
@@ -39,7 +39,8 @@ LINEAGE = {
     ("seed_kps", "seed_kp_links"), ("seed_kp_links", "kp_cooccurrence"), ("seed_kp_links", "kp_graph"),
     ("kp_cooccurrence", "kp_graph"), ("seed_kp_links", "walk_plan"), ("verified_qa", "dataset_drops"),
     ("dataset_drops", "distribution_report"), ("verified_qa", "decontamination_hits/linkqa_dataset"),
-    ("decontamination_hits/seed_qa", "linkqa_dataset"),
+    ("decontamination_hits/seed_qa", "linkqa_dataset"), ("seed_qa", "run_estimate"),
+    ("run_estimate", "distribution_report"),
     ("seed_qa", "llm_usage/seed_kps"), ("kp_paths", "llm_failures/synthesized_qa"),
     ("synthesized_qa", "llm_usage/enhanced_qa"), ("enhanced_qa", "llm_failures/verified_qa"),
     *((f"llm_usage/{writer}", reader) for writer in LLM_WRITERS

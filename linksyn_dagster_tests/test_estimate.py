@@ -1,12 +1,14 @@
 """The run estimate: its counts follow the run's shape (a KP extraction per seed, a synthesis
 per path, per-path ratios), measured ratios and tokens replace the defaults, and a token
-budget sizes the paths."""
+budget sizes the paths; after a run, the estimate is set against the calls made."""
 
 from __future__ import annotations
 
 import pytest
 
-from linksyn_dagster.estimate import DEFAULT_PATHS_PER_ITEM, DEFAULT_TOKENS, estimate_run
+from linksyn_dagster.estimate import (
+    DEFAULT_PATHS_PER_ITEM, DEFAULT_TOKENS, against_actual, estimate_frame, estimate_run,
+)
 from linksyn_dagster.settings import LinkSynSettings
 
 
@@ -51,3 +53,34 @@ def test_a_token_budget_sizes_the_paths(tmp_path):
     assert estimate_run(held, 5, seed_tokens_per_item=100.0).paths == round(100 * DEFAULT_PATHS_PER_ITEM)
     open_release = _settings(tmp_path, release={"target_tokens": 10_000, "fill_cells": False})
     assert estimate_run(open_release, 5, seed_tokens_per_item=100.0).paths == 100
+
+
+def test_the_estimate_against_actual_per_stage_and_in_all(tmp_path):
+    settings = _settings(tmp_path, walk={"paths_total": 10}, release={"fill_cells": False},
+                         synthesis={"verifier_samples": 0})
+    estimated = estimate_frame(estimate_run(settings, seeds=20, seed_tokens_per_item=None,
+                                            price=lambda stage, prompt, completion: (prompt + completion) * 1e-6))
+    assert estimated.get_column("stage").to_list()[:2] == ["kp_extraction", "qa_synthesis"]
+    assert set(estimated.get_column("seeds")) == {20} and set(estimated.get_column("paths")) == {10}
+    rows = {r["stage"]: r for r in estimated.to_dicts()}
+    actual = {"kp_extraction": {"calls": 20, "prompt_tokens": 9000, "completion_tokens": 1000, "cost_usd": 0.01},
+              "qa_synthesis": {"calls": 15, "prompt_tokens": 100, "completion_tokens": 50, "cost_usd": 0.002}}
+    table = {r["stage"]: r for r in against_actual(estimated.to_dicts(), actual)}
+    # every stage estimated, in pipeline order, then the total; one none asked for stays at 0 made
+    assert list(table) == ["kp_extraction", "qa_synthesis", "difficulty_judge", "difficulty_rewrite",
+                           "answer_verification", "total"]
+    synthesis = table["qa_synthesis"]
+    assert (synthesis["estimated_calls"], synthesis["calls"], synthesis["calls_ratio"]) == (10, 15, 1.5)
+    assert synthesis["estimated_tokens"] == 10 * sum(DEFAULT_TOKENS["qa_synthesis"]) and synthesis["tokens"] == 150
+    assert synthesis["cost_ratio"] == pytest.approx(0.002 / rows["qa_synthesis"]["cost_usd"], abs=0.01)
+    assert table["answer_verification"]["estimated_calls"] == 0 and table["answer_verification"]["calls_ratio"] is None
+    total = table["total"]
+    assert total["estimated_calls"] == sum(r["calls"] for r in rows.values()) and total["calls"] == 35
+    assert total["calls_ratio"] == round(35 / total["estimated_calls"], 2)
+    assert total["estimated_cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows.values()))
+    # a stage made but not estimated shows up with nothing estimated; an unknown price stays unknown
+    unpriced = [{**r, "cost_usd": None} if r["stage"] == "qa_synthesis" else r for r in estimated.to_dicts()]
+    table = {r["stage"]: r for r in against_actual(unpriced, {**actual, "other": {"calls": 2}})}
+    assert table["other"]["estimated_calls"] == 0 and table["other"]["calls"] == 2
+    assert table["qa_synthesis"]["cost_ratio"] is None and table["total"]["estimated_cost_usd"] is None
+    assert against_actual([], {}) == []

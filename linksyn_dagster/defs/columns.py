@@ -199,3 +199,15 @@ REPORT_CELLS = {
     "shortfall": "target_items minus items, at least 0",
     "why_short": "why a cell short by an item or more is short, as the release said",
 }
+
+RUN_ESTIMATE = {
+    "stage": "the LLM stage",
+    "calls": "LLM calls the run was expected to make in the stage (answered by the model or from the result store)",
+    "prompt_tokens": "prompt tokens expected in the stage",
+    "completion_tokens": "completion tokens expected in the stage (reasoning included)",
+    "cost_usd": "expected cost in USD (null: no price known for the model)",
+    "basis": "where the tokens per call come from: measured here (this data dir's earlier runs) or defaults",
+    "seeds": "seeds the estimate counts a KP extraction for",
+    "paths": "paths the estimate counts, the plan's rounds included",
+    "paths_basis": "how the paths were counted (the walk settings, the token budget, the growth by rounds)",
+}

@@ -78,3 +78,18 @@ CREATE TABLE IF NOT EXISTS decontamination_hits (
     overlap_fraction DOUBLE,
     similarity DOUBLE
 );
+
+-- The LLM calls, tokens and cost per stage the walk plan's run was expected to need, made
+-- before any path's call (written by walk_plan with a plan's first round; the report sets it
+-- against llm_usage).
+CREATE TABLE IF NOT EXISTS run_estimate (
+    stage VARCHAR NOT NULL,
+    calls BIGINT NOT NULL,
+    prompt_tokens BIGINT NOT NULL,
+    completion_tokens BIGINT NOT NULL,
+    cost_usd DOUBLE,
+    basis VARCHAR NOT NULL,
+    seeds BIGINT NOT NULL,
+    paths BIGINT NOT NULL,
+    paths_basis VARCHAR NOT NULL
+);

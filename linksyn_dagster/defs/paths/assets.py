@@ -20,18 +20,21 @@ from linksyn_dagster.core.prompting import stable_id
 from linksyn_dagster.core.quotas import plan_asks, plan_params, plan_quotas, quotas_from_distribution
 from linksyn_dagster.core.walker import WalkParams, walk_paths
 from linksyn_dagster.defs import columns
-from linksyn_dagster.defs.metadata import table_metadata
+from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.graph_csr import read_kp_graph_csr
+from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
 from linksyn_dagster.defs.automation import runs_after
+from linksyn_dagster.estimate import ESTIMATE_SCHEMA, estimate_frame, estimate_run, history_from, pricing
 
 CHECK_QUOTA_MET = "path_quota_met"
 CHECK_QUOTAS_MET = "path_quotas_met"
 CHECK_PATH_KPS_EXIST = "path_kps_exist"
 CSR_CACHE_DIR = "csr_cache"  # under the data dir: the KP graph as CSR arrays, one file per graph version
+RUN_ESTIMATE = "run_estimate"
 
 PATHS_SCHEMA = {
     "path_id": pl.Utf8, "start_discipline": pl.Utf8, "path_index": pl.Int32, "length": pl.Int32,
@@ -40,6 +43,15 @@ PATHS_SCHEMA = {
     "target_difficulty": pl.Int32, "round": pl.Int32,
     "walk_params": pl.Utf8, "graph_version": pl.Utf8,
 }
+
+
+run_estimate = side_table_spec(
+    RUN_ESTIMATE, "The LLM calls, tokens and cost per stage the run was expected to need (`linksyn estimate`), "
+    "made before any path's call: from the settings, the seeds in seed_qa and this data dir's earlier runs "
+    "(llm_usage, kp_paths), or the stated defaults without them. Written by walk_plan, whole, with a plan's "
+    "first round; its further rounds keep it (it counts their growth). distribution_report sets it against "
+    "llm_usage.", columns.RUN_ESTIMATE, ESTIMATE_SCHEMA, written_by="walk_plan", group_name="paths",
+    deps=[dg.AssetDep("seed_qa", partition_mapping=dg.AllPartitionMapping())])
 
 
 class WalkPlanConfig(dg.Config):
@@ -159,6 +171,23 @@ def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[s
     return pl.concat(frames)
 
 
+def _estimate(settings, walk, max_rounds: int, paths_given: bool, warehouse: WarehouseResource,
+              llm: LLMResource) -> pl.DataFrame:
+    """``run_estimate``'s rows for the plan about to be walked (``walk``: its paths, ``max_rounds``:
+    its round limit; ``paths_given``: the run config set its paths, not the token budget):
+    the seeds of seed_qa, their mean size, and the history in the warehouse before this plan."""
+    release = settings.release.model_copy(update={"max_rounds": max_rounds, **(
+        {"target_tokens": None} if paths_given else {})})
+    planned = settings.model_copy(update={"walk": walk, "release": release, "llm": llm.llm_settings})
+    sample = warehouse.query("seed_token_sample") if release.target_tokens else None
+    with warehouse.get_connection() as conn:
+        history = history_from(conn)
+    estimate = estimate_run(planned, int(warehouse.query("seed_count").item()),
+                            float(qa_tokens(sample).mean()) if sample is not None and sample.height else None,
+                            history, pricing(planned))
+    return estimate_frame(estimate)
+
+
 @dg.asset(
     kinds={"neo4j", "duckdb", "polars"},
     group_name="paths",
@@ -171,7 +200,8 @@ def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[s
     ],
 )
 def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowledge_points: pl.DataFrame,
-              graph: Neo4jResource, warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
+              graph: Neo4jResource, warehouse: WarehouseResource, settings: SettingsResource,
+              llm: LLMResource) -> Iterator:
     """Every walk of the run, for all start disciplines in one pass: P(i→j) ∝ w_ij^β · V(j),
     with V mixing KP popularity and a coverage term that decays with the visits of every
     path walked so far, whichever discipline it started in (interleaved schedule). Each
@@ -189,7 +219,11 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     version with the same walk settings, its paths whose KPs all still exist are kept (ids,
     seeds, levels; their LLM answers are never asked again) and new walks start from their
     coverage to fill the quotas. It writes the `visits` counters of the KP nodes in Neo4j,
-    and the per-discipline `kp_paths` partitions read their slice of it."""
+    and the per-discipline `kp_paths` partitions read their slice of it.
+    A first round (no run config `rounds`) also estimates the run's LLM calls, tokens and cost
+    per stage, as `linksyn estimate` does, before any path's call, into `run_estimate` (the
+    LLM resource is read for its model and prices only); the report sets it against the
+    calls made."""
     settings = settings.value
     walk = settings.walk
     # the round limit is the plan's: the sensor and the release read it back from walk_params
@@ -202,6 +236,11 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
             share = release.first_round_share if release.fill_cells and max_rounds else 1.0
             walk = walk.model_copy(update={"paths_total": max(1, round(share * items_for_tokens(
                 release.target_tokens, float(qa_tokens(sample).mean()))))})
+    # the run's estimate, before any path's call, from the history before this plan; a further
+    # round keeps the first round's (which counted the growth by rounds), so it is never made
+    # on the calls it is set against
+    estimate = None if config.rounds else _estimate(settings, walk, max_rounds, config.paths_total is not None,
+                                                    warehouse, llm)
 
     # the graph as CSR arrays: streamed from Neo4j once per graph version, then from the cache
     csr, transfer = read_kp_graph_csr(graph, settings.data_dir / CSR_CACHE_DIR)
@@ -268,6 +307,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     walked = dict(paths.group_by("start_discipline").len().iter_rows())
     wanted = plan_quotas(plan, with_rounds=True) if paths.height else quotas
     short = {d: f"{walked.get(d, 0)}/{q}" for d, q in wanted.items() if walked.get(d, 0) < q}
+    if estimate is not None:
+        warehouse.replace(RUN_ESTIMATE, estimate)
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
         "quotas": dg.MetadataValue.json(quotas), "graph_nodes": csr.n_nodes, "graph_edges": csr.n_edges,
@@ -287,7 +328,13 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
         "seed_use_max": int(seed_use.get_column("count").max() or 0),
         "seed_use_gini": round(gini(seed_use.get_column("count").to_numpy()), 4),
         "walk_params": dg.MetadataValue.json(json.loads(params_json)),
+        **({"estimated_llm_calls": int(estimate.get_column("calls").sum()),
+            "llm_estimate": dg.MetadataValue.json({row.pop("stage"): row for row in estimate.select(
+                "stage", "calls", "prompt_tokens", "completion_tokens", "cost_usd").to_dicts()})}
+           if estimate is not None else {}),
     })
+    if estimate is not None:
+        yield side_table_materialization(RUN_ESTIMATE, estimate, columns.RUN_ESTIMATE)
     yield dg.AssetCheckResult(check_name=CHECK_QUOTAS_MET, passed=not short, severity=dg.AssetCheckSeverity.WARN,
                               metadata={"short_of_quota": dg.MetadataValue.json(short)})
     yield dg.AssetCheckResult(check_name=CHECK_PATH_KPS_EXIST, passed=unknown == 0,
