@@ -97,6 +97,20 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert all(c.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and c.stat().st_size > 5000 for c in charts)
     html = (settings.data_dir / "reports" / "distribution_report.html").read_text()
     assert html.count("data:image/png;base64,") == 5 and "http" not in html.split("</head>")[0]
+    # estimate against actual: walk_plan recorded the estimate before any path's call (the
+    # defaults, as `before`: not re-made on this run's calls, whatever its rounds), and the
+    # report sets it against the calls made: within 25% in all
+    recorded = dict(_sql(settings, "SELECT stage, calls FROM run_estimate"))
+    assert recorded == {**{s.stage: s.calls for s in before.stages},
+                        "kp_extraction": _sql(settings, "SELECT count(*) FROM seed_qa")[0][0]}, (recorded, before)
+    made = sum(actual.values())
+    assert summary_json["llm_calls"] == made and summary_json["estimated_llm_calls"] == sum(recorded.values())
+    assert abs(summary_json["estimated_llm_calls"] - made) <= 0.25 * made, (recorded, actual)
+    assert summary_json["llm_calls_vs_estimate"] == round(made / sum(recorded.values()), 2)
+    vs_estimate = html.split("<h2>Estimate against actual</h2>", 1)[1].split("</section>", 1)[0]
+    assert "<th>estimated_calls</th>" in vs_estimate and vs_estimate.count("<tr>") == 1 + len(recorded) + 1
+    assert f'<td>total</td><td class="num">{sum(recorded.values())}</td><td class="num">{made}</td>' in vs_estimate
+    assert f"| total | {sum(recorded.values())} | {made} |" in report.read_text()
     # ... and a few items of every discipline to look at, each with its KP chain drawn (a box
     # per path KP), its seeds' file:line, the difficulty judged and the verdict
     section = html.split("<h2>Items to look at</h2>", 1)[1]

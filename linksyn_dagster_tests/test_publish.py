@@ -63,6 +63,29 @@ def test_report_numbers():
                      ("physics", "4"): (0.8, 1)}
     assert "| law | 3 | 1.500 | 0 | 1.500 |" in report.markdown
     assert s["verifier_dropped"] == 2 and "| verifier_disagrees | 2 |" in report.markdown
+    # no estimate recorded: the section says so
+    assert "## Estimate against actual" in report.markdown and "no estimate recorded" in report.markdown
+    assert s["estimated_llm_calls"] is None and s["llm_calls"] == 3
+
+
+def test_report_sets_the_estimate_against_the_calls_made(tmp_path):
+    from linksyn_dagster.publish.html_report import render_html_report, ReportSection
+
+    paths = pl.DataFrame({"path_id": ["p1"], "start_discipline": ["physics"], "kp_ids": [["k1"]]})
+    kps = pl.DataFrame({"kp_id": ["k1"], "primary_discipline": ["physics"]})
+    usage = {"qa_synthesis": {"calls": 3, "prompt_tokens": 500, "completion_tokens": 300, "reasoning_tokens": 0,
+                              "cost_usd": 0.0}}
+    estimate = [{"stage": "qa_synthesis", "calls": 4, "prompt_tokens": 400, "completion_tokens": 100,
+                 "cost_usd": 0.0, "basis": "<defaults>", "seeds": 2, "paths": 4, "paths_basis": "x"}]
+    report = build_report(_dataset(), {"physics": 2}, paths, kps, {"physics": 1.0}, {}, {}, usage,
+                          estimate=estimate)
+    assert report.summary["estimated_llm_calls"] == 4 and report.summary["llm_calls_vs_estimate"] == 0.75
+    section = report.markdown.split("## Estimate against actual", 1)[1].split("\n## ", 1)[0]
+    assert "| qa_synthesis | 4 | 3 | 0.750 | 500 | 800 | 1.600 |" in section
+    assert "| total | 4 | 3 | 0.750 | 500 | 800 | 1.600 |" in section
+    html = render_html_report("r", [ReportSection("Estimate against actual", table=[
+        {**report.estimate_vs_actual[0], "stage": "<b>x</b>"}])])
+    assert "&lt;b&gt;x&lt;/b&gt;" in html and "<b>x</b>" not in html
 
 
 def test_report_costs_per_discipline_and_path():

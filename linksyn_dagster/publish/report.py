@@ -5,7 +5,7 @@ coverage and popularity balance, failures, tokens and cost."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -13,6 +13,7 @@ import polars as pl
 from linksyn_dagster.core.difficulty import mix_for
 from linksyn_dagster.core.metrics import coverage, distribution_vs_target, gini, l1_distance
 from linksyn_dagster.core.quotas import plan_params, plan_quotas
+from linksyn_dagster.estimate import AGAINST_ACTUAL_COLUMNS, against_actual
 from linksyn_dagster.settings import SynthesisSettings
 
 
@@ -26,6 +27,8 @@ class Report:
     difficulty_l1_worst_discipline: float = 0.0
     cells: list[dict[str, Any]] = field(default_factory=list)  # see difficulty_cells
     drops: dict[str, int] = field(default_factory=dict)  # reason -> items removed from the release
+    # per stage, then the total: the run's estimate against the calls made (estimate.against_actual)
+    estimate_vs_actual: list[dict[str, Any]] = field(default_factory=list)
 
 
 def release_targets(paths: pl.DataFrame, disciplines: Iterable[str],
@@ -78,10 +81,18 @@ def difficulty_cells(dataset: pl.DataFrame, discipline_target: Mapping[str, floa
     return rows
 
 
+ESTIMATE_TEXT = ("The LLM calls, tokens (prompt + completion) and cost per stage that `linksyn estimate` "
+                 "expected, made by walk_plan before any path's call (from the settings, the seeds and this data "
+                 "dir's earlier runs), against the answers behind the data (llm_usage: from the model or the "
+                 "result store). ratio = actual / estimated.")
+
+
 def _md_table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     if not rows:
         return "_(none)_"
     def fmt(v: Any) -> str:
+        if v is None:  # unknown (as the HTML table shows it)
+            return ""
         if isinstance(v, float):  # small costs keep their significant digits
             return f"{v:.3f}" if v == 0 or abs(v) >= 0.01 else f"{v:.3g}"
         return str(v)
@@ -96,14 +107,17 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
                  usage_by_stage: dict[str, dict[str, float]], usage_by_discipline: pl.DataFrame | None = None,
                  usage_by_path: pl.DataFrame | None = None, drops: Mapping[str, int] | None = None,
                  tokens_target: int | None = None, items_wanted: int | None = None,
-                 why_short: Mapping[tuple[str, str], str] | None = None) -> Report:
+                 why_short: Mapping[tuple[str, str], str] | None = None,
+                 estimate: Sequence[Mapping[str, Any]] = ()) -> Report:
     """``difficulty_mixes``: each discipline's difficulty mix (level -> share); the release's
     difficulty target is their mix weighted by the discipline target. ``usage_by_discipline``:
     discipline, calls, prompt/completion/reasoning tokens, tokens, cost_usd; ``usage_by_path``:
     path_id, discipline, calls, tokens, cost_usd; ``drops``: items removed from the release
     per reason (``dataset_drops``); ``tokens_target``: the release's token budget, if any
     (the dataset's ``tokens`` column is its released tokens); ``why_short``: why each cell
-    the release left short is short, by discipline and level (the release's ``cells``)."""
+    the release left short is short, by discipline and level (the release's ``cells``);
+    ``estimate``: the ``run_estimate`` rows the walk plan recorded before the calls (none
+    when it recorded none), set against ``usage_by_stage``."""
     per_discipline = dict(dataset.group_by("discipline").len().iter_rows()) if dataset.height else {}
     discipline_rows = distribution_vs_target(per_discipline, discipline_target)
     difficulties = dataset.with_columns(pl.col("difficulty").cast(pl.Utf8).fill_null("unjudged"))
@@ -145,6 +159,8 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
     for row in token_rows:  # the discipline's share of the budget, as its items are of the items
         row["target_tokens"] = round(weights.get(row["discipline"], 0.0) * tokens_target) if tokens_target else None
     total_cost = sum(float(u.get("cost_usd", 0.0)) for u in usage_by_stage.values())
+    vs_estimate = against_actual(estimate, usage_by_stage) if estimate else []
+    estimated = vs_estimate[-1] if vs_estimate else {}
 
     by_discipline = usage_by_discipline.to_dicts() if usage_by_discipline is not None else []
     by_path = usage_by_path if usage_by_path is not None else pl.DataFrame(
@@ -179,6 +195,9 @@ def build_report(dataset: pl.DataFrame, seeds_per_discipline: dict[str, int], pa
         "tokens_released": tokens_released, "tokens_target": tokens_target,
         "llm_tokens_per_released_token": round(total_tokens / tokens_released, 3) if tokens_released else None,
         "drops": drops,
+        "estimated_llm_calls": estimated.get("estimated_calls"),
+        "llm_calls": sum(int(u.get("calls", 0)) for u in usage_by_stage.values()),
+        "llm_calls_vs_estimate": estimated.get("calls_ratio"),
     }
     seed_rows = [{"discipline": k, "seeds": v} for k, v in sorted(seeds_per_discipline.items()) if v]
     usage_rows = [{"stage": s, **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in u.items()}}
@@ -233,6 +252,13 @@ control: **{(total_tokens / tokens_released) if tokens_released else 0:.2f}** LL
 
 {_md_table(seed_rows, ["discipline", "seeds"])}
 
+## Estimate against actual
+
+{ESTIMATE_TEXT}
+
+{_md_table(vs_estimate, AGAINST_ACTUAL_COLUMNS) if vs_estimate else "_(no estimate recorded: the walk plan was "
+ "made before LinkSyn recorded one)_"}
+
 ## LLM failures by stage
 
 {_md_table([{"stage": k, "failures": v} for k, v in sorted(failures.items())], ["stage", "failures"])}
@@ -255,4 +281,4 @@ Costliest paths:
 
 {_md_table(costliest, ["path_id", "discipline", "calls", "tokens", "cost_usd"])}
 """
-    return Report(markdown, summary, discipline_l1, difficulty_l1, worst[1], cells, drops)
+    return Report(markdown, summary, discipline_l1, difficulty_l1, worst[1], cells, drops, vs_estimate)

@@ -17,7 +17,7 @@ from linksyn_dagster.publish.charts import (
     cost_chart, difficulty_chart, discipline_chart, kp_coverage_chart, kp_usage_chart,
 )
 from linksyn_dagster.publish.html_report import ReportSection, write_html_report
-from linksyn_dagster.publish.report import Report
+from linksyn_dagster.publish.report import ESTIMATE_TEXT, Report
 from linksyn_dagster.publish.report_items import ItemToLookAt, items_html, items_markdown
 
 
@@ -61,6 +61,7 @@ def write_report_files(directory: Path, report: Report, dataset: pl.DataFrame, p
         ReportSection("Discipline × difficulty: target against released", table=report.cells),
         ReportSection("Verification and cleaning: items removed by reason",
                       table=[{"reason": k, "items": v} for k, v in sorted(report.drops.items())]),
+        ReportSection("Estimate against actual", text=ESTIMATE_TEXT, table=report.estimate_vs_actual),
         ReportSection("KP usage vs popularity", image=charts["kp_usage"], image_alt="KP usage"),
         ReportSection("Cumulative KP coverage", image=charts["kp_coverage"], image_alt="KP coverage"),
         ReportSection("Tokens and cost per discipline", image=charts["cost"], image_alt="cost",

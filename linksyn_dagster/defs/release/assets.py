@@ -14,6 +14,7 @@ from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.llm_stage import LLM_FAILURES, LLM_USAGE, llm_table_deps
 from linksyn_dagster.defs.metadata import column_schema, side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
+from linksyn_dagster.defs.paths.assets import RUN_ESTIMATE
 from linksyn_dagster.publish.provenance import release_provenance
 from linksyn_dagster.publish.release import write_release
 from linksyn_dagster.publish.release_build import DROP_SCHEMA, build_release, wanted_seeds
@@ -185,7 +186,7 @@ def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict
     kinds={"duckdb"},
     group_name="release",
     deps=["linkqa_dataset", "knowledge_points", dg.AssetDep("kp_paths", partition_mapping=ALL),
-          dg.AssetDep("seed_qa", partition_mapping=ALL), DATASET_DROPS, *llm_table_deps(LLM_USAGE),
+          dg.AssetDep("seed_qa", partition_mapping=ALL), DATASET_DROPS, RUN_ESTIMATE, *llm_table_deps(LLM_USAGE),
           *llm_table_deps(LLM_FAILURES)],
     metadata={"dagster/column_schema": column_schema(pl.DataFrame(schema=REPORT_CELL_SCHEMA), columns.REPORT_CELLS)},
     automation_condition=runs_after("linkqa_dataset"),
@@ -201,7 +202,8 @@ def _release_sizing(context: dg.AssetExecutionContext) -> tuple[int | None, dict
 def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                         settings: SettingsResource) -> Iterator:
     """Discipline and difficulty distributions of the release against their targets, KP
-    coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost; as
+    coverage and popularity balance (Gini of KP usage), LLM failures, tokens and cost, and the
+    calls, tokens and cost estimated before the calls (`run_estimate`) against those made; as
     markdown and charts here, and as `<data dir>/reports/distribution_report.{md,json,html}`
     (the HTML file is self-contained) with the chart PNGs in `reports/charts/`, and a few items
     per discipline to look at (`items_to_look_at`: question, choices and key, KP chain, source
@@ -222,7 +224,8 @@ def distribution_report(context: dg.AssetExecutionContext, warehouse: WarehouseR
                           failures, {row.pop("stage"): row for row in warehouse.query("usage_by_stage").to_dicts()},
                           usage_by_discipline, warehouse.query("usage_by_path"),
                           dict(warehouse.query("drops_by_reason").iter_rows()),
-                          tokens_target=settings.release.target_tokens, items_wanted=items_wanted, why_short=why)
+                          tokens_target=settings.release.target_tokens, items_wanted=items_wanted, why_short=why,
+                          estimate=warehouse.query(RUN_ESTIMATE).to_dicts())
     picked = pick_items(dataset)
     wanted = picked_seed_ids(picked)
     items = items_to_look_at(picked, warehouse.query("report_item_seeds", frames={"wanted_seeds": wanted}), kps)

@@ -1,0 +1,1 @@
+SELECT * FROM run_estimate ORDER BY stage
