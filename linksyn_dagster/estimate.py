@@ -201,7 +201,7 @@ def estimate_frame(estimate: RunEstimate) -> pl.DataFrame:
 
 
 def _ratio(actual: float | None, estimated: float | None) -> float | None:
-    return round(actual / estimated, 2) if actual is not None and estimated else None
+    return round(actual / estimated, 3) if actual is not None and estimated else None
 
 
 def against_actual(estimated: Iterable[Mapping[str, Any]],

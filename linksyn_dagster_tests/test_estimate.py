@@ -76,7 +76,7 @@ def test_the_estimate_against_actual_per_stage_and_in_all(tmp_path):
     assert table["answer_verification"]["estimated_calls"] == 0 and table["answer_verification"]["calls_ratio"] is None
     total = table["total"]
     assert total["estimated_calls"] == sum(r["calls"] for r in rows.values()) and total["calls"] == 35
-    assert total["calls_ratio"] == round(35 / total["estimated_calls"], 2)
+    assert total["calls_ratio"] == round(35 / total["estimated_calls"], 3)
     assert total["estimated_cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in rows.values()))
     # a stage made but not estimated shows up with nothing estimated; an unknown price stays unknown
     unpriced = [{**r, "cost_usd": None} if r["stage"] == "qa_synthesis" else r for r in estimated.to_dicts()]

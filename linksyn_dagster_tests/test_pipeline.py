@@ -106,7 +106,7 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     made = sum(actual.values())
     assert summary_json["llm_calls"] == made and summary_json["estimated_llm_calls"] == sum(recorded.values())
     assert abs(summary_json["estimated_llm_calls"] - made) <= 0.25 * made, (recorded, actual)
-    assert summary_json["llm_calls_vs_estimate"] == round(made / sum(recorded.values()), 2)
+    assert summary_json["llm_calls_vs_estimate"] == round(made / sum(recorded.values()), 3)
     vs_estimate = html.split("<h2>Estimate against actual</h2>", 1)[1].split("</section>", 1)[0]
     assert "<th>estimated_calls</th>" in vs_estimate and vs_estimate.count("<tr>") == 1 + len(recorded) + 1
     assert f'<td>total</td><td class="num">{sum(recorded.values())}</td><td class="num">{made}</td>' in vs_estimate

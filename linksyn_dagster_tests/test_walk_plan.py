@@ -141,7 +141,7 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     assert {row[3] for row in added if row[2] == starts[0]} == {
         sum(1 for row in first if row[2] == starts[0]) + n for n in range(3)}  # numbering goes on
     assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
-    (materialization,) = outcome.asset_materializations_for_node("walk_plan")
+    (materialization,) = outcome.asset_materializations_for_node("walk_plan")  # a further round: the estimate kept
     assert materialization.metadata["paths_per_round"].value == {"0": len(first), "1": 4}
     assert materialization.metadata["walk_params"].value["max_rounds"] == settings.release.max_rounds  # unset
     # a second round keeps the first's paths too
@@ -176,7 +176,12 @@ def test_the_walk_plan_is_global_and_every_partition_reads_the_same_slice(pipeli
     assert all(extended[row[0]] == row for row in kept)  # the same KPs, seeds and level
     added = [row for path_id, row in extended.items() if path_id not in final]
     assert added and len({(row[1], row[2]) for row in extended.values()}) == len(extended)  # numbering goes on
-    (materialization,) = outcome.asset_materializations_for_node("walk_plan")
+    # a plan's first round also records the run's estimate (a further round, above, keeps it)
+    written = {m.asset_key.to_user_string(): m for m in outcome.asset_materializations_for_node("walk_plan")}
+    assert set(written) == {"walk_plan", "run_estimate"}
+    assert written["walk_plan"].metadata["estimated_llm_calls"].value == \
+        _rows(settings, "SELECT sum(calls) FROM run_estimate")[0][0]
+    materialization = written["walk_plan"]
     assert materialization.metadata["kept_paths"].value == len(kept)
     assert sum(_visits(neo4j_driver).values()) == _rows(settings, "SELECT sum(length) FROM walk_plan")[0][0]
     # deterministic: the same graph and settings give the same extended plan
