@@ -483,6 +483,8 @@ def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_se
     first = items.first
     assert first.locator(".chain .kp").count() >= 2 and first.locator("li.key").count() == 1
     assert all(re.search(r":\d+$", where) for where in first.locator(".seeds .where").all_inner_texts())
+    # CMMLU items are Chinese: drawn with a CJK font (fonts-noto-cjk), not as empty boxes
+    assert _draws_cjk(first), "Chromium draws Chinese as boxes: install fonts-noto-cjk (make test-deps)"
     group = page.locator(".discipline-items").first
     group.evaluate("element => element.scrollIntoView()")  # its top at the viewport's top
     box = group.bounding_box()
@@ -497,6 +499,23 @@ def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_se
         shot(page, f"08-chart-{chart}", docs_name="report" if chart == "disciplines" else None)
         dialog.get_by_role("button", name="Close").click()
         playwright_api.expect(dialog).to_have_count(0)
+
+
+def _draws_cjk(element) -> bool:
+    """Whether the browser has glyphs for Chinese in ``element``'s font: two different
+    characters drawn on a canvas differ (with no CJK font both are the same .notdef box)."""
+    return element.evaluate("""element => {
+        const font = getComputedStyle(element).font.replace(/[\\d.]+px/, '48px');
+        const draw = text => {
+            const canvas = document.createElement('canvas');
+            canvas.width = canvas.height = 64;
+            const context = canvas.getContext('2d');
+            context.font = font;
+            context.fillText(text, 4, 52);
+            return canvas.toDataURL();
+        };
+        return draw('中') !== draw('国');
+    }""")
 
 
 def _metadata_row(page, key: str):
