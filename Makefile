@@ -16,12 +16,15 @@ test: setup test-deps
 setup: $(STAMP)
 
 # Debian packages the tests use: docker-compose validates docker-compose.yml (no engine
-# needed); chromium is the browser the UI tests drive with Playwright (never a downloaded one)
-DEBIAN_TEST_PACKAGES := docker-compose chromium
+# needed); chromium is the browser the UI tests drive with Playwright (never a downloaded one);
+# fonts-noto-cjk gives it Chinese, Japanese and Korean glyphs (the report's CMMLU items would
+# otherwise show as boxes)
+DEBIAN_TEST_PACKAGES := docker-compose chromium fonts-noto-cjk
 test-deps:
 	@missing=""; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	fc-list :lang=zh family 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "linksyn: installing$$missing from Debian"; \

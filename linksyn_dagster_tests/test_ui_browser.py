@@ -11,6 +11,7 @@ import datetime
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -19,15 +20,19 @@ from pathlib import Path
 
 import dagster as dg
 import httpx
+import neo4j
 import polars as pl
 import pytest
 
 from linksyn_dagster.core.graph_load import SEED_COLUMNS, GraphTables, diff
-from linksyn_dagster.core.graph_style import band_label, discipline_label, grass
+from linksyn_dagster.core.graph_style import STYLE_VERSION, band_label, discipline_label, grass
 from linksyn_dagster.core.taxonomy import DISCIPLINES
+from linksyn_dagster.queries import cypher
 from linksyn_dagster.resources.graph_loader import GraphLoader
+from linksyn_dagster.services.neo4j_server import LocalNeo4j
 from linksyn_dagster.services.process import free_port, stop_process_group
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
+from linksyn_dagster_tests.fixtures_neo4j import make_local_neo4j
 
 pytestmark = pytest.mark.slow
 
@@ -73,9 +78,9 @@ def chromium() -> Iterator:
             browser.close()
 
 
-@pytest.fixture()
-def browser_page(chromium):
-    context = chromium.new_context(viewport=VIEWPORT)
+def _open_page(chromium, **context_options):
+    """A page in a new browser context (``context_options``: Playwright's, viewport first)."""
+    context = chromium.new_context(**{"viewport": VIEWPORT, **context_options})
     # Dagster's one-off "Join the community" dialog on loopback: marked as seen, as after its
     # first "Skip" (and dismissed anyway should a later version show it again)
     context.add_init_script("window.localStorage.setItem('communityNux', '1')")
@@ -86,8 +91,14 @@ def browser_page(chromium):
     # "neo4j$" prompt appears only then), while the "Connected to Neo4j" frame was already shown
     playwright_api.expect.set_options(timeout=60_000)
     page.add_locator_handler(page.get_by_role("button", name="Skip"), lambda button: button.click())
+    return page
+
+
+@pytest.fixture()
+def browser_page(chromium):
+    page = _open_page(chromium)
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture()
@@ -472,6 +483,8 @@ def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_se
     first = items.first
     assert first.locator(".chain .kp").count() >= 2 and first.locator("li.key").count() == 1
     assert all(re.search(r":\d+$", where) for where in first.locator(".seeds .where").all_inner_texts())
+    # CMMLU items are Chinese: drawn with a CJK font (fonts-noto-cjk), not as empty boxes
+    assert _draws_cjk(first), "Chromium draws Chinese as boxes: install fonts-noto-cjk (make test-deps)"
     group = page.locator(".discipline-items").first
     group.evaluate("element => element.scrollIntoView()")  # its top at the viewport's top
     box = group.bounding_box()
@@ -486,6 +499,23 @@ def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_se
         shot(page, f"08-chart-{chart}", docs_name="report" if chart == "disciplines" else None)
         dialog.get_by_role("button", name="Close").click()
         playwright_api.expect(dialog).to_have_count(0)
+
+
+def _draws_cjk(element) -> bool:
+    """Whether the browser has glyphs for Chinese in ``element``'s font: two different
+    characters drawn on a canvas differ (with no CJK font both are the same .notdef box)."""
+    return element.evaluate("""element => {
+        const font = getComputedStyle(element).font.replace(/[\\d.]+px/, '48px');
+        const draw = text => {
+            const canvas = document.createElement('canvas');
+            canvas.width = canvas.height = 64;
+            const context = canvas.getContext('2d');
+            context.font = font;
+            context.fillText(text, 4, 52);
+            return canvas.toDataURL();
+        };
+        return draw('中') !== draw('国');
+    }""")
 
 
 def _metadata_row(page, key: str):
@@ -527,6 +557,22 @@ def _drawn_nodes(page) -> dict[str, tuple[str, str, float]]:
     return {name: (" ".join(text.split()), fill.upper(), radius) for name, text, fill, radius in drawn}
 
 
+def _log_in(page, server: LocalNeo4j, login_shot: str | None = None) -> None:
+    """Neo4j Browser of ``server``: its login form filled in (bolt, the server's address,
+    user and password) and submitted, until the connected prompt shows."""
+    page.goto(f"{server.http_url}/browser/", wait_until="networkidle")
+    address = page.locator("input[data-testid=boltaddress]")
+    address.wait_for()
+    address.locator("xpath=preceding::select[1]").select_option("bolt://")
+    address.fill(server.uri.removeprefix("bolt://"))
+    page.locator("input[data-testid=username]").fill(server.user)
+    page.locator("input[data-testid=password]").fill(server.password)
+    if login_shot:
+        shot(page, login_shot)
+    page.locator("button[data-testid=connect]").click()
+    playwright_api.expect(page.get_by_text(re.compile(r"^neo4j\$")).first).to_be_visible()  # the connected prompt
+
+
 def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_driver):
     """Neo4j Browser, served by the local server, logs in, applies the KP graph's style and
     opens the guide of the example queries on connecting; the guide's first query is the
@@ -538,17 +584,8 @@ def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_d
     assert block, "the README's example Cypher query is gone"
     query = "\n".join(line.strip() for line in block.group(1).strip().splitlines())
     page = browser_page
-    page.goto(f"{neo4j_server.http_url}/browser/", wait_until="networkidle")
-    address = page.locator("input[data-testid=boltaddress]")
-    address.wait_for()
-    address.locator("xpath=preceding::select[1]").select_option("bolt://")
-    address.fill(neo4j_server.uri.removeprefix("bolt://"))
-    page.locator("input[data-testid=username]").fill(neo4j_server.user)
-    page.locator("input[data-testid=password]").fill(neo4j_server.password)
-    shot(page, "10-neo4j-browser-login")
-    page.locator("button[data-testid=connect]").click()
+    _log_in(page, neo4j_server, login_shot="10-neo4j-browser-login")
     editor = page.locator("[data-testid=activeEditor] textarea").first
-    playwright_api.expect(page.get_by_text(re.compile(r"^neo4j\$")).first).to_be_visible()  # the connected prompt
     # the guide the server serves beside Neo4j, played after the style: its first slide's query
     guide_query = page.locator("pre.runnable").first
     playwright_api.expect(page.get_by_role("heading", name=re.compile(r"^1\. The most popular"))).to_be_visible()
@@ -580,7 +617,112 @@ def test_neo4j_browser_runs_the_readme_query(browser_page, neo4j_server, neo4j_d
     assert radii[0] == radii[1] < radii[2] < radii[3] < radii[4] < radii[5]
     # the server allows no telemetry (client.allow_telemetry=false): no consent banner over the frames
     playwright_api.expect(page.get_by_text(re.compile("we collect information on product usage"))).to_have_count(0)
-    shot(page, "11-neo4j-browser-graph", docs_name="neo4j-browser")
+    shot(page, "11-neo4j-browser-graph")  # the README's image is of the demo's graph: the test below
     page.locator("[data-testid=cypherFrameSidebarTable]").first.click()
     playwright_api.expect(page.get_by_text("kp number 6").first).to_be_visible()
     shot(page, "12-neo4j-browser-table")
+
+
+# The README's image of Neo4j Browser is taken on the KP graph a `make demo` built, not on the
+# six KPs above: LINKSYN_UI_DOCS_DEMO_DATA names that run's data dir (LINKSYN_DATA_DIR)
+DEMO_DATA_ENV = "LINKSYN_UI_DOCS_DEMO_DATA"
+# the neighbourhoods of the demo graph's two most frequent KPs (about 25 KPs: readable in one frame)
+DEMO_QUERY = """MATCH (k:KnowledgePoint) WITH k ORDER BY k.frequency DESC, k.name LIMIT 2
+MATCH (k)-[e:CO_OCCURS]-(n:KnowledgePoint)
+RETURN k, e, n"""
+
+
+@pytest.fixture()
+def demo_neo4j(tmp_path) -> Iterator[LocalNeo4j]:
+    """A copy of the Neo4j home a `make demo` left (``$LINKSYN_UI_DOCS_DEMO_DATA/neo4j``:
+    store, password), started on free ports; the demo's own files are only read."""
+    data = os.environ.get(DEMO_DATA_ENV)
+    if not data:
+        pytest.skip(f"{DEMO_DATA_ENV} names no data dir of `make demo`")
+    source = Path(data).expanduser().resolve() / "neo4j"
+    if not (source / "data").is_dir() or not (source / "password").is_file():
+        pytest.fail(f"{source} holds no Neo4j data and password of a `make demo`", pytrace=False)
+    running = make_local_neo4j(source).status()["pid"]  # reads its pid file only
+    if running is not None:
+        pytest.fail(f"the demo's Neo4j (pid {running}) runs on {source}: its store is copied whole only when "
+                    f"stopped (LINKSYN_DATA_DIR={data} linksyn neo4j stop)", pytrace=False)
+    server = make_local_neo4j(tmp_path / "neo4j")
+    shutil.copytree(source, server.home, ignore=shutil.ignore_patterns("*.pid", "run"))
+    try:
+        server.start(timeout=240)
+        yield server
+    finally:
+        server.stop()
+
+
+def test_neo4j_browser_on_the_demo_graph(chromium, demo_neo4j):
+    """Neo4j Browser on the KP graph a `make demo` built (``LINKSYN_UI_DOCS_DEMO_DATA``; the
+    test is skipped without it): the graph is labelled for the current style, and the two
+    most frequent KPs' neighbourhoods are drawn whole in it (a fill per discipline, a radius per
+    frequency band), several disciplines and bands at once. With LINKSYN_UI_DOCS=1 this is
+    the README's image of Neo4j Browser: the result frame in full screen, zoomed to fit."""
+    with neo4j.GraphDatabase.driver(demo_neo4j.uri, auth=(demo_neo4j.user, demo_neo4j.password)) as driver:
+        (meta,) = driver.execute_query(cypher("graph_meta_get")).records
+        rows = driver.execute_query(DEMO_QUERY).records
+    assert meta["version"], "the demo's Neo4j holds no KP graph"
+    assert meta["style"] == STYLE_VERSION, "the demo's KPs are labelled for another style: run `make demo` again"
+    kps = {row[key]["name"]: row[key] for row in rows for key in ("k", "n")}
+    page = _open_page(chromium, device_scale_factor=2)  # sharp when GitHub shrinks it to its column
+    try:
+        _log_in(page, demo_neo4j)
+        page.locator("[data-testid=activeEditor] textarea").first.focus()
+        page.keyboard.insert_text(DEMO_QUERY)
+        page.keyboard.press("Control+Enter")
+        frame = page.locator("article").filter(has=page.get_by_role("button", name="zoom-to-fit")).first
+        playwright_api.expect(frame.locator("[data-testid=property-details-overview-node-label-KnowledgePoint]")) \
+            .to_have_text(f"KnowledgePoint ({len(kps)})")
+        playwright_api.expect(frame.locator("svg g.node")).to_have_count(len(kps))
+        sheet = grass()
+        drawn = _drawn_nodes(page)
+        assert set(drawn) == set(kps)
+        for name, kp in kps.items():
+            style = {**sheet[f"node.{discipline_label(kp['primary_discipline'])}"],
+                     **sheet[f"node.{band_label(kp['frequency'])}"]}
+            assert drawn[name][1:] == (style["color"].upper(), float(style["diameter"].removesuffix("px")) / 2), name
+        assert len({fill for _, fill, _ in drawn.values()}) >= 4 and len({r for _, _, r in drawn.values()}) >= 2
+        frame.get_by_role("button", name="Fullscreen").click()
+        _zoom_to_show_all(frame)
+        shot(page, "13-neo4j-browser-demo-graph", docs_name="neo4j-browser", clip=frame.bounding_box())
+    finally:
+        page.context.close()
+
+
+def _zoom_to_show_all(frame) -> None:
+    """Once the layout has settled, the graph of a result ``frame`` zoomed to fit its canvas,
+    then out until every node circle lies in the canvas left of the Overview panel (Browser
+    fits the graph to the whole canvas, the panel over its right side)."""
+    bounds = """frame => {
+        const panel = [...frame.querySelectorAll('div')]  // the smallest box holding all its text
+            .filter(e => e.textContent.startsWith('Overview') && e.textContent.includes('Displaying'))
+            .map(e => e.getBoundingClientRect()).sort((a, b) => a.width * a.height - b.width * b.height)[0];
+        const canvas = frame.querySelector('svg:has(g.node)').getBoundingClientRect();
+        const circles = [...frame.querySelectorAll('svg g.node circle.b-outline')].map(c => c.getBoundingClientRect());
+        const right = Math.min(canvas.right, panel.left);
+        return [circles.map(c => [c.left, c.top, c.right, c.bottom]), [canvas.left, canvas.top, right, canvas.bottom]];
+    }"""
+    previous = None
+    for _ in range(30):  # the force layout moves nodes for a few seconds
+        frame.page.wait_for_timeout(500)
+        circles = frame.evaluate(bounds)[0]
+        if circles == previous:
+            break
+        previous = circles
+    frame.get_by_role("button", name="zoom-to-fit").click()
+    page = frame.page
+    for _ in range(20):
+        page.wait_for_timeout(1000)  # the zoom's transition
+        circles, (left, top, right, bottom) = frame.evaluate(bounds)
+        if all(left <= x0 and x1 <= right and top <= y0 and y1 <= bottom for x0, y0, x1, y1 in circles):
+            return
+        # out by a little (the zoom-out button's steps are coarse): Ctrl + the mouse wheel,
+        # round the middle of the free canvas
+        page.mouse.move((left + right) / 2, (top + bottom) / 2)
+        page.keyboard.down("Control")
+        page.mouse.wheel(0, 60)
+        page.keyboard.up("Control")
+    raise AssertionError(f"the graph does not fit left of the Overview panel: {circles} in {(left, top, right, bottom)}")
