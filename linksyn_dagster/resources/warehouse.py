@@ -70,6 +70,7 @@ class WarehouseResource(DuckDBResource):
                     conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming")
                 else:
                     conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
+                    _add_new_columns(conn, table)
                     conn.execute(f"DELETE FROM {table} WHERE list_contains($keys, {column})", {"keys": keys})
                     conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 conn.execute("COMMIT")
@@ -98,3 +99,12 @@ def _create_side_tables(conn: Any) -> None:
 def _exists(conn: Any, table: str) -> bool:
     found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()
     return bool(found and found[0])
+
+
+def _add_new_columns(conn, table: str) -> None:
+    """Columns of ``incoming`` that a partitioned ``table`` made by an older version lacks are
+    added (empty for the other partitions' rows), so a data dir outlives a new column."""
+    have = {row[0] for row in conn.execute(f"DESCRIBE {table}").fetchall()}
+    for name, kind, *_ in conn.execute("DESCRIBE SELECT * FROM incoming").fetchall():
+        if name not in have:
+            conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
