@@ -90,7 +90,7 @@ def _settings(data_dir: Path, seeds: Path, server: ScriptedLLMServer, closed: bo
         llm={"model": server.litellm_model, "api_base": server.api_base, "api_key": "scripted", "concurrency": 8},
         seeds={"source_dir": seeds},
         synthesis={"steer_difficulty": closed, "verifier_samples": 3 if closed else 0, "max_rewrites": 1,
-                   "judge_samples": args.judge_samples if closed else 1},
+                   "judge_samples": args.judge_samples if closed else 1, "level_confidence": args.level_confidence},
         release={"fill_cells": closed, "max_rounds": args.rounds if closed else 0,
                  "target_tokens": args.target_tokens},
     )
@@ -173,6 +173,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--verifier-accuracy", type=float, default=0.85)
     parser.add_argument("--judge-samples", type=int, default=SynthesisSettings().judge_samples,
                         help="difficulty readings per version in the closed loop (median)")
+    parser.add_argument("--level-confidence", type=float, default=SynthesisSettings().level_confidence,
+                        help="closed loop: probability the learned drift/noise model must give a version's target "
+                             "level before the version is taken for it")
     parser.add_argument("--target-tokens", type=int, default=60_000)
     parser.add_argument("--rounds", type=int, default=3, help="further rounds the closed loop may walk")
     parser.add_argument("--work-dir", type=Path, default=None)
@@ -194,7 +197,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             shutil.rmtree(work, ignore_errors=True)
     result = {**closed, "open_loop": opened,
               "settings": {**simulate, "seeds": str(args.seeds), "target_tokens": args.target_tokens,
-                           "max_rounds": args.rounds, "judge_samples": args.judge_samples}}
+                           "max_rounds": args.rounds, "judge_samples": args.judge_samples,
+                           "level_confidence": args.level_confidence}}
     print(json.dumps(result, indent=2))
     return result
 

@@ -157,6 +157,11 @@ class SynthesisSettings(BaseModel):
         "without its key, then grades it); its level is their median. Readings are asked one at a time until they "
         "settle whether that median is the target level: a noisy judge misplaces fewer items, at the cost of more "
         "calls")
+    level_confidence: float = Field(
+        0.85, gt=0.5, lt=1.0, description="closed loop: a version whose median reading is its target level is "
+        "taken for it only when a model of the generator's drift and the judge's noise, learned from the "
+        "partition's readings, gives that level at least this probability (else it is read on, up to "
+        "judge_samples, then rewritten); higher = fewer misplaced items, more calls")
     verifier_samples: int = Field(
         3, ge=0, le=9, description="independent solves of each item by the verifier (k); an item is released only "
         "when a majority of the k answers equals its key; the judge's solves count when the verifier is the "

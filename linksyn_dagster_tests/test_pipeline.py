@@ -176,15 +176,19 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     assert _sql(settings, "SELECT count(*) FROM synthesized_qa q JOIN kp_paths p USING (path_id) "
                           "WHERE q.target_difficulty IS DISTINCT FROM p.target_difficulty "
                           "OR q.target_difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
+    # (judged on it: its median reading is the level, and the learned model agrees)
+    confidence = settings.synthesis.level_confidence
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa r JOIN enhanced_qa s ON r.enhanced_from = s.qa_id "
-                          "WHERE s.difficulty = s.target_difficulty OR s.difficulty IS NULL")[0][0] == 0
+                          "WHERE (s.difficulty = s.target_difficulty AND s.difficulty_confidence >= ?) "
+                          "OR s.difficulty IS NULL", confidence)[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
     # at most one version per path goes on to verification: the first judged on its level;
     # every verified item is one of those
     assert _sql(settings, "SELECT count(*) FROM (SELECT path_id FROM enhanced_qa GROUP BY path_id "
                           "HAVING sum(selected::INT) > 1)")[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected AND "
-                          "difficulty IS DISTINCT FROM target_difficulty")[0][0] == 0
+                          "(difficulty IS DISTINCT FROM target_difficulty OR difficulty_confidence < ?)",
+                confidence)[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0] > 0
     assert _sql(settings, "SELECT count(*) FROM verified_qa")[0][0] == \
         _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0]

@@ -90,13 +90,17 @@ ENHANCED = {
     "variant": "original, or rewrite for a version rewritten toward the target level",
     "enhanced_from": "for a rewrite, the qa_id it was rewritten from",
     "rewrite_round": "0 for the original, n for the n-th rewrite of the path's item",
-    "difficulty": "judged difficulty level, 1 (easiest) to 5",
+    "difficulty": "judged difficulty level, 1 (easiest) to 5: the median of the judge's readings",
     "difficulty_rationale": "the judge's reason for the level",
+    "difficulty_confidence": "closed loop: the probability of that level given the readings and the level asked, "
+                             "under the partition's learned model of the generator's drift and the judge's noise "
+                             "(taken for its target at LINKSYN_SYNTHESIS__LEVEL_CONFIDENCE); open loop: empty",
+    "judge_levels": "the levels the judge read, one per reading, in the order asked",
     "judge_answers": "the letters the judge chose, one per reading: it solves the item without its key "
                      "before grading it (the verifier's first answers when the verifier is the same model)",
-    "selected": "the version of the path's item that goes on to verification and release: the first judged "
-                "on its target level when the release holds its cells, else the closest (every original "
-                "when difficulty is not steered)",
+    "selected": "the version of the path's item that goes on to verification and release: when the release "
+                "holds its cells, the first taken for its target level (none: the path goes no further); else the "
+                "closest to the target (every original when difficulty is not steered)",
 }
 
 VERIFIED = {
@@ -109,7 +113,8 @@ VERIFIED = {
 }
 
 RELEASE = {
-    **{k: v for k, v in VERIFIED.items() if k not in ("reasoning", "selected", "judge_answers")},
+    **{k: v for k, v in VERIFIED.items()
+       if k not in ("reasoning", "selected", "judge_answers", "judge_levels", "difficulty_confidence")},
     "quality_flags": "soft quality signals (question_too_short, too_few_choices, language_mismatch)",
     "tokens": "tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
 }

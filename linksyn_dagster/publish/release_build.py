@@ -31,7 +31,8 @@ CELL_FULL = "cell_full"
 ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
 DROP_SCHEMA = {"qa_id": pl.Utf8, "duplicate_of": pl.Utf8, "reason": pl.Utf8}
 COPY_SCHEMA = {"qa_id": pl.Utf8, "seed_id": pl.Utf8, "similarity": pl.Float64}
-TRACES = ("reasoning", "answer_text", "selected", "judge_answers", "round")  # they stay in the warehouse
+TRACES = ("reasoning", "answer_text", "selected", "judge_answers", "judge_levels", "difficulty_confidence",
+          "round")  # they stay in the warehouse
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ def test_build_release_drops_each_item_with_its_reason_and_holds_the_cell(tmp_pa
 
     assert build.dataset.get_column("qa_id").to_list() == ["good"]
     assert {"tokens", "quality_flags"} <= set(build.dataset.columns)
-    assert not {"reasoning", "answer_text", "selected", "judge_answers", "round"} & set(build.dataset.columns)
+    assert not {"reasoning", "answer_text", "selected", "judge_answers", "judge_levels", "difficulty_confidence",
+                "round"} & set(build.dataset.columns)
     assert {qa_id: (of, reason) for qa_id, of, reason in build.drops.iter_rows()} == {
         "refuted": (None, "verifier_disagrees"), "split": (None, "verifier_no_majority"),
         "lost": (None, "unverified"), "letter_outside": (None, "answer_not_in_choices"),

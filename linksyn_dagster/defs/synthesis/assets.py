@@ -9,6 +9,7 @@ from typing import Any, Callable, Iterator
 import dagster as dg
 import polars as pl
 
+from linksyn_dagster.core import calibration
 from linksyn_dagster.core.difficulty import closest_version, median_level, on_level_version, settled_level
 from linksyn_dagster.core.verification import NOT_VERIFIED, first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
@@ -45,7 +46,9 @@ QA_SCHEMA = {
 }
 ENHANCED_SCHEMA = {
     **QA_SCHEMA, "variant": pl.Utf8, "enhanced_from": pl.Utf8, "rewrite_round": pl.Int32, "difficulty": pl.Int32,
-    "difficulty_rationale": pl.Utf8, "judge_answers": pl.List(pl.Utf8), "selected": pl.Boolean,
+    "difficulty_rationale": pl.Utf8, "difficulty_confidence": pl.Float64, "judge_levels": pl.List(pl.Int32),
+    "judge_answers": pl.List(pl.Utf8),
+    "selected": pl.Boolean,
 }
 VERIFIED_SCHEMA = {
     **ENHANCED_SCHEMA, "verifier_answers": pl.List(pl.Utf8), "verifier_model": pl.Utf8, "verdict": pl.Utf8,
@@ -126,16 +129,20 @@ def _in_waves(client, stage: str, prompt_version: str, schema_model, items: list
               request: Callable[[dict[str, Any], int], LLMRequest],
               is_settled: Callable[[dict[str, Any], list[dict | None]], bool], first: int,
               given: dict[str, list[dict]] | None = None,
+              before_wave: Callable[[dict[str, list[dict | None]]], None] | None = None,
               ) -> tuple[dict[str, list[dict | None]], list[LLMOutcome]]:
     """Up to k independent replies for each item (a judge's readings, a verifier's solves),
     asked in waves: ``first`` of every item, then one more at a time for the items whose
     replies so far do not settle them (``is_settled``). ``given``: replies an item already
     has (the judge's solves, for the verifier); they count toward k, and its requests are
-    numbered after them (``request(item, attempt)``, attempt from 1). Returns each item's
-    replies in order (None for a failed call) and every outcome."""
+    numbered after them (``request(item, attempt)``, attempt from 1). ``before_wave`` sees
+    every item's replies so far before each wave is decided (to learn from them). Returns
+    each item's replies in order (None for a failed call) and every outcome."""
     replies = {item["qa_id"]: list((given or {}).get(item["qa_id"], []))[:k] for item in items}
     outcomes: list[LLMOutcome] = []
     while True:
+        if before_wave is not None:
+            before_wave(replies)
         asked: dict[str, str] = {}  # request id -> qa_id
         requests = []
         for item in items:
@@ -177,44 +184,76 @@ def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[
 })
 def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame, llm: LLMResource,
                 warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
-    """Every synthesized QA with its difficulty level. The judge (the generating model) solves
-    each item without its key and grades it on a fixed 1-5 scale; with
-    LINKSYN_SYNTHESIS__JUDGE_SAMPLES above 1 the level is the median of up to that many
-    readings, asked one at a time until they settle what the median decides (see
-    `settled_level`). When difficulty is steered, an item judged off its target level is
-    rewritten toward it, harder or easier (at most LINKSYN_SYNTHESIS__MAX_REWRITES times,
-    each rewrite judged again); every version is kept, and `selected` marks the one that goes
-    on: the first judged on its target level. A path none of whose versions is goes no
-    further (the release's next round asks for its cell again), unless the release does not
-    hold its cells (LINKSYN_RELEASE__FILL_CELLS=false): then the version closest to its level
-    goes on. The judge's letters (`judge_answers`) are solves the verifier can count."""
+    """Every synthesized QA with its difficulty level: the median of the judge's readings (the
+    judge, the generating model, solves each item without its key and grades it on a fixed 1-5
+    scale), asked one at a time up to LINKSYN_SYNTHESIS__JUDGE_SAMPLES until they settle what
+    the median decides (see `settled_level`). When difficulty is steered and the release holds
+    its cells (the closed loop), a version is taken for its target level only when its median
+    is the target and a model of the generator's drift and the judge's noise, learned by EM
+    from every reading of the partition (core/calibration.py), gives the target at least
+    LINKSYN_SYNTHESIS__LEVEL_CONFIDENCE (`difficulty_confidence`); readings go on while it
+    doubts. A version not taken is rewritten toward its level, harder or easier (at most
+    LINKSYN_SYNTHESIS__MAX_REWRITES times, each rewrite judged again). Every version is kept;
+    `selected` marks the one that goes on: the first taken for its level; a path with none
+    goes no further (the release's next round asks for its cell again). In the open loop the
+    version closest to its target goes on. The judge's letters (`judge_answers`) are solves
+    the verifier can count."""
     synthesis = settings.value.synthesis
-    k = synthesis.judge_samples
+    k, confidence = synthesis.judge_samples, synthesis.level_confidence
     judge, rewrite = load_prompt(STAGE_JUDGE), load_prompt(STAGE_REWRITE)
     judge_schema = schema_text(DifficultyJudgement.model_json_schema())
     rewrite_schema = schema_text(RewrittenQA.model_json_schema())
     client = llm.client(context.log)
-    # held cells take a version only when its median reading is the target: readings stop once
-    # that is decided; an open release ranks versions by level: they stop once a majority agree
     held = settings.value.release.fill_cells and synthesis.steer_difficulty
+    observed: list[calibration.Observation] = []  # (asked, readings) of the versions judged so far
+    model = [calibration.LevelModel.initial()]  # refitted before every wave of readings
+
+    def levels_of(replies: list[dict | None]) -> list[int | None]:
+        return [r["level"] if r else None for r in replies]
+
+    def learn(readings: dict[str, list[dict | None]], items: list[dict[str, Any]]) -> None:
+        model[0] = calibration.fit([*observed, *((item["target_difficulty"], levels_of(readings[item["qa_id"]]))
+                                                 for item in items)])
 
     def judged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Each item with its level (the median of its readings) and the judge's solves."""
-        readings, outcomes = _in_waves(
-            client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
-            lambda item, attempt: _judge_request(judge, judge_schema, item, attempt, k),
-            lambda item, replies: settled_level([r["level"] if r else None for r in replies], k,
-                                                item["target_difficulty"] if held else None),
-            first=1 if held else first_wave(k))
+        """Each item with its judge's readings and solves (level: see `placed`)."""
+        if held:
+            readings, outcomes = _in_waves(
+                client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
+                lambda item, attempt: _judge_request(judge, judge_schema, item, attempt, k),
+                lambda item, replies: calibration.settled(model[0], item["target_difficulty"], levels_of(replies),
+                                                          k, confidence),
+                first=1, before_wave=lambda replies: learn(replies, items))
+        else:
+            readings, outcomes = _in_waves(
+                client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
+                lambda item, attempt: _judge_request(judge, judge_schema, item, attempt, k),
+                lambda item, replies: settled_level(levels_of(replies), k), first=first_wave(k))
         judge_outcomes.extend(outcomes)
         rows = []
         for item in items:
             found = [r for r in readings[item["qa_id"]] if r is not None]
-            level = median_level([r["level"] for r in found])
-            rationale = next((r["rationale"] for r in found if r["level"] == level), None)
-            rows.append({**item, "difficulty": level, "difficulty_rationale": rationale,
+            observed.append((item["target_difficulty"], [r["level"] for r in found]))
+            rows.append({**item, "readings": found, "judge_levels": [r["level"] for r in found],
                          "judge_answers": [r["answer"] for r in found]})
-        return rows
+        if held:
+            model[0] = calibration.fit(observed)
+        return placed(rows)
+
+    def placed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows with their level (the median of their readings), whether they are taken for
+        their target level, and in the closed loop the level's probability, under the
+        partition's model as learned up to their own readings."""
+        out = []
+        for row in rows:
+            levels, target = [r["level"] for r in row["readings"]], row["target_difficulty"]
+            level = median_level(levels)
+            p = model[0].posterior(target, levels)[level - 1] if held and level else None
+            taken = calibration.on_target(model[0], target, levels, confidence) if held else level == target
+            rationale = next((r["rationale"] for r in row["readings"] if r["level"] == level), None)
+            out.append({**row, "difficulty": level, "difficulty_confidence": p, "difficulty_rationale": rationale,
+                        "taken": taken})
+        return out
 
     judge_outcomes: list[LLMOutcome] = []
     rewrite_outcomes: list[LLMOutcome] = []
@@ -224,7 +263,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     rounds = synthesis.max_rewrites if synthesis.steer_difficulty else 0
     for round_number in range(1, rounds + 1):
         off = [item for item in latest if item["target_difficulty"] is not None and item["difficulty"] is not None
-               and item["difficulty"] != item["target_difficulty"]]
+               and not item["taken"]]
         if not off:
             break
         outcomes = client.run(STAGE_REWRITE, rewrite.version_id, _rewrite_requests(rewrite, rewrite_schema, off),
@@ -245,13 +284,19 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         for item in latest:
             versions[item["path_id"]].append(item)
 
-    # held cells take only versions on their level; an open release takes every path's closest
-    choose = on_level_version if settings.value.release.fill_cells else closest_version
     rows = []
     for path_versions in versions.values():
         target = path_versions[0]["target_difficulty"]
-        chosen = choose([v["difficulty"] for v in path_versions], target) if target is not None else 0
-        rows.extend({**v, "selected": index == chosen} for index, v in enumerate(path_versions))
+        levels = [v["difficulty"] for v in path_versions]
+        if target is None:
+            chosen = 0
+        elif held:
+            chosen = on_level_version([target if v["taken"] else None for v in path_versions], target)
+        else:
+            chosen = closest_version(levels, target)
+        rows.extend({**{key: value for key, value in v.items() if key not in ("readings", "taken")},
+                     "selected": index == chosen}
+                    for index, v in enumerate(path_versions))
     path_of = {row["qa_id"]: row["path_id"] for row in rows}
     path_of.update({f"{qa_id}#{n}": path for qa_id, path in list(path_of.items()) for n in range(1, k + 1)})
     llm_tables = LLMTables(warehouse, context)
@@ -269,6 +314,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         "selected": chosen.height, "paths_never_on_level": selected_per_path.height - chosen.height,
         "unjudged": enhanced.filter(pl.col("difficulty").is_null()).height, "llm_failures": failed,
         "steer_difficulty": synthesis.steer_difficulty,
+        **({"level_model": dg.MetadataValue.json(model[0].summary())} if held else {}),
     })
     yield from llm_tables.materializations()
     yield llm_tables.yield_check(llm.max_failure_share, llm.low_yield_blocks)
