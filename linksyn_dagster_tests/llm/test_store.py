@@ -171,31 +171,33 @@ class Pair(BaseModel):
 
 def test_a_stage_rerun_on_postgres_pays_for_nothing_twice(llm_server, postgres_url, tmp_path):
     """The LLM resource configured with the URL (as a pod would be) answers a stage through the
-    real client; a second resource (the next pod) re-runs it from the store: no new request."""
-    settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data", "llm": {
-        "model": llm_server.litellm_model, "api_base": llm_server.api_base, "api_key": "test-key",
-        "max_retries": 3, "timeout_s": 5.0, "result_store_url": postgres_url}})
+    real client, its batch shared by two worker processes that open the store themselves; a
+    second resource (the next pod, no workers) re-runs it from the store: no new request."""
     requests = [LLMRequest(f"item-{i}", [{"role": "user", "content": f"pair words osmosis diffusion {i}"}])
-                for i in range(10)]
+                for i in range(130)]  # two shards of >= 64
 
-    def run_stage():
+    def run_stage(processes: int):
+        settings = LinkSynSettings.model_validate({"data_dir": tmp_path / "data", "llm": {
+            "model": llm_server.litellm_model, "api_base": llm_server.api_base, "api_key": "test-key",
+            "max_retries": 3, "timeout_s": 5.0, "client_processes": processes, "result_store_url": postgres_url}})
         resource = LLMResource.from_settings(settings)
         try:
-            return resource.client().run("pairing", "p@v1", requests, Pair)
+            client = resource.client()
+            return client.run("pairing", "p@v1", requests, Pair), client._pool is not None
         finally:
             resource.teardown_after_execution(None)
 
-    first = run_stage()
-    assert all(o.ok and not o.from_cache for o in first)
+    first, sharded = run_stage(processes=2)
+    assert sharded and all(o.ok and not o.from_cache for o in first)
     paid = llm_server.stats()["requests"]
-    assert paid >= 10
+    assert paid >= 130
 
-    again = run_stage()
+    again, _ = run_stage(processes=1)
     assert all(o.ok and o.from_cache for o in again)
     assert llm_server.stats()["requests"] == paid  # not one HTTP call more
     assert [o.result for o in again] == [o.result for o in first]
     with psycopg.connect(postgres_url) as conn:
-        assert conn.execute("SELECT count(*) FROM llm_results WHERE stage = 'pairing'").fetchone() == (10,)
+        assert conn.execute("SELECT count(*) FROM llm_results WHERE stage = 'pairing'").fetchone() == (130,)
     assert not (tmp_path / "data" / "llm_cache.sqlite").exists()
 
 
