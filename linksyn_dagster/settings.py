@@ -98,15 +98,9 @@ class LLMSettings(BaseModel):
         None, description="Postgres database of the LLM result store (postgresql://user:password@host:port/db), "
         "for steps running in separate pods; unset = the SQLite file llm_cache.sqlite under the data dir")
 
+    # not checked here: pydantic repeats a rejected value in its errors, and this one holds a
+    # password (the store says what is wrong with it, masked: llm/store_postgres.py)
     _blank = field_validator("model", "api_base", "api_key", "result_store_url", mode="before")(_blank_is_unset)
-
-    @field_validator("result_store_url")
-    @classmethod
-    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            # the value itself is not repeated: it may hold a password
-            raise ValueError("LINKSYN_LLM__RESULT_STORE_URL must be a postgresql://user:password@host:port/db URL")
-        return value
 
     @property
     def price_per_token(self) -> tuple[float, float] | None:

@@ -84,6 +84,10 @@ class PostgresResultStore:
     path: Path | None = None
 
     def __init__(self, url: str):
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ResultStoreUnavailable(f"{SETTING}={masked_url(url)} is not a Postgres URL: write it as "
+                                         "postgresql://user:password@host:port/database, or unset it to keep LLM "
+                                         "results in the SQLite file under the data directory")
         self.url = url
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -98,7 +102,7 @@ class PostgresResultStore:
         if conn is None or conn.closed:
             try:
                 conn = psycopg.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S)
-            except psycopg.OperationalError as exc:
+            except (psycopg.OperationalError, psycopg.ProgrammingError) as exc:  # unreachable, refused, bad URL
                 reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
                 raise ResultStoreUnavailable(
                     f"{SETTING}={masked_url(self.url)} does not answer ({reason}): start that Postgres server, "

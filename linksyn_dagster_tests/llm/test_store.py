@@ -209,3 +209,12 @@ def test_a_server_that_does_not_answer_is_one_line_naming_the_setting(tmp_path):
     assert message.startswith("LINKSYN_LLM__RESULT_STORE_URL=postgresql://linksyn:**********@127.0.0.1:")
     assert "\n" not in message and "pw-planted-SECRET" not in message and "unset it" in message
     assert not Path(tmp_path / "results.sqlite").exists()  # no silent fall-back to the file
+
+
+def test_only_a_postgres_url_is_accepted_and_never_echoed(tmp_path):
+    with pytest.raises(ResultStoreUnavailable) as raised:
+        open_result_store("mysql://u:pw-planted-SECRET@db/llm", tmp_path / "results.sqlite")
+    message = str(raised.value)
+    assert message.startswith("LINKSYN_LLM__RESULT_STORE_URL=mysql://u:**********@db/llm is not a Postgres URL")
+    assert "pw-planted-SECRET" not in message and "\n" not in message
+    assert LinkSynSettings.model_validate({"llm": {"result_store_url": " "}}).llm.result_store_url is None  # blank
