@@ -18,11 +18,13 @@ setup: $(STAMP)
 # Debian packages the tests use: docker-compose validates docker-compose.yml (no engine
 # needed); chromium is the browser the UI tests drive with Playwright (never a downloaded one);
 # fonts-noto-cjk gives it Chinese, Japanese and Korean glyphs (the report's CMMLU items would
-# otherwise show as boxes)
-DEBIAN_TEST_PACKAGES := docker-compose chromium fonts-noto-cjk
+# otherwise show as boxes); postgresql is the server the Postgres result store's tests start
+# (initdb into a temp dir, fixtures_postgres.py)
+DEBIAN_TEST_PACKAGES := docker-compose chromium fonts-noto-cjk postgresql
 test-deps:
 	@missing=""; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	fc-list :lang=zh family 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
 	if [ -n "$$missing" ]; then \

@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field  # noqa: E402
 
 from linksyn_dagster.llm.client import ClientConfig, LLMClient  # noqa: E402
 from linksyn_dagster.llm.types import LLMRequest  # noqa: E402
-from linksyn_dagster.llm.store import ResultStore  # noqa: E402
+from linksyn_dagster.llm.store import open_result_store  # noqa: E402
 from linksyn_dagster.services.process import free_port, port_open, stop_process_group  # noqa: E402
 
 
@@ -77,7 +77,7 @@ def ours(server: Server, limit: int, n: int, tag: str, processes: int = 1, **kwa
     with tempfile.TemporaryDirectory() as tmp:
         config = ClientConfig("openai/scripted", api_base=f"{server.base}/v1", api_key="bench", concurrency=limit,
                               timeout_s=30, backoff_base_s=0.05, backoff_max_s=1.0, processes=processes, **kwargs)
-        client = LLMClient(config, ResultStore(Path(tmp) / "r.sqlite"))
+        client = LLMClient(config, open_result_store(None, Path(tmp) / "r.sqlite"))
         try:
             if processes > 1:
                 client.run("bench", "bench@v1", requests(max(n // 4, processes * 64), f"{tag}-warm"), Item)

@@ -63,11 +63,11 @@ def one_run(index: int, endpoints: list[str], concurrency: int, items: int, data
         "LINKSYN_LLM__ROUTING_STRATEGY": "least-busy", "LINKSYN_LLM__CLIENT_PROCESSES": "1",
     })
     from linksyn_dagster.llm.types import LLMRequest
-    from linksyn_dagster.llm.store import ResultStore
+    from linksyn_dagster.llm.store import open_result_store
     from linksyn_dagster.resources.llm import build_client
     from linksyn_dagster.settings import load_settings
 
-    client = build_client(load_settings(), ResultStore(Path(data_dir) / f"run{index}.sqlite"))
+    client = build_client(load_settings(), open_result_store(None, Path(data_dir) / f"run{index}.sqlite"))
     try:
         warm = [LLMRequest(f"warm-{index}-{i}", [{"role": "user", "content": f"warm up {index} {i}"}])
                 for i in range(len(endpoints) * 2)]

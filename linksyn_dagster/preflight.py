@@ -4,7 +4,8 @@ reported as one line that names the setting and the fix (the CLI exits 2).
 - the seed directory or a benchmark path does not exist;
 - the model id names no provider litellm knows;
 - a hosted model has no API key;
-- the configured Neo4j server does not answer.
+- the configured Neo4j server does not answer;
+- the Postgres server of the LLM result store (``LINKSYN_LLM__RESULT_STORE_URL``) does not answer.
 
 ``missing_paths`` is also what ``seed_qa`` and the decontamination read, so a run launched
 from the UI fails with the same words.
@@ -77,5 +78,20 @@ def neo4j_problems(settings: LinkSynSettings) -> list[str]:
     return []
 
 
+def result_store_problems(settings: LinkSynSettings) -> list[str]:
+    """The configured Postgres result store answers (its tables are created if missing)."""
+    url = settings.llm.result_store_url
+    if url is None:
+        return []  # the SQLite file under the data directory
+    from linksyn_dagster.llm.store import ResultStoreUnavailable, open_result_store
+
+    try:
+        open_result_store(url.get_secret_value()).close()
+    except ResultStoreUnavailable as exc:
+        return [str(exc)]
+    return []
+
+
 def preflight(settings: LinkSynSettings) -> list[str]:
-    return [*missing_paths(settings), *model_problems(settings), *neo4j_problems(settings)]
+    return [*missing_paths(settings), *model_problems(settings), *neo4j_problems(settings),
+            *result_store_problems(settings)]

@@ -94,9 +94,13 @@ class LLMSettings(BaseModel):
         description="how the JSON schema is sent: json_object+schema (llama.cpp, vLLM), json_schema "
         "(OpenAI-style strict), json_object (JSON mode only), none (schema in the prompt only)",
     )
+    result_store_url: SecretStr | None = Field(
+        None, description="Postgres database of the LLM result store (postgresql://user:password@host:port/db), "
+        "for steps running in separate pods; unset = the SQLite file llm_cache.sqlite under the data dir")
 
-
-    _blank = field_validator("model", "api_base", "api_key", mode="before")(_blank_is_unset)
+    # not checked here: pydantic repeats a rejected value in its errors, and this one holds a
+    # password (the store says what is wrong with it, masked: llm/store_postgres.py)
+    _blank = field_validator("model", "api_base", "api_key", "result_store_url", mode="before")(_blank_is_unset)
 
     @property
     def price_per_token(self) -> tuple[float, float] | None:

@@ -14,7 +14,8 @@ from linksyn_dagster.services.process import restore_default_interrupts  # noqa:
 restore_default_interrupts()
 
 pytest_plugins = ["pytester", "linksyn_dagster_tests.survivors", "linksyn_dagster_tests.fixtures_neo4j",
-                  "linksyn_dagster_tests.fixtures_llm", "linksyn_dagster_tests.fixtures_pipeline"]
+                  "linksyn_dagster_tests.fixtures_llm", "linksyn_dagster_tests.fixtures_pipeline",
+                  "linksyn_dagster_tests.fixtures_postgres"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"

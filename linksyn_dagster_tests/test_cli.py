@@ -54,7 +54,7 @@ def test_invalid_setting_names_the_variable(user_env):
     assert "LINKSYN_WALK__ALPHA" in result.stderr
 
 
-@pytest.mark.parametrize("case", ["seed_dir", "benchmark", "model_id", "api_key", "neo4j_uri"])
+@pytest.mark.parametrize("case", ["seed_dir", "benchmark", "model_id", "api_key", "neo4j_uri", "result_store_url"])
 def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp_path, monkeypatch, case):
     """The mistakes users make first are caught before anything starts: one line on stderr
     that names the setting and says what to do, exit code 2, and no run and no service."""
@@ -68,6 +68,8 @@ def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp
                     "LINKSYN_LLM__MODEL", "LINKSYN_LLM__API_KEY"),
         "neo4j_uri": ({"LINKSYN_NEO4J__URI": f"bolt://127.0.0.1:{free_port()}"}, "LINKSYN_NEO4J__URI",
                       "does not answer"),
+        "result_store_url": ({"LINKSYN_LLM__RESULT_STORE_URL": f"postgresql://u:pw-planted@127.0.0.1:{free_port()}/db"},
+                             "LINKSYN_LLM__RESULT_STORE_URL", "does not answer"),
     }[case]
     for variable in [v for v in os.environ if v.startswith("ANTHROPIC_")]:
         monkeypatch.delenv(variable)  # the api_key case: no key anywhere
@@ -76,6 +78,7 @@ def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"linksyn: {setting}") and fix in lines[0], lines
+    assert "pw-planted" not in result.stderr
     data = tmp_path / "data"
     assert not (data / "linksyn.duckdb").exists() and not (data / "dagster_home").exists()  # nothing ran
     assert not list(data.glob("neo4j*")) and not list(data.glob("llm*"))  # nothing started
@@ -83,11 +86,12 @@ def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp
 
 def test_settings_never_print_secrets(user_env):
     result = linksyn("settings", env={**user_env, "LINKSYN_LLM__API_KEY": "sk-planted-secret-123",
-                                      "LINKSYN_NEO4J__PASSWORD": "planted-neo4j-pw"})
+                                      "LINKSYN_NEO4J__PASSWORD": "planted-neo4j-pw",
+                                      "LINKSYN_LLM__RESULT_STORE_URL": "postgresql://u:planted-pg-pw@db:5432/llm"})
     assert result.returncode == 0
-    assert "sk-planted-secret-123" not in result.stdout and "planted-neo4j-pw" not in result.stdout
+    assert not [s for s in ("sk-planted-secret-123", "planted-neo4j-pw", "planted-pg-pw") if s in result.stdout]
     settings = json.loads(result.stdout)
-    assert settings["llm"]["api_key"] == "**********"
+    assert settings["llm"]["api_key"] == settings["llm"]["result_store_url"] == "**********"
 
 
 def test_neo4j_without_java_is_one_clear_line(user_env, tmp_path):

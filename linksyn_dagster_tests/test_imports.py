@@ -55,10 +55,10 @@ def test_the_first_client_sets_litellm_up_offline(tmp_path):
         import json, logging, os, sys
         from pathlib import Path
         from linksyn_dagster.llm.client import ClientConfig, LLMClient
-        from linksyn_dagster.llm.store import ResultStore
+        from linksyn_dagster.llm.store import open_result_store
         assert "litellm" not in sys.modules
         LLMClient(ClientConfig("openai/x", api_base="http://127.0.0.1:9"),
-                  ResultStore(Path({str(tmp_path / "store.sqlite")!r})))
+                  open_result_store(None, Path({str(tmp_path / "store.sqlite")!r})))
         print(json.dumps({{"loaded": "litellm" in sys.modules,
                           "cost_map": os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP"),
                           "level": logging.getLogger("LiteLLM").level}}))

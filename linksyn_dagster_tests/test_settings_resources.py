@@ -125,7 +125,8 @@ def test_resources_give_back_the_settings_they_were_built_from(tmp_path):
         "release": {"near_dup_threshold": 0.8, "license": "cc-by-4.0"},
         "decontam": {"benchmark_paths": [tmp_path / "bench.csv"], "min_overlap": 0.25},
         "neo4j": {"uri": "bolt://db.example:7687", "password": "neo-secret", "writers": 3},
-        "llm": {"model": "openai/x", "api_key": "key-secret", "budget_usd": 2.5, "fallback_models": ["openai/y"]},
+        "llm": {"model": "openai/x", "api_key": "key-secret", "budget_usd": 2.5, "fallback_models": ["openai/y"],
+                "result_store_url": "postgresql://u:pg-secret@db:5432/llm"},
     })
     resources = build_resources(settings)
     assert isinstance(resources["settings"], SettingsResource)
@@ -135,8 +136,10 @@ def test_resources_give_back_the_settings_they_were_built_from(tmp_path):
     assert llm.llm == settings.llm and llm.data_dir == settings.data_dir
     for resource in resources.values():
         config = repr({k: v for k, v in resource.__dict__.items() if not isinstance(v, Secret)}) + repr(resource)
-        assert "neo-secret" not in config and "key-secret" not in config, type(resource).__name__
+        leaked = [secret for secret in ("neo-secret", "key-secret", "pg-secret") if secret in config]
+        assert leaked == [], type(resource).__name__
     assert resources["graph"].password.value == "neo-secret" and resources["llm"].api_key.value == "key-secret"
+    assert resources["llm"].result_store_url.value == "postgresql://u:pg-secret@db:5432/llm"
 
 
 def test_every_optional_setting_defaults_to_unset():

@@ -263,8 +263,8 @@ class LLMClient:
         answers: dict[str, LLMOutcome] = {}
         skipped = 0
         for shard_answers, spent, shard_skipped in self._pool.ask(
-                self.config, self.store.path, self.concurrency, remaining, stage, prompt_version, items,
-                schema_model, progress.tick):
+                self.config, (self.store.url, self.store.path), self.concurrency, remaining, stage, prompt_version,
+                items, schema_model, progress.tick):
             answers.update(shard_answers)
             self.spent_usd += spent
             skipped += shard_skipped

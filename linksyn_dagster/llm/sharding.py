@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from linksyn_dagster.llm.store import ResultStore
+from linksyn_dagster.llm.store import open_result_store
 from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
 
 if TYPE_CHECKING:
@@ -34,9 +34,9 @@ class ShardPool:
         self._executor = concurrent.futures.ProcessPoolExecutor(
             max_workers=processes, mp_context=context, initializer=_worker_init, initargs=(self._ticks,))
 
-    def ask(self, config: ClientConfig, store_path: Path, concurrency: int, budget: float | None, stage: str,
-            prompt_version: str, items: list[tuple[str, LLMRequest]], schema_model: type[BaseModel],
-            tick: Callable[[bool], None]) -> Iterator[tuple[dict[str, LLMOutcome], float, int]]:
+    def ask(self, config: ClientConfig, store_at: tuple[str | None, Path | None], concurrency: int,
+            budget: float | None, stage: str, prompt_version: str, items: list[tuple[str, LLMRequest]],
+            schema_model: type[BaseModel], tick: Callable[[bool], None]) -> Iterator[tuple[dict[str, LLMOutcome], float, int]]:
         """Deal ``items`` out to the workers (``concurrency`` and ``budget`` shared out too) and
         pass their progress ticks on to ``tick`` until all are done; then yields each worker's
         answers by key, USD spent and items the budget left unasked, in worker order (a
@@ -45,7 +45,7 @@ class ShardPool:
 
         k = self.processes
         futures = [
-            self._executor.submit(_worker_run, config, store_path, index, k, concurrency, budget, stage,
+            self._executor.submit(_worker_run, config, store_at, index, k, concurrency, budget, stage,
                                   prompt_version, items[index::k], schema_model)
             for index in range(k)
         ]
@@ -81,9 +81,9 @@ def _worker_init(ticks: Any) -> None:
     _TICKS = ticks
 
 
-def _worker_run(config: ClientConfig, store_path: Path, index: int, parts: int, concurrency: int,
-                budget: float | None, stage: str, prompt_version: str, items: list[tuple[str, LLMRequest]],
-                schema_model: type[BaseModel]) -> tuple[dict[str, LLMOutcome], float, int]:
+def _worker_run(config: ClientConfig, store_at: tuple[str | None, Path | None], index: int, parts: int,
+                concurrency: int, budget: float | None, stage: str, prompt_version: str,
+                items: list[tuple[str, LLMRequest]], schema_model: type[BaseModel]) -> tuple[dict[str, LLMOutcome], float, int]:
     """One shard of a batch, in a worker process: its share of the limit and budget."""
     from linksyn_dagster.llm.client import LLMClient  # the client module imports this one
 
@@ -96,7 +96,7 @@ def _worker_run(config: ClientConfig, store_path: Path, index: int, parts: int, 
             for d in router_config["model_list"]]}
     config = dataclasses.replace(config, router_config=router_config, concurrency=_split(concurrency, index, parts),
                                  budget_usd=None if budget is None else budget / parts, processes=1)
-    store = ResultStore(store_path)
+    store = open_result_store(*store_at)  # (Postgres URL, SQLite path): the client's own store
     client = LLMClient(config, store)
     try:
         answers, skipped = client.ask(stage, prompt_version, items, schema_model, _TICKS.put)

@@ -1,5 +1,10 @@
 """Durable store of every LLM result that was paid for, and of every item that failed.
 
+Two backends with one interface (:class:`ResultStore`), picked by ``open_result_store``:
+the SQLite file under the data directory (the local default), or a Postgres database
+(``LINKSYN_LLM__RESULT_STORE_URL``, :mod:`linksyn_dagster.llm.store_postgres`) when steps
+run in separate pods, where SQLite's file locks on a network volume cannot be trusted.
+
 SQLite in WAL mode: each result is committed the moment it arrives, several processes (one
 Dagster run per discipline partition) can write at once (writers queue on a busy timeout
 instead of failing), and a killed process loses at most the calls it had in flight. Results
@@ -15,7 +20,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Protocol
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS llm_results (
@@ -95,7 +100,46 @@ _INSERT_RESULT = _insert("llm_results", StoredResult)
 _INSERT_FAILURE = _insert("llm_failures", StoredFailure)
 
 
-class ResultStore:
+class ResultStore(Protocol):
+    """What the LLM client needs of a store. A result replaces the failure of its key in
+    the same transaction; every method may be called from any thread (a connection each)."""
+
+    url: str | None  # the Postgres URL, None for the SQLite file
+    path: Path | None  # the SQLite file, None for Postgres
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredResult]: ...
+
+    def put_result(self, result: StoredResult) -> None: ...
+
+    def put_failure(self, failure: StoredFailure) -> None: ...
+
+    def failures(self, stage: str | None = None) -> list[StoredFailure]: ...
+
+    def usage_by_stage(self) -> dict[str, dict[str, float]]: ...
+
+    def close(self) -> None: ...
+
+
+def open_result_store(url: str | None, sqlite_path: Path | None = None) -> ResultStore:
+    """The Postgres store at ``url`` (``postgresql://user:password@host:port/db``) when given,
+    else the SQLite file ``sqlite_path``. Raises ``ResultStoreUnavailable`` when the Postgres
+    server does not answer."""
+    if url:
+        from linksyn_dagster.llm.store_postgres import PostgresResultStore  # psycopg only when asked for
+
+        return PostgresResultStore(url)
+    if sqlite_path is None:
+        raise ValueError("a result store needs a Postgres URL or a SQLite path")
+    return SqliteResultStore(sqlite_path)
+
+
+class ResultStoreUnavailable(RuntimeError):
+    """The configured result store cannot be reached; the message is one line naming the setting."""
+
+
+class SqliteResultStore:
+    url = None
+
     def __init__(self, path: Path):
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)

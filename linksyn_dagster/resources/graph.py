@@ -30,7 +30,7 @@ class GraphUnavailable(RuntimeError):
 class Neo4jResource(ServiceResource):
     """The KP graph store (Neo4j): an existing server, or the local one under ``data_dir``."""
 
-    SECTION, SECRET = "neo4j", "password"
+    SECTION, SECRETS = "neo4j", ("password",)
 
     neo4j: dict[str, Any] = Field(default_factory=dict, description="connection and local-server settings "
                                   "(LINKSYN_NEO4J__*, without the password)")

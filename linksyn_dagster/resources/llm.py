@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.llm.store import ResultStore
+from linksyn_dagster.llm.store import ResultStore, open_result_store
 from linksyn_dagster.resources.settings import Secret, ServiceResource
 from linksyn_dagster.settings import LinkSynSettings, LLMSettings
 
@@ -21,13 +21,15 @@ if TYPE_CHECKING:  # litellm is imported on first use: loading the definitions d
 
 
 class LLMResource(ServiceResource):
-    """The model every LLM stage calls, and the result store of its answers under ``data_dir``."""
+    """The model every LLM stage calls, and the result store of its answers: the SQLite file
+    under ``data_dir``, or the Postgres database of ``LINKSYN_LLM__RESULT_STORE_URL``."""
 
-    SECTION, SECRET = "llm", "api_key"
+    SECTION, SECRETS = "llm", ("api_key", "result_store_url")
 
     llm: dict[str, Any] = Field(default_factory=dict, description="model, endpoints, limits and prices "
-                                "(LINKSYN_LLM__*, without the API key)")
+                                "(LINKSYN_LLM__*, without the API key and the result store's URL)")
     api_key: dg.ResourceDependency[Secret]  # not config: see Secret
+    result_store_url: dg.ResourceDependency[Secret]  # holds the Postgres password, when set
 
     _store: ResultStore | None = PrivateAttr(default=None)
     _clients: "list[LLMClient]" = PrivateAttr(default_factory=list)
@@ -48,7 +50,8 @@ class LLMResource(ServiceResource):
     @property
     def store(self) -> ResultStore:
         if self._store is None:
-            self._store = ResultStore(self._config.llm_cache_path)
+            url = self._config.llm.result_store_url
+            self._store = open_result_store(url.get_secret_value() if url else None, self._config.llm_cache_path)
         return self._store
 
     @property

@@ -76,11 +76,11 @@ class SettingsResource(dg.ConfigurableResource):
 
 class ServiceResource(dg.ConfigurableResource):
     """Base of the resources that one settings section configures (``SECTION``, as config)
-    together with the data directory, the section's secret (``SECRET``) kept apart as a
-    :class:`Secret` dependency. Subclasses declare the two fields named after them."""
+    together with the data directory, the section's secrets (``SECRETS``) kept apart as
+    :class:`Secret` dependencies. Subclasses declare the fields named after them."""
 
     SECTION: ClassVar[str]
-    SECRET: ClassVar[str]
+    SECRETS: ClassVar[tuple[str, ...]]
 
     data_dir: str = Field(description="the data directory (local servers' state, caches, the result store)")
 
@@ -88,15 +88,16 @@ class ServiceResource(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls, settings: LinkSynSettings) -> "ServiceResource":
-        secret = getattr(getattr(settings, cls.SECTION), cls.SECRET)
+        values = getattr(settings, cls.SECTION)
+        secrets = {name: getattr(values, name) for name in cls.SECRETS}
         return cls(data_dir=str(settings.data_dir), **{
-            cls.SECTION: section(settings, cls.SECTION, exclude={cls.SECRET}),
-            cls.SECRET: Secret(secret.get_secret_value() if secret else None)})
+            cls.SECTION: section(settings, cls.SECTION, exclude=set(cls.SECRETS)),
+            **{name: Secret(secret.get_secret_value() if secret else None) for name, secret in secrets.items()}})
 
     @property
     def _config(self) -> LinkSynSettings:
         """The settings these fields describe (only this section and the data dir are set)."""
         if self._settings is None:
-            values = {**getattr(self, self.SECTION), self.SECRET: getattr(self, self.SECRET).value}
+            values = {**getattr(self, self.SECTION), **{name: getattr(self, name).value for name in self.SECRETS}}
             self._settings = settings_from_config(self.data_dir, **{self.SECTION: values})
         return self._settings

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from linksyn_dagster.llm.client import BudgetExhausted, ClientConfig, LLMClient, LLMConfigurationError, grammar_friendly
 from linksyn_dagster.llm.replies import InvalidReply, parse_reply, split_reasoning
 from linksyn_dagster.llm.types import LLMRequest
-from linksyn_dagster.llm.store import ResultStore
+from linksyn_dagster.llm.store import open_result_store
 from linksyn_dagster.testing.scripted_llm import Fault
 
 
@@ -19,7 +19,7 @@ class Pair(BaseModel):
 
 
 def _client(server, tmp_path, logger=None, **kwargs) -> LLMClient:
-    store = ResultStore(tmp_path / "results.sqlite")
+    store = open_result_store(None, tmp_path / "results.sqlite")
     options = dict(api_base=server.api_base, api_key="test-key", max_retries=3, concurrency=8,
                    backoff_base_s=0.01, backoff_max_s=0.05, timeout_s=5.0)
     options.update(kwargs)

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from linksyn_dagster.llm.types import LLMRequest
-from linksyn_dagster.llm.store import ResultStore
+from linksyn_dagster.llm.store import open_result_store
 from linksyn_dagster.resources.llm import build_client
 from linksyn_dagster.services.process import free_port
 from linksyn_dagster.settings import LinkSynSettings
@@ -42,7 +42,7 @@ def _requests(n: int, tag: str = "") -> list[LLMRequest]:
 def _client(tmp_path, **llm):
     settings = LinkSynSettings(llm={"model": "openai/scripted", "api_key": "fleet-key", "max_retries": 4,
                                     "timeout_s": 5.0, **llm})
-    client = build_client(settings, ResultStore(tmp_path / "results.sqlite"))
+    client = build_client(settings, open_result_store(None, tmp_path / "results.sqlite"))
     client.config = replace(client.config, backoff_base_s=0.01, backoff_max_s=0.05)
     return client
 

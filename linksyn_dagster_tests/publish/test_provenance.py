@@ -46,11 +46,15 @@ def test_no_checkout_or_an_untracked_package_gives_no_commit(tmp_path):
 
 
 def test_settings_are_recorded_with_their_secrets_masked():
-    settings = LinkSynSettings.model_validate({"data_dir": "/data", "llm": {"api_key": "sk-planted-SECRET"},
+    settings = LinkSynSettings.model_validate({"data_dir": "/data", "llm": {
+                                                   "api_key": "sk-planted-SECRET",
+                                                   "result_store_url": "postgresql://u:pg-planted-SECRET@db/llm"},
                                                "neo4j": {"password": "pw-planted-SECRET"},
                                                "walk": {"paths_total": 7}})
     recorded = masked_settings(settings, ("walk", "llm"))
     assert set(recorded) == {"data_dir", "walk", "llm"}  # neo4j was not asked for
     assert recorded["llm"]["api_key"] == "**********" and recorded["walk"]["paths_total"] == 7
+    assert recorded["llm"]["result_store_url"] == "**********"  # the URL holds the Postgres password
     assert "SECRET" not in repr(recorded)
-    assert masked_settings(LinkSynSettings.model_validate({}), ("llm",))["llm"]["api_key"] is None  # unset: null
+    unset = masked_settings(LinkSynSettings.model_validate({}), ("llm",))["llm"]
+    assert unset["api_key"] is None and unset["result_store_url"] is None  # unset: null
