@@ -266,8 +266,12 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
+    from linksyn_dagster.publish.provenance import masked_settings
+
     settings = _settings()
-    print(settings.model_dump_json(indent=2))  # SecretStr fields print as '**********'
+    sections = [name for name in type(settings).model_fields if name != "data_dir"]
+    # secrets print as '**********', and so does the password of a URL given with one
+    print(json.dumps(masked_settings(settings, sections), indent=2))
     return 0
 
 

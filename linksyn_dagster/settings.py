@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -287,3 +288,17 @@ class LinkSynSettings(BaseSettings):
 
 def load_settings() -> LinkSynSettings:
     return LinkSynSettings()
+
+
+def masked_url(url: str) -> str:
+    """``url`` with the password in it (``scheme://user:password@host``) replaced by
+    ``**********``; any other text unchanged. For messages, logs and the dataset card."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not a URL one can split (e.g. a bad port): nothing to mask by its parts
+        return url
+    if password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:**********@{host}"))

@@ -87,11 +87,15 @@ def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp
 def test_settings_never_print_secrets(user_env):
     result = linksyn("settings", env={**user_env, "LINKSYN_LLM__API_KEY": "sk-planted-secret-123",
                                       "LINKSYN_NEO4J__PASSWORD": "planted-neo4j-pw",
-                                      "LINKSYN_LLM__RESULT_STORE_URL": "postgresql://u:planted-pg-pw@db:5432/llm"})
+                                      "LINKSYN_LLM__RESULT_STORE_URL": "postgresql://u:planted-pg-pw@db:5432/llm",
+                                      "LINKSYN_LLM__API_BASE": "https://team:planted-token@llm.example/v1"})
     assert result.returncode == 0
-    assert not [s for s in ("sk-planted-secret-123", "planted-neo4j-pw", "planted-pg-pw") if s in result.stdout]
+    assert not [s for s in ("sk-planted-secret-123", "planted-neo4j-pw", "planted-pg-pw", "planted-token")
+                if s in result.stdout]
     settings = json.loads(result.stdout)
     assert settings["llm"]["api_key"] == settings["llm"]["result_store_url"] == "**********"
+    assert settings["llm"]["api_base"] == "https://team:**********@llm.example/v1"
+    assert settings["walk"]["paths_total"] > 0 and "data_dir" in settings  # every section, not just the secrets
 
 
 def test_neo4j_without_java_is_one_clear_line(user_env, tmp_path):

@@ -14,11 +14,11 @@ import threading
 from dataclasses import astuple, fields
 from pathlib import Path
 from typing import Iterable
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
 from linksyn_dagster.llm.store import ResultStoreUnavailable, StoredFailure, StoredResult
+from linksyn_dagster.settings import masked_url
 
 CONNECT_TIMEOUT_S = 5
 SETTING = "LINKSYN_LLM__RESULT_STORE_URL"
@@ -69,15 +69,6 @@ def _upsert(table: str, record: type) -> str:
 # column lists come from the dataclasses, values always travel as parameters
 _UPSERT_RESULT = _upsert("llm_results", StoredResult)
 _UPSERT_FAILURE = _upsert("llm_failures", StoredFailure)
-
-
-def masked_url(url: str) -> str:
-    """``url`` with its password replaced by ``**********`` (for messages and logs)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:**********@{host}"))
 
 
 class PostgresResultStore:

@@ -15,7 +15,7 @@ from typing import Any
 
 import linksyn_dagster
 from linksyn_dagster.llm.prompts import prompt_versions
-from linksyn_dagster.settings import LinkSynSettings
+from linksyn_dagster.settings import LinkSynSettings, masked_url
 
 __all__ = ["CodeVersion", "ReleaseProvenance", "code_version", "masked_settings", "release_provenance"]
 
@@ -78,9 +78,20 @@ def code_version(package_dir: Path | None = None) -> CodeVersion:
 
 def masked_settings(settings: LinkSynSettings, sections: Sequence[str]) -> dict[str, Any]:
     """``data_dir`` and the named sections of ``settings`` as JSON values; secrets (SecretStr)
-    come out as ``**********`` when set, null when not."""
+    come out as ``**********`` when set, null when not, and so does the password of any URL
+    given with one (an ``api_base`` such as ``https://user:token@host/v1``)."""
     dumped = settings.model_dump(mode="json", include={"data_dir", *sections})
-    return {"data_dir": dumped["data_dir"], **{name: dumped[name] for name in sections}}
+    return {"data_dir": dumped["data_dir"], **{name: _mask_urls(dumped[name]) for name in sections}}
+
+
+def _mask_urls(value: Any) -> Any:
+    if isinstance(value, str):
+        return masked_url(value) if "://" in value else value
+    if isinstance(value, list):
+        return [_mask_urls(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_urls(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)

@@ -48,13 +48,19 @@ def test_no_checkout_or_an_untracked_package_gives_no_commit(tmp_path):
 def test_settings_are_recorded_with_their_secrets_masked():
     settings = LinkSynSettings.model_validate({"data_dir": "/data", "llm": {
                                                    "api_key": "sk-planted-SECRET",
-                                                   "result_store_url": "postgresql://u:pg-planted-SECRET@db/llm"},
+                                                   "result_store_url": "postgresql://u:pg-planted-SECRET@db/llm",
+                                                   "api_base": "https://team:tok-planted-SECRET@llm.example/v1",
+                                                   "api_bases": ["http://a:b-planted-SECRET@h2:8000/v1",
+                                                                 "http://h3:8000/v1"]},
                                                "neo4j": {"password": "pw-planted-SECRET"},
                                                "walk": {"paths_total": 7}})
     recorded = masked_settings(settings, ("walk", "llm"))
     assert set(recorded) == {"data_dir", "walk", "llm"}  # neo4j was not asked for
     assert recorded["llm"]["api_key"] == "**********" and recorded["walk"]["paths_total"] == 7
     assert recorded["llm"]["result_store_url"] == "**********"  # the URL holds the Postgres password
+    # an endpoint given with credentials in its URL keeps its host and user, not its password
+    assert recorded["llm"]["api_base"] == "https://team:**********@llm.example/v1"
+    assert recorded["llm"]["api_bases"] == ["http://a:**********@h2:8000/v1", "http://h3:8000/v1"]
     assert "SECRET" not in repr(recorded)
     unset = masked_settings(LinkSynSettings.model_validate({}), ("llm",))["llm"]
     assert unset["api_key"] is None and unset["result_store_url"] is None  # unset: null
