@@ -77,7 +77,7 @@ def _mmlu_csv(corpus: Corpus) -> None:
             f"short row {i},a,b,c,A".encode(),                                    # 5 columns
             f"long row {i},a,b,c,d,A,extra,more".encode(),                        # 8 columns
             f"answer out of range {i},a,b,c,d,E".encode(),                        # answer E
-            f",a,b,c,d,A".encode(),                                                # empty question
+            b",a,b,c,d,A",                                                         # empty question
             f"nul \x00 in question {i},a,b,c,d,A".encode(),                      # NUL
             b"invalid \xc3\x28 utf8 " + str(i).encode() + b",a,b,c,d,A",        # invalid UTF-8
         ]
