@@ -105,6 +105,7 @@ def _add_new_columns(conn, table: str) -> None:
     """Columns of ``incoming`` that a partitioned ``table`` made by an older version lacks are
     added (empty for the other partitions' rows), so a data dir outlives a new column."""
     have = {row[0] for row in conn.execute(f"DESCRIBE {table}").fetchall()}
-    for name, kind, *_ in conn.execute("DESCRIBE SELECT * FROM incoming").fetchall():
-        if name not in have:
-            conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+    wanted = {row[0] for row in conn.execute("DESCRIBE SELECT * FROM incoming").fetchall()}
+    if wanted - have:  # the table again, its rows with the union of both column sets (by name)
+        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table} "
+                     "UNION ALL BY NAME (SELECT * FROM incoming LIMIT 0)")
