@@ -137,7 +137,35 @@ class ResultStoreUnavailable(RuntimeError):
     """The configured result store cannot be reached; the message is one line naming the setting."""
 
 
-class SqliteResultStore:
+class StoreReads:
+    """The reading queries both backends share, in SQL both understand; a backend gives its
+    connection (``_connect``) and its driver's parameter mark (``MARK``)."""
+
+    MARK = "?"
+
+    def _connect(self):
+        raise NotImplementedError
+
+    def failures(self, stage: str | None = None) -> list[StoredFailure]:
+        if stage is None:
+            rows = self._connect().execute("SELECT * FROM llm_failures ORDER BY created_at")
+        else:
+            marks = self.MARK  # the driver's parameter mark: the value travels as a parameter
+            rows = self._connect().execute(f"SELECT * FROM llm_failures WHERE stage = {marks} ORDER BY created_at",
+                                           (stage,))
+        return [StoredFailure(*row) for row in rows]
+
+    def usage_by_stage(self) -> dict[str, dict[str, float]]:
+        """Calls, tokens and cost of every stored result, per stage."""
+        rows = self._connect().execute(
+            "SELECT stage, count(*), CAST(sum(prompt_tokens) AS BIGINT), CAST(sum(completion_tokens) AS BIGINT), "
+            "CAST(sum(reasoning_tokens) AS BIGINT), sum(cost_usd) FROM llm_results GROUP BY stage ORDER BY stage")
+        return {stage: {"calls": calls, "prompt_tokens": p, "completion_tokens": c, "reasoning_tokens": r,
+                        "cost_usd": float(cost)}
+                for stage, calls, p, c, r, cost in rows}
+
+
+class SqliteResultStore(StoreReads):
     url = None
 
     def __init__(self, path: Path):
@@ -182,22 +210,6 @@ class SqliteResultStore:
 
     def put_failure(self, failure: StoredFailure) -> None:
         self._connect().execute(_INSERT_FAILURE, list(asdict(failure).values()))
-
-    def failures(self, stage: str | None = None) -> list[StoredFailure]:
-        if stage is None:
-            rows = self._connect().execute("SELECT * FROM llm_failures ORDER BY created_at")
-        else:
-            rows = self._connect().execute("SELECT * FROM llm_failures WHERE stage = ? ORDER BY created_at", (stage,))
-        return [StoredFailure(*row) for row in rows]
-
-    def usage_by_stage(self) -> dict[str, dict[str, float]]:
-        """Calls, tokens and cost of every stored result, per stage."""
-        rows = self._connect().execute(
-            "SELECT stage, count(*), sum(prompt_tokens), sum(completion_tokens), sum(reasoning_tokens), "
-            "sum(cost_usd) FROM llm_results GROUP BY stage ORDER BY stage")
-        return {stage: {"calls": calls, "prompt_tokens": p, "completion_tokens": c, "reasoning_tokens": r,
-                        "cost_usd": float(cost)}
-                for stage, calls, p, c, r, cost in rows}
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)

@@ -17,7 +17,7 @@ from typing import Iterable
 
 import psycopg
 
-from linksyn_dagster.llm.store import ResultStoreUnavailable, StoredFailure, StoredResult
+from linksyn_dagster.llm.store import ResultStoreUnavailable, StoredFailure, StoredResult, StoreReads
 from linksyn_dagster.settings import masked_url
 
 CONNECT_TIMEOUT_S = 5
@@ -71,7 +71,8 @@ _UPSERT_RESULT = _upsert("llm_results", StoredResult)
 _UPSERT_FAILURE = _upsert("llm_failures", StoredFailure)
 
 
-class PostgresResultStore:
+class PostgresResultStore(StoreReads):
+    MARK = "%s"
     path: Path | None = None
 
     def __init__(self, url: str):
@@ -123,23 +124,6 @@ class PostgresResultStore:
 
     def put_failure(self, failure: StoredFailure) -> None:
         self._connect().execute(_UPSERT_FAILURE, astuple(failure))
-
-    def failures(self, stage: str | None = None) -> list[StoredFailure]:
-        if stage is None:
-            rows = self._connect().execute("SELECT * FROM llm_failures ORDER BY created_at")
-        else:
-            rows = self._connect().execute("SELECT * FROM llm_failures WHERE stage = %s ORDER BY created_at",
-                                           (stage,))
-        return [StoredFailure(*row) for row in rows]
-
-    def usage_by_stage(self) -> dict[str, dict[str, float]]:
-        """Calls, tokens and cost of every stored result, per stage."""
-        rows = self._connect().execute(
-            "SELECT stage, count(*), sum(prompt_tokens)::bigint, sum(completion_tokens)::bigint, "
-            "sum(reasoning_tokens)::bigint, sum(cost_usd) FROM llm_results GROUP BY stage ORDER BY stage")
-        return {stage: {"calls": calls, "prompt_tokens": p, "completion_tokens": c, "reasoning_tokens": r,
-                        "cost_usd": float(cost)}
-                for stage, calls, p, c, r, cost in rows}
 
     def close(self) -> None:
         """Close every thread's connection (the store reconnects if used again)."""
