@@ -136,7 +136,8 @@ def _in_waves(client, stage: str, prompt_version: str, schema_model, items: list
     replies so far do not settle them (``is_settled``). ``given``: replies an item already
     has (the judge's solves, for the verifier); they count toward k, and its requests are
     numbered after them (``request(item, attempt)``, attempt from 1). ``before_wave`` sees
-    every item's replies so far before each wave is decided (to learn from them). Returns
+    every item's replies so far before each wave is decided (to learn from them), the last
+    time with the replies returned. Returns
     each item's replies in order (None for a failed call) and every outcome."""
     replies = {item["qa_id"]: list((given or {}).get(item["qa_id"], []))[:k] for item in items}
     outcomes: list[LLMOutcome] = []
@@ -206,7 +207,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     client = llm.client(context.log)
     held = settings.value.release.fill_cells and synthesis.steer_difficulty
     observed: list[calibration.Observation] = []  # (asked, readings) of the versions judged so far
-    model = [calibration.LevelModel.initial()]  # refitted before every wave of readings
+    model = [calibration.LevelModel.initial()]  # refitted before every wave of readings, the last one included
 
     def levels_of(replies: list[dict | None]) -> list[int | None]:
         return [r["level"] if r else None for r in replies]
@@ -236,9 +237,7 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
             observed.append((item["target_difficulty"], [r["level"] for r in found]))
             rows.append({**item, "readings": found, "judge_levels": [r["level"] for r in found],
                          "judge_answers": [r["answer"] for r in found]})
-        if held:
-            model[0] = calibration.fit(observed)
-        return placed(rows)
+        return placed(rows)  # the model: fitted on these readings too, before the wave that found them settled
 
     def placed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows with their level (the median of their readings), whether they are taken for
