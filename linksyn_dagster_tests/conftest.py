@@ -3,6 +3,7 @@ session (fixtures in fixtures_neo4j.py / fixtures_llm.py); survivors.py fails th
 process or thread of the tests outlives them."""
 
 import os
+import signal
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # before anything imports litellm
@@ -12,6 +13,11 @@ from linksyn_dagster.services.process import restore_default_interrupts  # noqa:
 # pytest started as a background job of a script (as CI may start it) ignores SIGINT; Dagster
 # would copy that onto SIGTERM, and the servers and `tail`s the tests start could not be stopped
 restore_default_interrupts()
+# SIGTERM (CI's timeout, `kill`) interrupts the session as Ctrl-C does, so pytest still tears
+# down its fixtures: the servers stop and the in-memory data dirs are removed. By default
+# SIGTERM would end the process at once and leave every server behind. (Dagster does the
+# same after each run it executes in the main thread: SIGTERM raises KeyboardInterrupt.)
+signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 pytest_plugins = ["pytester", "linksyn_dagster_tests.survivors", "linksyn_dagster_tests.fixtures_neo4j",
                   "linksyn_dagster_tests.fixtures_llm", "linksyn_dagster_tests.fixtures_pipeline",

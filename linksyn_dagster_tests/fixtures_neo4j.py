@@ -18,6 +18,7 @@ import pytest
 from linksyn_dagster.services import process
 from linksyn_dagster.services.neo4j_server import LocalNeo4j
 from linksyn_dagster.settings import Neo4jSettings
+from linksyn_dagster_tests.memory_fs import memory_dir
 
 # small enough that the session server plus a test's own server fit on 2 cores / 24 GB
 TEST_HEAP = "512m"
@@ -42,17 +43,18 @@ def make_local_neo4j(home: Path) -> LocalNeo4j:
 
 @pytest.fixture(scope="session")
 def neo4j_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNeo4j]:
-    server = make_local_neo4j(tmp_path_factory.mktemp("neo4j_home"))
-    try:
-        server.start(timeout=240)
-    except process.ServiceError as exc:
-        # the graph store is a hard dependency of the project: fail loudly rather than skip
-        server.stop()
-        pytest.fail(f"local Neo4j did not start: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+    with memory_dir("neo4j", tmp_path_factory.mktemp("neo4j_home")) as home:
+        server = make_local_neo4j(home)
+        try:
+            server.start(timeout=240)
+        except process.ServiceError as exc:
+            # the graph store is a hard dependency of the project: fail loudly rather than skip
+            server.stop()
+            pytest.fail(f"local Neo4j did not start: {exc}", pytrace=False)
+        try:
+            yield server
+        finally:
+            server.stop()
 
 
 @pytest.fixture()

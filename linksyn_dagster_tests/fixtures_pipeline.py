@@ -1,18 +1,31 @@
 """Pytest fixtures that point the whole pipeline at the test servers: a temp data directory
-(DuckDB, result store, Dagster instance), the session's real Neo4j and the scripted LLM."""
+(DuckDB, result store, Dagster instance), the session's real Neo4j and the scripted LLM.
+
+The data directory lives in memory where the machine has a tmpfs (``memory_fs.memory_dir``:
+why there)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
 from linksyn_dagster.settings import LinkSynSettings, load_settings
+from linksyn_dagster_tests.memory_fs import memory_dir
 
 
 @pytest.fixture()
-def pipeline_settings(tmp_path, monkeypatch, neo4j_server, neo4j_driver, llm_server) -> LinkSynSettings:
-    data_dir = tmp_path / "data"
+def pipeline_settings(request, tmp_path, monkeypatch, neo4j_server, neo4j_driver,
+                      llm_server) -> Iterator[LinkSynSettings]:
+    failed_before = request.session.testsfailed  # the test's own report comes before this teardown
+    with memory_dir("data", tmp_path / "data", keep=lambda: request.session.testsfailed > failed_before) as data_dir:
+        yield _pipeline_settings(data_dir, tmp_path, monkeypatch, neo4j_server, llm_server)
+
+
+def _pipeline_settings(data_dir: Path, tmp_path: Path, monkeypatch, neo4j_server, llm_server) -> LinkSynSettings:
     env = {
         "LINKSYN_DATA_DIR": str(data_dir),
         "LINKSYN_NEO4J__URI": neo4j_server.uri,
