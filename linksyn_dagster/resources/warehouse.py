@@ -14,7 +14,7 @@ converges instead of appending; each is an asset too, reported by the asset that
 
 # no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import dagster as dg
 import duckdb
@@ -24,6 +24,9 @@ from pydantic import Field, PrivateAttr
 from linksyn_dagster.queries import sql
 from linksyn_dagster.resources.settings import Secret
 from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, create_side_tables
+
+if TYPE_CHECKING:
+    from linksyn_dagster.settings import LinkSynSettings
 
 
 class DuckDBFile:
@@ -87,6 +90,22 @@ class DuckDBFile:
 
 
 Backend = DuckDBFile | ParquetCatalog
+
+
+@contextmanager
+def read_warehouse(settings: "LinkSynSettings") -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A connection that reads the warehouse ``settings`` name, outside Dagster (the CLI's
+    summaries and estimates): the DuckDB file read-only, None before it exists, or the catalog's
+    tables as of now."""
+    url = settings.warehouse.catalog_url
+    if url is not None:
+        with ParquetCatalog(url.get_secret_value(), settings.warehouse_files_dir).connect() as conn:
+            yield conn
+    elif settings.duckdb_path.exists():
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+            yield conn
+    else:
+        yield None
 
 
 def open_warehouse(database: str, catalog_url: str | None, files_dir: str) -> Backend:

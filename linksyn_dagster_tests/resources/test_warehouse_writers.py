@@ -8,6 +8,7 @@ import dagster as dg
 import polars as pl
 
 from linksyn_dagster.definitions import build_resources
+from linksyn_dagster.resources.warehouse import read_warehouse
 from linksyn_dagster.settings import LinkSynSettings
 
 PARTS = [f"p{i}" for i in range(3)]
@@ -50,3 +51,5 @@ def test_partitions_written_by_separate_processes_at_once_are_all_there_once(pos
         rows=pl.len(), distinct=pl.col("n").n_unique()).sort("part")
     assert counts.rows() == [(part, ROWS, ROWS) for part in PARTS]
     assert warehouse.read_slice("numbers", "part", ["p2"]).height == ROWS
+    with read_warehouse(_settings(str(tmp_path), postgres_url)) as conn:  # what the CLI's summaries read
+        assert conn.execute("SELECT count(*) FROM numbers").fetchone() == (ROWS * len(PARTS),)
