@@ -53,11 +53,19 @@ $(STAMP): pyproject.toml
 
 # PecanPy, the baseline of benchmarks/walker.py, pins numpy < 2 (the project needs numpy 2),
 # so it gets its own virtualenv; only the benchmarks use it
-bench-deps: setup .venv-pecanpy/.installed
+bench-deps: setup .venv-pecanpy/.installed .venv-warehouse/.installed
 .venv-pecanpy/.installed: benchmarks/requirements-pecanpy.txt
 	test -x .venv-pecanpy/bin/python || $(PYTHON) -m venv .venv-pecanpy
 	.venv-pecanpy/bin/python -m pip install --quiet --upgrade pip
 	.venv-pecanpy/bin/python -m pip install --quiet -r benchmarks/requirements-pecanpy.txt
+	touch $@
+
+# DuckLake and DuckDB's postgres extension, the candidates benchmarks/warehouse_writers.py sets
+# against the warehouse's Parquet catalog: their PyPI builds need duckdb 1.4.4, so their own virtualenv
+.venv-warehouse/.installed: benchmarks/requirements-warehouse.txt
+	test -x .venv-warehouse/bin/python || $(PYTHON) -m venv .venv-warehouse
+	.venv-warehouse/bin/python -m pip install --quiet --upgrade pip
+	.venv-warehouse/bin/python -m pip install --quiet -r benchmarks/requirements-warehouse.txt
 	touch $@
 
 # definitions load and validate, as CI runs them

@@ -14,7 +14,7 @@ import linksyn_dagster.defs
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.io_manager import WarehouseIOManager
 from linksyn_dagster.resources.llm import LLMResource
-from linksyn_dagster.resources.settings import SettingsResource
+from linksyn_dagster.resources.settings import Secret, SettingsResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.settings import LinkSynSettings, load_settings
 
@@ -31,12 +31,15 @@ def executor_for(name: str) -> dg.ExecutorDefinition:
 
 def build_resources(settings: LinkSynSettings) -> dict[str, object]:
     """Every resource the assets use, configured from ``settings`` alone."""
-    database = str(settings.duckdb_path)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    catalog_url = settings.warehouse.catalog_url
+    # the DuckDB file, or the Parquet catalog when its URL is set (a Secret: not run config)
+    warehouse = {"database": str(settings.duckdb_path), "files_dir": str(settings.warehouse_files_dir),
+                 "catalog_url": Secret(catalog_url.get_secret_value() if catalog_url else None)}
     return {
-        # asset outputs: one DuckDB table per asset, partitions replaced via partition_expr
-        "io_manager": WarehouseIOManager(database=database),
-        "warehouse": WarehouseResource(database=database),
+        # asset outputs: one warehouse table per asset, partitions replaced via partition_expr
+        "io_manager": WarehouseIOManager(**warehouse),
+        "warehouse": WarehouseResource(**warehouse),
         "graph": Neo4jResource.from_settings(settings),
         "llm": LLMResource.from_settings(settings),
         "settings": SettingsResource.from_settings(settings),

@@ -119,12 +119,10 @@ def estimate_run(settings: LinkSynSettings, seeds: int, seed_tokens_per_item: fl
 
 def history_of(settings: LinkSynSettings) -> dict | None:
     """The data dir's earlier runs as ``estimate_run`` reads them; None without any."""
-    import duckdb
+    from linksyn_dagster.resources.warehouse import read_warehouse
 
-    if not settings.duckdb_path.exists():
-        return None
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        return history_from(conn)
+    with read_warehouse(settings) as conn:
+        return None if conn is None else history_from(conn)
 
 
 def history_from(conn) -> dict | None:

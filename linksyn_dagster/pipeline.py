@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Callable
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
@@ -22,6 +21,7 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.release.assets import NEXT_ROUND
 from linksyn_dagster.preflight import missing_paths
 from linksyn_dagster.queries import sql
+from linksyn_dagster.resources.warehouse import read_warehouse
 from linksyn_dagster.services.process import restore_default_interrupts
 from linksyn_dagster.settings import LinkSynSettings
 
@@ -295,8 +295,8 @@ def _run_pipeline(settings: LinkSynSettings, say: Callable[[str], None], started
 
 def _paths_per_discipline(settings: LinkSynSettings) -> dict[str, int]:
     """The stored walk plan's paths per start discipline that has any, in taxonomy order."""
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
-        walked = dict(conn.execute(sql("plan_paths_per_discipline")).fetchall())
+    with read_warehouse(settings) as conn:
+        walked = dict(conn.execute(sql("plan_paths_per_discipline")).fetchall()) if conn is not None else {}
     return {d: walked[d] for d in DISCIPLINES if walked.get(d, 0) > 0}
 
 

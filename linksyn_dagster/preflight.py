@@ -5,7 +5,8 @@ reported as one line that names the setting and the fix (the CLI exits 2).
 - the model id names no provider litellm knows;
 - a hosted model has no API key;
 - the configured Neo4j server does not answer;
-- the Postgres server of the LLM result store (``LINKSYN_LLM__RESULT_STORE_URL``) does not answer.
+- the Postgres server of the LLM result store (``LINKSYN_LLM__RESULT_STORE_URL``) does not answer;
+- the Postgres server of the warehouse's catalog (``LINKSYN_WAREHOUSE__CATALOG_URL``) does not answer.
 
 ``missing_paths`` is also what ``seed_qa`` and the decontamination read, so a run launched
 from the UI fails with the same words.
@@ -92,6 +93,20 @@ def result_store_problems(settings: LinkSynSettings) -> list[str]:
     return []
 
 
+def warehouse_problems(settings: LinkSynSettings) -> list[str]:
+    """The configured warehouse catalog answers (its tables are created if missing)."""
+    url = settings.warehouse.catalog_url
+    if url is None:
+        return []  # the DuckDB file under the data directory
+    from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, WarehouseUnavailable
+
+    try:
+        ParquetCatalog(url.get_secret_value(), settings.warehouse_files_dir)
+    except WarehouseUnavailable as exc:
+        return [str(exc)]
+    return []
+
+
 def preflight(settings: LinkSynSettings) -> list[str]:
     return [*missing_paths(settings), *model_problems(settings), *neo4j_problems(settings),
-            *result_store_problems(settings)]
+            *result_store_problems(settings), *warehouse_problems(settings)]

@@ -160,9 +160,8 @@ def summary_tables(settings, summary, seconds: dict[str, float]) -> list[Table]:
     """The end of a run as tables: the release, items per discipline and the difficulty mix
     against their targets, LLM calls, tokens, cost and failures per stage, the time each
     stage took. ``summary``: run_pipeline's PipelineSummary; ``seconds``: per stage."""
-    import duckdb
-
     from linksyn_dagster.queries import sql
+    from linksyn_dagster.resources.warehouse import read_warehouse
 
     release = Table(title="release", show_header=False, title_justify="left")
     release.add_column(no_wrap=True)
@@ -195,17 +194,19 @@ def summary_tables(settings, summary, seconds: dict[str, float]) -> list[Table]:
     llm = Table(title="LLM calls per stage", title_justify="left")
     for name in ("stage", "calls", "tokens", "cost (USD)", "failures"):
         llm.add_column(name, justify="left" if name == "stage" else "right")
+    usage: list[tuple] = []
+    failures: dict[str, int] = {}
     drops: list[tuple] = []
-    if settings.duckdb_path.exists():
-        with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with read_warehouse(settings) as conn:
+        if conn is not None:
             usage = conn.execute(sql("usage_by_stage")).fetchall()
             failures = dict(conn.execute(sql("failures_per_stage")).fetchall())
             drops = conn.execute(sql("drops_by_reason")).fetchall()
-        for stage, calls, prompt, completion, _reasoning, cost in usage:
-            llm.add_row(stage, f"{calls:,}", f"{(prompt or 0) + (completion or 0):,}", f"{cost or 0:.4f}",
-                        str(failures.pop(stage, 0)))
-        for stage, count in failures.items():  # stages none of whose calls succeeded
-            llm.add_row(stage, "0", "0", "0", str(count))
+    for stage, calls, prompt, completion, _reasoning, cost in usage:
+        llm.add_row(stage, f"{calls:,}", f"{(prompt or 0) + (completion or 0):,}", f"{cost or 0:.4f}",
+                    str(failures.pop(stage, 0)))
+    for stage, count in failures.items():  # stages none of whose calls succeeded
+        llm.add_row(stage, "0", "0", "0", str(count))
 
     dropped = Table(title="items left out of the release", title_justify="left")
     dropped.add_column("reason")

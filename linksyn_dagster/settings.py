@@ -234,6 +234,21 @@ class DecontamSettings(BaseModel):
         "an item is a near-copy of a benchmark item")
 
 
+class WarehouseSettings(BaseModel):
+    """Where the tables live: the DuckDB file under the data dir, or a Parquet catalog."""
+
+    catalog_url: SecretStr | None = Field(
+        None, description="Postgres database of the warehouse's catalog (postgresql://user:password@host:port/db): "
+        "tables are Parquet files per partition under files_dir that it names, so steps in separate processes "
+        "or pods write at once; unset = the DuckDB file linksyn.duckdb under the data dir (one writer at a time)")
+    files_dir: Path | None = Field(
+        None, description="where the catalog's Parquet files live (a volume every step mounts); unset = "
+        "warehouse/ under the data dir")
+
+    # not checked here: pydantic repeats a rejected value in its errors, and this one holds a password
+    _blank = field_validator("catalog_url", "files_dir", mode="before")(_blank_is_unset)
+
+
 class LinkSynSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LINKSYN_",
@@ -255,6 +270,7 @@ class LinkSynSettings(BaseSettings):
     synthesis: SynthesisSettings = Field(default_factory=SynthesisSettings)
     release: ReleaseSettings = Field(default_factory=ReleaseSettings)
     decontam: DecontamSettings = Field(default_factory=DecontamSettings)
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
 
     @field_validator("data_dir")
     @classmethod
@@ -264,6 +280,12 @@ class LinkSynSettings(BaseSettings):
     @cached_property
     def duckdb_path(self) -> Path:
         return self.data_dir / "linksyn.duckdb"
+
+    @cached_property
+    def warehouse_files_dir(self) -> Path:
+        """The Parquet files of the warehouse's catalog (LINKSYN_WAREHOUSE__CATALOG_URL)."""
+        files_dir = self.warehouse.files_dir
+        return files_dir.expanduser().resolve() if files_dir else self.data_dir / "warehouse"
 
     @cached_property
     def llm_cache_path(self) -> Path:

@@ -54,7 +54,8 @@ def test_invalid_setting_names_the_variable(user_env):
     assert "LINKSYN_WALK__ALPHA" in result.stderr
 
 
-@pytest.mark.parametrize("case", ["seed_dir", "benchmark", "model_id", "api_key", "neo4j_uri", "result_store_url"])
+@pytest.mark.parametrize("case", ["seed_dir", "benchmark", "model_id", "api_key", "neo4j_uri", "result_store_url",
+                                  "warehouse_catalog_url"])
 def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp_path, monkeypatch, case):
     """The mistakes users make first are caught before anything starts: one line on stderr
     that names the setting and says what to do, exit code 2, and no run and no service."""
@@ -70,6 +71,8 @@ def test_first_mistakes_get_one_line_naming_the_setting_and_exit_2(user_env, tmp
                       "does not answer"),
         "result_store_url": ({"LINKSYN_LLM__RESULT_STORE_URL": f"postgresql://u:pw-planted@127.0.0.1:{free_port()}/db"},
                              "LINKSYN_LLM__RESULT_STORE_URL", "does not answer"),
+        "warehouse_catalog_url": ({"LINKSYN_WAREHOUSE__CATALOG_URL": f"postgresql://u:pw-planted@127.0.0.1:{free_port()}/w"},
+                                  "LINKSYN_WAREHOUSE__CATALOG_URL", "does not answer"),
     }[case]
     for variable in [v for v in os.environ if v.startswith("ANTHROPIC_")]:
         monkeypatch.delenv(variable)  # the api_key case: no key anywhere
@@ -88,12 +91,14 @@ def test_settings_never_print_secrets(user_env):
     result = linksyn("settings", env={**user_env, "LINKSYN_LLM__API_KEY": "sk-planted-secret-123",
                                       "LINKSYN_NEO4J__PASSWORD": "planted-neo4j-pw",
                                       "LINKSYN_LLM__RESULT_STORE_URL": "postgresql://u:planted-pg-pw@db:5432/llm",
+                                      "LINKSYN_WAREHOUSE__CATALOG_URL": "postgresql://u:planted-pg-pw@db:5432/wh",
                                       "LINKSYN_LLM__API_BASE": "https://team:planted-token@llm.example/v1"})
     assert result.returncode == 0
     assert not [s for s in ("sk-planted-secret-123", "planted-neo4j-pw", "planted-pg-pw", "planted-token")
                 if s in result.stdout]
     settings = json.loads(result.stdout)
     assert settings["llm"]["api_key"] == settings["llm"]["result_store_url"] == "**********"
+    assert settings["warehouse"]["catalog_url"] == "**********"
     assert settings["llm"]["api_base"] == "https://team:**********@llm.example/v1"
     assert settings["walk"]["paths_total"] > 0 and "data_dir" in settings  # every section, not just the secrets
 

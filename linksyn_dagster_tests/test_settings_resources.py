@@ -15,7 +15,7 @@ from linksyn_dagster.core.taxonomy import discipline_for_subject
 from linksyn_dagster.definitions import build_definitions, build_resources
 from linksyn_dagster.resources.settings import Secret, SettingsResource
 from linksyn_dagster.services.neo4j_server import LocalNeo4j
-from linksyn_dagster.settings import LinkSynSettings, LLMSettings, Neo4jSettings
+from linksyn_dagster.settings import LinkSynSettings, LLMSettings, Neo4jSettings, WarehouseSettings
 from linksyn_dagster_tests.conftest import SHARED_DATA
 from linksyn_dagster_tests.fixtures_neo4j import TEST_HEAP, TEST_PAGECACHE, free_ports
 from linksyn_dagster_tests.secret_scan import files_holding
@@ -127,19 +127,24 @@ def test_resources_give_back_the_settings_they_were_built_from(tmp_path):
         "neo4j": {"uri": "bolt://db.example:7687", "password": "neo-secret", "writers": 3},
         "llm": {"model": "openai/x", "api_key": "key-secret", "budget_usd": 2.5, "fallback_models": ["openai/y"],
                 "result_store_url": "postgresql://u:pg-secret@db:5432/llm"},
+        "warehouse": {"catalog_url": "postgresql://u:wh-secret@db:5432/wh", "files_dir": tmp_path / "wh"},
     })
     resources = build_resources(settings)
     assert isinstance(resources["settings"], SettingsResource)
-    assert resources["settings"].value == settings.model_copy(update={"neo4j": Neo4jSettings(), "llm": LLMSettings()})
+    assert resources["settings"].value == settings.model_copy(update={"neo4j": Neo4jSettings(), "llm": LLMSettings(),
+                                                                      "warehouse": WarehouseSettings()})
     graph, llm = resources["graph"]._config, resources["llm"]._config
     assert graph.neo4j == settings.neo4j and graph.data_dir == settings.data_dir
     assert llm.llm == settings.llm and llm.data_dir == settings.data_dir
     for resource in resources.values():
         config = repr({k: v for k, v in resource.__dict__.items() if not isinstance(v, Secret)}) + repr(resource)
-        leaked = [secret for secret in ("neo-secret", "key-secret", "pg-secret") if secret in config]
+        leaked = [secret for secret in ("neo-secret", "key-secret", "pg-secret", "wh-secret") if secret in config]
         assert leaked == [], type(resource).__name__
     assert resources["graph"].password.value == "neo-secret" and resources["llm"].api_key.value == "key-secret"
     assert resources["llm"].result_store_url.value == "postgresql://u:pg-secret@db:5432/llm"
+    for name in ("warehouse", "io_manager"):  # both write through the catalog, not the DuckDB file
+        assert resources[name].catalog_url.value == "postgresql://u:wh-secret@db:5432/wh"
+        assert resources[name].files_dir == str(tmp_path / "wh")
 
 
 def test_every_optional_setting_defaults_to_unset():

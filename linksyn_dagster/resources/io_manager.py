@@ -1,4 +1,5 @@
-"""The IO manager of asset outputs: one DuckDB table per asset, polars frames in and out.
+"""The IO manager of asset outputs: one warehouse table per asset, polars frames in and out
+(the DuckDB file, or the Parquet catalog when ``catalog_url`` is set: :mod:`.warehouse`).
 
 Written here rather than taken from dagster-duckdb-polars because that one skips empty
 outputs: a partition whose new output is empty kept its stale rows, and a downstream asset
@@ -7,22 +8,33 @@ partitions of the run, named by the asset's ``partition_expr`` metadata, or the 
 table), in one transaction, and an empty output still creates the table.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 import dagster as dg
 import polars as pl
+from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.resources.warehouse import WarehouseResource
+from linksyn_dagster.resources.settings import Secret
+from linksyn_dagster.resources.warehouse import Backend, open_warehouse
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as a DuckDB table named after it."""
+    """Stores each asset as a warehouse table named after it."""
 
-    database: str
+    database: str = Field(description="the DuckDB file (used when no catalog_url is set)")
+    files_dir: str = Field("", description="the Parquet files of the catalog (LINKSYN_WAREHOUSE__FILES_DIR)")
+    catalog_url: dg.ResourceDependency[Secret] = Secret()  # holds the Postgres password, when set
+
+    _backend: Backend | None = PrivateAttr(default=None)
 
     @property
-    def _warehouse(self) -> WarehouseResource:
-        return WarehouseResource(database=self.database)
+    def _warehouse(self) -> Backend:
+        if self._backend is None:
+            self._backend = open_warehouse(self.database, self.catalog_url.value, self.files_dir)
+        return self._backend
+
+    @property
+    def _where(self) -> str:
+        return f"the catalog's files under {self.files_dir}" if self.catalog_url.value else self.database
 
     @staticmethod
     def _slice(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, list[str]]:
@@ -39,7 +51,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         column, keys = self._slice(context)
         self._warehouse.write_slice(table, obj, column, keys)
-        context.add_output_metadata({"table": f"{table} ({self.database})"})
+        context.add_output_metadata({"table": f"{table} ({self._where})"})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         upstream = context.upstream_output
@@ -49,6 +61,6 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         keys = list(context.asset_partition_keys) if column and context.has_asset_partitions else []
         frame = self._warehouse.read_slice(table, column if keys else None, keys)
         if frame is None:
-            raise dg.Failure(f"table {table!r} does not exist in {self.database}: materialize the asset "
+            raise dg.Failure(f"table {table!r} does not exist in {self._where}: materialize the asset "
                              f"{table} first")
         return frame

@@ -1,4 +1,8 @@
-"""DuckDB, the source of truth for every table.
+"""The warehouse, the source of truth for every table: a DuckDB file under the data
+directory (the default), or, with ``LINKSYN_WAREHOUSE__CATALOG_URL``, Parquet files per slice
+named by a catalog in Postgres, which many processes write at once
+(:mod:`linksyn_dagster.resources.warehouse_catalog`). Assets see the same methods and the same
+SQL (``sql/duckdb``) on either.
 
 Asset outputs go through the WarehouseIOManager (one table per asset, partitions replaced
 by ``partition_expr``), which writes through ``write_slice`` here. The side tables an asset also keeps (rejects, LLM
@@ -8,45 +12,43 @@ converges instead of appending; each is an asset too, reported by the asset that
 (``defs/metadata.py``).
 """
 
-from __future__ import annotations
+# no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
-from typing import Any
-
+import dagster as dg
+import duckdb
 import polars as pl
-from dagster_duckdb import DuckDBResource
+from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.queries import split_statements, sql
+from linksyn_dagster.queries import sql
+from linksyn_dagster.resources.settings import Secret
+from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, create_side_tables
+
+if TYPE_CHECKING:
+    from linksyn_dagster.settings import LinkSynSettings
 
 
-class WarehouseResource(DuckDBResource):
-    """The DuckDB file under the data directory (tables, side tables, SQL in sql/duckdb)."""
+class DuckDBFile:
+    """The warehouse in one DuckDB file: one writing process at a time."""
 
     # Each method opens one connection and closes it (a DuckDB file admits one writing
     # process at a time, and partitions run in processes of their own). Opening and closing
     # costs tens of milliseconds, so a method does its checks on the connection it has.
 
-    def ensure_schema(self) -> None:
-        with self.get_connection() as conn:
-            _create_side_tables(conn)
+    def __init__(self, database: str):
+        self.database = database
 
-    def table_exists(self, table: str) -> bool:
-        with self.get_connection() as conn:
-            return _exists(conn, table)
-
-    def query(self, name: str, frames: dict[str, pl.DataFrame] | None = None, **params: Any) -> pl.DataFrame:
-        """Run ``sql/duckdb/<name>.sql`` with named parameters ($name) into a polars frame;
-        ``frames`` are visible to the query as views of those names."""
-        with self.get_connection() as conn:
-            for view, frame in (frames or {}).items():
-                conn.register(view, frame.to_arrow())
-            return conn.execute(sql(name), params or None).pl()
+    @contextmanager
+    def connect(self, statement: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        with duckdb.connect(self.database) as conn:
+            yield conn
 
     def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
-        """Replace the rows of ``table`` matching ``where`` (all rows if empty) with ``df``."""
         condition = " AND ".join(f"{column} = ${column}" for column in where) or "TRUE"
         columns = ", ".join(df.columns)
-        with self.get_connection() as conn:
-            _create_side_tables(conn)
+        with self.connect() as conn:
+            create_side_tables(conn)
             conn.execute("BEGIN TRANSACTION")
             try:
                 conn.execute(f"DELETE FROM {table} WHERE {condition}", where or None)
@@ -60,9 +62,7 @@ class WarehouseResource(DuckDBResource):
                 raise
 
     def write_slice(self, table: str, df: pl.DataFrame, column: str | None, keys: list[str]) -> None:
-        """Replace the rows of ``table`` whose ``column`` is in ``keys`` (the whole table when
-        ``column`` is None) with ``df``; create the table from ``df``'s schema if needed."""
-        with self.get_connection() as conn:
+        with self.connect() as conn:
             conn.register("incoming", df.to_arrow())
             conn.execute("BEGIN TRANSACTION")
             try:
@@ -81,9 +81,7 @@ class WarehouseResource(DuckDBResource):
                 conn.unregister("incoming")
 
     def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame | None:
-        """The rows of ``table`` whose ``column`` is in ``keys`` (all rows when ``column`` is
-        None); None when the table does not exist."""
-        with self.get_connection() as conn:
+        with self.connect() as conn:
             if not _exists(conn, table):
                 return None
             if column is None:
@@ -91,9 +89,81 @@ class WarehouseResource(DuckDBResource):
             return conn.execute(f"SELECT * FROM {table} WHERE list_contains($keys, {column})", {"keys": keys}).pl()
 
 
-def _create_side_tables(conn: Any) -> None:
-    for statement in split_statements(sql("schema")):
-        conn.execute(statement)
+Backend = DuckDBFile | ParquetCatalog
+
+
+@contextmanager
+def read_warehouse(settings: "LinkSynSettings") -> Iterator[duckdb.DuckDBPyConnection | None]:
+    """A connection that reads the warehouse ``settings`` name, outside Dagster (the CLI's
+    summaries and estimates): the DuckDB file read-only, None before it exists, or the catalog's
+    tables as of now."""
+    url = settings.warehouse.catalog_url
+    if url is not None:
+        with ParquetCatalog(url.get_secret_value(), settings.warehouse_files_dir).connect() as conn:
+            yield conn
+    elif settings.duckdb_path.exists():
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+            yield conn
+    else:
+        yield None
+
+
+def open_warehouse(database: str, catalog_url: str | None, files_dir: str) -> Backend:
+    """The DuckDB file ``database``, or the Parquet catalog at ``catalog_url`` (files under ``files_dir``)."""
+    return ParquetCatalog(catalog_url, files_dir) if catalog_url else DuckDBFile(database)
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse (tables, side tables, SQL in sql/duckdb): the DuckDB file ``database``, or
+    the Parquet files under ``files_dir`` that the Postgres catalog at ``catalog_url`` names."""
+
+    database: str = Field(description="the DuckDB file (used when no catalog_url is set)")
+    files_dir: str = Field("", description="the Parquet files of the catalog (LINKSYN_WAREHOUSE__FILES_DIR)")
+    catalog_url: dg.ResourceDependency[Secret] = Secret()  # holds the Postgres password, when set
+
+    _backend: Backend | None = PrivateAttr(default=None)
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = open_warehouse(self.database, self.catalog_url.value, self.files_dir)
+        return self._backend
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A DuckDB connection that sees every table (on the catalog: as of now, read only)."""
+        with self.backend.connect() as conn:
+            yield conn
+
+    def ensure_schema(self) -> None:
+        with self.backend.connect() as conn:
+            create_side_tables(conn)
+
+    def table_exists(self, table: str) -> bool:
+        with self.backend.connect(table) as conn:
+            return _exists(conn, table)
+
+    def query(self, name: str, frames: dict[str, pl.DataFrame] | None = None, **params: Any) -> pl.DataFrame:
+        """Run ``sql/duckdb/<name>.sql`` with named parameters ($name) into a polars frame;
+        ``frames`` are visible to the query as views of those names."""
+        with self.backend.connect(sql(name)) as conn:
+            for view, frame in (frames or {}).items():
+                conn.register(view, frame.to_arrow())
+            return conn.execute(sql(name), params or None).pl()
+
+    def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
+        """Replace the rows of ``table`` matching ``where`` (all rows if empty) with ``df``."""
+        self.backend.replace(table, df, **where)
+
+    def write_slice(self, table: str, df: pl.DataFrame, column: str | None, keys: list[str]) -> None:
+        """Replace the rows of ``table`` whose ``column`` is in ``keys`` (the whole table when
+        ``column`` is None) with ``df``; create the table from ``df``'s schema if needed."""
+        self.backend.write_slice(table, df, column, keys)
+
+    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame | None:
+        """The rows of ``table`` whose ``column`` is in ``keys`` (all rows when ``column`` is
+        None); None when the table does not exist."""
+        return self.backend.read_slice(table, column, keys)
 
 
 def _exists(conn: Any, table: str) -> bool:

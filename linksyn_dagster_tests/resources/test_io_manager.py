@@ -1,14 +1,29 @@
-"""The warehouse IO manager: partitions replaced, empty outputs written, reads by slice."""
+"""The warehouse IO manager: partitions replaced, empty outputs written, reads by slice; on
+the DuckDB file and on the Parquet catalog (a real PostgreSQL from fixtures_postgres)."""
 
 
 import dagster as dg
-import duckdb
 import polars as pl
+import pytest
 
 from linksyn_dagster.resources.io_manager import WarehouseIOManager
+from linksyn_dagster.resources.settings import Secret
+from linksyn_dagster.resources.warehouse import WarehouseResource
 
 parts = dg.StaticPartitionsDefinition(["a", "b"])
 ROWS: dict[str, list[int]] = {}
+
+
+@pytest.fixture(params=["duckdb", "catalog"])
+def warehouse(request, tmp_path) -> dict:
+    """The settings of a warehouse on each backend, as build_resources passes them."""
+    url = request.getfixturevalue("postgres_url") if request.param == "catalog" else None
+    return {"database": str(tmp_path / "w.duckdb"), "files_dir": str(tmp_path / "files"), "catalog_url": Secret(url)}
+
+
+def _rows(warehouse: dict, statement: str) -> list[tuple]:
+    with WarehouseResource(**warehouse).get_connection() as conn:
+        return conn.execute(statement).fetchall()
 
 
 @dg.asset(partitions_def=parts, metadata={"partition_expr": "part"})
@@ -23,37 +38,33 @@ def total(numbers: pl.DataFrame) -> pl.DataFrame:
     return pl.DataFrame({"total": [int(numbers.get_column("value").sum())]})
 
 
-def _run(db, selection, partition=None):
+def _run(warehouse, selection, partition=None):
     result = dg.materialize([numbers, total], selection=selection, partition_key=partition,
-                            resources={"io_manager": WarehouseIOManager(database=str(db))})
+                            resources={"io_manager": WarehouseIOManager(**warehouse)})
     assert result.success
 
 
-def test_partitions_replace_and_empty_outputs_count(tmp_path):
-    db = tmp_path / "w.duckdb"
+def test_partitions_replace_and_empty_outputs_count(warehouse):
     ROWS.update(a=[], b=[1, 2])
-    _run(db, ["numbers"], "a")  # empty first output: the table exists anyway
-    with duckdb.connect(str(db)) as conn:
-        assert conn.execute("SELECT count(*) FROM numbers").fetchone() == (0,)
-    _run(db, ["numbers"], "b")
+    _run(warehouse, ["numbers"], "a")  # empty first output: the table exists anyway
+    assert _rows(warehouse, "SELECT count(*) FROM numbers") == [(0,)]
+    _run(warehouse, ["numbers"], "b")
     ROWS["a"] = [10]
-    _run(db, ["numbers"], "a")
-    _run(db, ["total"])
+    _run(warehouse, ["numbers"], "a")
+    _run(warehouse, ["total"])
+    assert _rows(warehouse, "SELECT total FROM total") == [(13,)]
     ROWS["a"] = []  # a partition whose new output is empty loses its old rows
-    _run(db, ["numbers"], "a")
-    _run(db, ["numbers"], "b")  # re-materializing does not duplicate
-    _run(db, ["total"])
-    with duckdb.connect(str(db)) as conn:
-        assert conn.execute("SELECT part, value FROM numbers ORDER BY value").fetchall() == [("b", 1), ("b", 2)]
-        assert conn.execute("SELECT total FROM total").fetchone() == (3,)
+    _run(warehouse, ["numbers"], "a")
+    _run(warehouse, ["numbers"], "b")  # re-materializing does not duplicate
+    _run(warehouse, ["total"])
+    assert _rows(warehouse, "SELECT part, value FROM numbers ORDER BY value") == [("b", 1), ("b", 2)]
+    assert _rows(warehouse, "SELECT total FROM total") == [(3,)]
 
 
-def test_a_partition_written_with_a_new_column_adds_it_and_keeps_the_other_partitions(tmp_path):
+def test_a_partition_written_with_a_new_column_adds_it_and_keeps_the_other_partitions(warehouse):
     """A data dir made before a column existed: the next partition written with it adds the
     column (empty in the older rows) instead of failing the insert."""
-    db = tmp_path / "w.duckdb"
-    with duckdb.connect(str(db)) as conn:
-        conn.execute("CREATE TABLE numbers AS SELECT 'b' AS part, 7::BIGINT AS value")
+    WarehouseResource(**warehouse).write_slice("numbers", pl.DataFrame({"part": ["b"], "value": [7]}), "part", ["b"])
     ROWS.update(a=[1, 2])
 
     @dg.asset(name="numbers", partitions_def=parts, metadata={"partition_expr": "part"})
@@ -63,17 +74,31 @@ def test_a_partition_written_with_a_new_column_adds_it_and_keeps_the_other_parti
                              "levels": [[v, v + 1] for v in values]},
                             schema={"part": pl.Utf8, "value": pl.Int64, "levels": pl.List(pl.Int32)})
 
-    result = dg.materialize([numbers_v2], partition_key="a",
-                            resources={"io_manager": WarehouseIOManager(database=str(db))})
+    result = dg.materialize([numbers_v2], partition_key="a", resources={"io_manager": WarehouseIOManager(**warehouse)})
     assert result.success
-    with duckdb.connect(str(db)) as conn:
-        rows = conn.execute("SELECT part, value, levels FROM numbers ORDER BY part, value").fetchall()
+    rows = _rows(warehouse, "SELECT part, value, levels FROM numbers ORDER BY part, value")
     assert rows == [("a", 1, [1, 2]), ("a", 2, [2, 3]), ("b", 7, None)]
 
 
-def test_reading_a_never_materialized_asset_says_so(tmp_path):
+def test_reading_a_never_materialized_asset_says_so(warehouse):
     result = dg.materialize([numbers, total], selection=["total"], raise_on_error=False,
-                            resources={"io_manager": WarehouseIOManager(database=str(tmp_path / "w.duckdb"))})
+                            resources={"io_manager": WarehouseIOManager(**warehouse)})
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "materialize the asset numbers first" in str(failure.event_specific_data.error)
+
+
+def test_side_tables_replace_their_slice_typed_as_declared(warehouse):
+    """``replace`` keeps other slices' rows, replaces its own, and stores the declared types."""
+    resource = WarehouseResource(**warehouse)
+    resource.ensure_schema()
+    assert resource.query("failures_per_stage").height == 0  # declared, never written: empty
+    row = {"partition_key": "p", "item_id": "i", "request_key": "k", "model": "m", "prompt_version": "v",
+           "error_class": "E", "message": "x", "attempts": 1}
+    for stage, items in (("s1", 2), ("s2", 3), ("s1", 1)):  # s1 written twice: its second write wins
+        resource.replace("llm_failures", pl.DataFrame([{**row, "stage": stage, "item_id": f"i{n}"}
+                                                       for n in range(items)]), stage=stage, partition_key="p")
+    assert _rows(warehouse, "SELECT stage, count(*) FROM llm_failures GROUP BY stage ORDER BY stage") == [
+        ("s1", 1), ("s2", 3)]
+    assert _rows(warehouse, "SELECT data_type FROM information_schema.columns WHERE table_name = 'llm_failures' "
+                            "AND column_name = 'attempts'") == [("INTEGER",)]
