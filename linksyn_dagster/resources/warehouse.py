@@ -13,13 +13,13 @@ converges instead of appending; each is an asset too, reported by the asset that
 """
 
 # no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
-import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
 import dagster as dg
 import duckdb
 import polars as pl
+from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
 from linksyn_dagster.queries import sql
@@ -37,30 +37,16 @@ class DuckDBFile:
     # process at a time, and partitions run in processes of their own). Opening and closing
     # costs tens of milliseconds, so a method does its checks on the connection it has.
 
-    # Another process holding the file makes connect fail at once ("Could not set lock on
-    # file"); it is retried with a growing wait, as long as a partition's write may take.
-    LOCK_WAIT_S = 120.0
-    LOCK_RETRY_FIRST_S = 0.05
-    LOCK_RETRY_MAX_S = 2.0
-
     def __init__(self, database: str):
         self.database = database
+        # dagster-duckdb's resource opens the file, waiting with growing retries while another
+        # process holds its lock ("Could not set lock on file")
+        self._duckdb = DuckDBResource(database=database)
 
     @contextmanager
     def connect(self, statement: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._open() as conn:
+        with self._duckdb.get_connection() as conn:
             yield conn
-
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        deadline, wait = time.monotonic() + self.LOCK_WAIT_S, self.LOCK_RETRY_FIRST_S
-        while True:
-            try:
-                return duckdb.connect(self.database)
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() + wait > deadline:
-                    raise
-            time.sleep(wait)
-            wait = min(wait * 2, self.LOCK_RETRY_MAX_S)
 
     def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
         condition = " AND ".join(f"{column} = ${column}" for column in where) or "TRUE"
