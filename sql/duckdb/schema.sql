@@ -37,6 +37,17 @@ CREATE TABLE IF NOT EXISTS kp_cooccurrence (
     weight BIGINT NOT NULL
 );
 
+-- Every KP name with its key, KP, disciplines and near-duplicate blocks (written by knowledge_points).
+CREATE TABLE IF NOT EXISTS kp_names (
+    kp_name VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    kp_id VARCHAR NOT NULL,
+    disciplines VARCHAR[] NOT NULL,
+    compact VARCHAR,
+    tokens VARCHAR,
+    variants VARCHAR[] NOT NULL
+);
+
 -- Items left out of the release and why (written by linkqa_dataset).
 CREATE TABLE IF NOT EXISTS dataset_drops (
     qa_id VARCHAR NOT NULL,
