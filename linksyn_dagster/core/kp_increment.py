@@ -52,7 +52,7 @@ from linksyn_dagster.core.canonical import (
 )
 from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA, cooccurrence_edges
 
-__all__ = ["KP_NAMES_SCHEMA", "KnowledgeDelta", "NeedsFullRun", "apply_delta", "full_run", "increment",
+__all__ = ["CHANGE_SCHEMA", "KP_NAMES_SCHEMA", "KnowledgeDelta", "NeedsFullRun", "apply_delta", "full_run", "increment",
            "name_rows", "state_is_whole"]
 
 KP_NAMES_SCHEMA = {
@@ -60,6 +60,14 @@ KP_NAMES_SCHEMA = {
     "compact": pl.Utf8, "tokens": pl.Utf8, "variants": pl.List(pl.Utf8),
 }
 LINK_SCHEMA = {"seed_id": pl.Utf8, "kp_id": pl.Utf8}
+# What one run of knowledge_points changed, for kp_graph: kind kp (kp_id; disciplines = the
+# old ones of a changed KP), link (seed_id, kp_id), edge (kp_id = kp_a, kp_b, weight = the new
+# one, old_weight the one before) and seed (seed_id: its first link came, or its last went); change new, changed or gone.
+# from_state/to_state: the knowledge state the changes start from and lead to.
+CHANGE_SCHEMA = {
+    "from_state": pl.Utf8, "to_state": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "kp_id": pl.Utf8,
+    "seed_id": pl.Utf8, "kp_b": pl.Utf8, "weight": pl.Int64, "old_weight": pl.Int64, "disciplines": pl.List(pl.Utf8),
+}
 # the mention rows of seed_kps as canonicalization reads them
 MENTIONS = "SELECT seed_id, discipline AS seed_discipline, kp_name, kp_discipline, extracted_at FROM seed_kps"
 
@@ -82,11 +90,12 @@ class KnowledgeDelta:
     links_removed: pl.DataFrame
     edges_upserted: pl.DataFrame  # kp_a, kp_b, weight (new or new weight)
     edges_removed: pl.DataFrame  # kp_a, kp_b
+    changes: pl.DataFrame  # the rows of kp_changes: what kp_graph writes (CHANGE_SCHEMA)
     new_seeds: int  # seeds that brought KPs (a seed whose names all lack a key brings none)
 
     def counts(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name).height for f in fields(self)
-                if isinstance(getattr(self, f.name), pl.DataFrame) and f.name != "kps"}
+                if isinstance(getattr(self, f.name), pl.DataFrame) and f.name not in ("kps", "changes")}
 
 
 def _signatures(key: str) -> tuple[str | None, str | None, list[str]]:
@@ -233,15 +242,24 @@ def increment(conn: Any, aliases: Mapping[str, str] | None = None) -> KnowledgeD
                        q=_one_column("kp_id", affected_old)).cast(LINK_SCHEMA)
     links_added = links_new.join(links_old, on=["seed_id", "kp_id"], how="anti")
     links_removed = links_old.join(links_new, on=["seed_id", "kp_id"], how="anti")
-    edges_upserted, edges_removed = _edge_delta(conn, links_added, links_removed)
+    edges_upserted, edges_removed, edge_and_seed_changes = _edge_delta(conn, links_added, links_removed)
 
     previous = conn.execute("SELECT * FROM knowledge_points").pl()
     kps_removed = _one_column("kp_id", sorted(set(affected_old) - set(kps_upserted.get_column("kp_id").to_list())))
     kps = pl.concat([previous.join(pl.concat([kps_upserted.select("kp_id"), kps_removed]), on="kp_id", how="anti")
                      .select(kps_upserted.columns).cast(kps_upserted.schema), kps_upserted]).sort("kp_id")
+    kp_changes = (kps_upserted.select("kp_id").join(previous.select("kp_id", "disciplines"), on="kp_id", how="left")
+                  .with_columns(pl.when(pl.col("disciplines").is_null()).then(pl.lit("new")).otherwise(pl.lit("changed"))
+                                .alias("change")))
+    changes = pl.concat([
+        kp_changes.select(pl.lit("kp").alias("kind"), "change", "kp_id", pl.col("disciplines").cast(pl.List(pl.Utf8))),
+        kps_removed.select(pl.lit("kp").alias("kind"), pl.lit("gone").alias("change"), "kp_id"),
+        links_added.select(pl.lit("link").alias("kind"), pl.lit("new").alias("change"), "seed_id", "kp_id"),
+        links_removed.select(pl.lit("link").alias("kind"), pl.lit("gone").alias("change"), "seed_id", "kp_id"),
+        edge_and_seed_changes], how="diagonal")
     return KnowledgeDelta(kps=kps, kps_upserted=kps_upserted, kps_removed=kps_removed, names=name_table,
                           links_added=links_added, links_removed=links_removed, edges_upserted=edges_upserted,
-                          edges_removed=edges_removed,
+                          edges_removed=edges_removed, changes=_changes(changes),
                           new_seeds=new.join(touched_names, on="kp_name", how="semi").get_column("seed_id").n_unique())
 
 
@@ -252,7 +270,14 @@ def _unchanged(conn: Any, new: pl.DataFrame) -> KnowledgeDelta:
                           names=pl.DataFrame(schema=KP_NAMES_SCHEMA), links_added=links, links_removed=links,
                           edges_upserted=pl.DataFrame(schema=EDGE_SCHEMA),
                           edges_removed=pl.DataFrame(schema={"kp_a": pl.Utf8, "kp_b": pl.Utf8}),
+                          changes=_changes(pl.DataFrame()),
                           new_seeds=0)
+
+
+def _changes(rows: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (some of CHANGE_SCHEMA's columns) as kp_changes rows, in a stable order."""
+    return (pl.concat([pl.DataFrame(schema=CHANGE_SCHEMA), rows], how="diagonal_relaxed").select(list(CHANGE_SCHEMA))
+            .cast(CHANGE_SCHEMA).sort("kind", "change", "kp_id", "seed_id", "kp_b", nulls_last=True))
 
 
 def _key_disciplines(rows: pl.DataFrame) -> pl.DataFrame:
@@ -345,17 +370,33 @@ def _edge_delta(conn: Any, added: pl.DataFrame, removed: pl.DataFrame) -> tuple[
     current = _query(conn, "SELECT e.kp_a, e.kp_b, e.weight FROM kp_cooccurrence e JOIN q USING (kp_a, kp_b)",
                      q=change.select("kp_a", "kp_b")).cast(EDGE_SCHEMA)
     now = (change.join(current, on=["kp_a", "kp_b"], how="left")
-           .select("kp_a", "kp_b", (pl.col("weight").fill_null(0) + pl.col("change")).alias("weight")))
+           .select("kp_a", "kp_b", (pl.col("weight").fill_null(0) + pl.col("change")).alias("weight"),
+                   pl.col("weight").alias("old_weight"),
+                   pl.when(pl.col("weight").is_null()).then(pl.lit("new"))
+                   .when(pl.col("weight") + pl.col("change") == 0).then(pl.lit("gone"))
+                   .otherwise(pl.lit("changed")).alias("change")))
     if now.filter(pl.col("weight") < 0).height:
         raise NeedsFullRun("co-occurrence weights went negative: the state tables disagree")
-    return (now.filter(pl.col("weight") > 0).sort("kp_a", "kp_b").cast(EDGE_SCHEMA),
-            now.filter(pl.col("weight") == 0).select("kp_a", "kp_b").sort("kp_a", "kp_b"))
+    linked_before = set(before.get_column("seed_id").to_list())
+    linked_after = set(after.get_column("seed_id").to_list())
+    seeds = pl.DataFrame(
+        [(x, "new") for x in sorted(linked_after - linked_before)] + [(x, "gone") for x in sorted(linked_before - linked_after)],
+        schema={"seed_id": pl.Utf8, "change": pl.Utf8}, orient="row")
+    edge_changes = now.select(pl.lit("edge").alias("kind"), "change", pl.col("kp_a").alias("kp_id"),
+                              pl.col("kp_b"), pl.when(pl.col("change") != "gone").then(pl.col("weight")).alias("weight"),
+                              "old_weight")
+    return (now.filter(pl.col("weight") > 0).select("kp_a", "kp_b", "weight").sort("kp_a", "kp_b").cast(EDGE_SCHEMA),
+            now.filter(pl.col("weight") == 0).select("kp_a", "kp_b").sort("kp_a", "kp_b"),
+            pl.concat([edge_changes, seeds.select(pl.lit("seed").alias("kind"), "change", "seed_id")],
+                      how="diagonal"))
 
 
-def apply_delta(conn: Any, delta: KnowledgeDelta) -> None:
-    """Write the side-table changes of ``delta`` in one transaction (knowledge_points itself is
-    the asset's output, written by the IO manager)."""
+def apply_delta(conn: Any, delta: KnowledgeDelta, changes: pl.DataFrame | None = None) -> None:
+    """Write the side-table changes of ``delta``, and ``changes`` as the whole of kp_changes,
+    in one transaction (knowledge_points itself is the asset's output, written by the IO
+    manager)."""
     steps = [
+        *([("kp_changes", [], None, changes)] if changes is not None else []),
         ("kp_names", ["kp_name"], delta.names.select("kp_name"), delta.names),
         ("seed_kp_links", ["seed_id", "kp_id"], delta.links_removed, delta.links_added),
         ("kp_cooccurrence", ["kp_a", "kp_b"],
@@ -364,7 +405,9 @@ def apply_delta(conn: Any, delta: KnowledgeDelta) -> None:
     conn.execute("BEGIN TRANSACTION")
     try:
         for table, keys, gone, incoming in steps:
-            if gone.height:
+            if not keys:
+                conn.execute(f"DELETE FROM {table}")
+            elif gone.height:
                 conn.register("gone", gone.to_arrow())
                 conn.execute(f"DELETE FROM {table} WHERE ({', '.join(keys)}) IN (SELECT ({', '.join(keys)}) FROM gone)")
                 conn.unregister("gone")

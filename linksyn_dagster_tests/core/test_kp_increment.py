@@ -164,6 +164,9 @@ def test_an_increment_reads_only_what_its_seeds_touch() -> None:
     delta = _add(conn, lone)
     assert delta.counts() == {"kps_upserted": 2, "kps_removed": 0, "names": 2, "links_added": 2,
                               "links_removed": 0, "edges_upserted": 1, "edges_removed": 0}
+    kinds = {k: n for k, n in delta.changes.group_by("kind", "change").len().select(
+        pl.format("{} {}", "kind", "change"), "len").iter_rows()}
+    assert kinds == {"kp new": 2, "link new": 2, "edge new": 1, "seed new": 1}
     after = _tables(conn)
     assert after["knowledge_points"].height == before["knowledge_points"].height + 2
     assert after["kp_cooccurrence"].height == before["kp_cooccurrence"].height + 1

@@ -48,6 +48,20 @@ CREATE TABLE IF NOT EXISTS kp_names (
     variants VARCHAR[] NOT NULL
 );
 
+-- What the last run of knowledge_points changed, for kp_graph (written by knowledge_points, whole).
+CREATE TABLE IF NOT EXISTS kp_changes (
+    from_state VARCHAR,
+    to_state VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    change VARCHAR,
+    kp_id VARCHAR,
+    seed_id VARCHAR,
+    kp_b VARCHAR,
+    weight BIGINT,
+    old_weight BIGINT,
+    disciplines VARCHAR[]
+);
+
 -- Items left out of the release and why (written by linkqa_dataset).
 CREATE TABLE IF NOT EXISTS dataset_drops (
     qa_id VARCHAR NOT NULL,
