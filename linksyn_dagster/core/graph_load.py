@@ -80,6 +80,8 @@ def delta_of_changes(changes: pl.DataFrame, kps: pl.DataFrame, seed_rows: pl.Dat
     kps = kps.select(KP_COLUMNS)
     kps_new = kps.join(of("kp", "new").select("kp_id"), on="kp_id", how="semi")
     kps_changed = kps.join(of("kp", "changed").select("kp_id"), on="kp_id", how="semi")
+    kp_frequencies = kps.join(of("kp", "frequency").select("kp_id"), on="kp_id", how="semi").select(
+        "kp_id", "frequency")
     kps_gone = of("kp", "gone").select("kp_id")
     wanted = _discipline_pairs(pl.concat([kps_new, kps_changed]))
     had = _discipline_pairs(of("kp", "changed").select("kp_id", pl.col("disciplines").fill_null([])))
@@ -91,7 +93,7 @@ def delta_of_changes(changes: pl.DataFrame, kps: pl.DataFrame, seed_rows: pl.Dat
     edges_new = of("edge", "new").select(*edge, "weight")
     edges_changed = of("edge", "changed").select(*edge, "weight")
     edges_before = of("edge", ("changed", "gone")).select(*edge, pl.col("old_weight").alias("weight"))
-    delta = GraphDelta(kps_new=kps_new, kps_changed=kps_changed, kp_frequencies=_NO_FREQUENCIES, kps_gone=kps_gone,
+    delta = GraphDelta(kps_new=kps_new, kps_changed=kps_changed, kp_frequencies=kp_frequencies, kps_gone=kps_gone,
                        kp_disciplines=wanted.join(had, on=["kp_id", "discipline"], how="anti"),
                        kp_disciplines_gone=had.join(wanted, on=["kp_id", "discipline"], how="anti"),
                        seeds_new=seeds_new, seeds_changed=seeds_new.clear(), seeds_gone=seeds_gone.select("seed_id"),

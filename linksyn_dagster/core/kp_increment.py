@@ -62,7 +62,8 @@ KP_NAMES_SCHEMA = {
 LINK_SCHEMA = {"seed_id": pl.Utf8, "kp_id": pl.Utf8}
 # What one run of knowledge_points changed, for kp_graph: kind kp (kp_id; disciplines = the
 # old ones of a changed KP), link (seed_id, kp_id), edge (kp_id = kp_a, kp_b, weight = the new
-# one, old_weight the one before) and seed (seed_id: its first link came, or its last went); change new, changed or gone.
+# one, old_weight the one before) and seed (seed_id: its first link came, or its last went); change new, changed
+# (for a KP: frequency when nothing else of what the graph holds changed) or gone.
 # from_state/to_state: the knowledge state the changes start from and lead to.
 CHANGE_SCHEMA = {
     "from_state": pl.Utf8, "to_state": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "kp_id": pl.Utf8,
@@ -131,11 +132,14 @@ def state_is_whole(conn: Any) -> bool:
     have = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     if not {"knowledge_points", "kp_names", "seed_kp_links", "kp_cooccurrence"} <= have:
         return False
-    kps, frequencies, links, named = conn.execute(
+    kps, frequencies, links, named, vanished = conn.execute(
         "SELECT (SELECT count(*) FROM knowledge_points), (SELECT coalesce(sum(frequency), 0) FROM knowledge_points),"
-        " (SELECT count(*) FROM seed_kp_links), (SELECT count(DISTINCT kp_id) FROM kp_names)").fetchone()
-    # a KP's frequency is its number of links; every KP has names
-    return kps > 0 and frequencies == links and named == kps
+        " (SELECT count(*) FROM seed_kp_links), (SELECT count(DISTINCT kp_id) FROM kp_names),"
+        " (SELECT count(*) FROM (SELECT DISTINCT seed_id FROM seed_kp_links) l"
+        "  ANTI JOIN (SELECT DISTINCT seed_id FROM seed_kps) s USING (seed_id))").fetchone()
+    # a KP's frequency is its number of links; every KP has names; no linked seed left seed_kps
+    # (an increment only adds seeds)
+    return kps > 0 and frequencies == links and named == kps and vanished == 0
 
 
 def _query(conn: Any, text: str, **frames: pl.DataFrame) -> pl.DataFrame:
@@ -248,9 +252,15 @@ def increment(conn: Any, aliases: Mapping[str, str] | None = None) -> KnowledgeD
     kps_removed = _one_column("kp_id", sorted(set(affected_old) - set(kps_upserted.get_column("kp_id").to_list())))
     kps = pl.concat([previous.join(pl.concat([kps_upserted.select("kp_id"), kps_removed]), on="kp_id", how="anti")
                      .select(kps_upserted.columns).cast(kps_upserted.schema), kps_upserted]).sort("kp_id")
-    kp_changes = (kps_upserted.select("kp_id").join(previous.select("kp_id", "disciplines"), on="kp_id", how="left")
-                  .with_columns(pl.when(pl.col("disciplines").is_null()).then(pl.lit("new")).otherwise(pl.lit("changed"))
-                                .alias("change")))
+    # a KP whose graph properties but its frequency stay is a cheaper write for kp_graph
+    kept = ["name", "disciplines", "primary_discipline", "aliases"]
+    kp_changes = (kps_upserted.select("kp_id", *kept)
+                  .join(previous.select("kp_id", *kept).cast(kps_upserted.select(kept).schema), on="kp_id",
+                        how="left", suffix="_old")
+                  .select("kp_id", pl.col("disciplines_old").alias("disciplines"),
+                          pl.when(pl.col("disciplines_old").is_null()).then(pl.lit("new"))
+                          .when(pl.all_horizontal([pl.col(c).eq_missing(pl.col(f"{c}_old")) for c in kept]))
+                          .then(pl.lit("frequency")).otherwise(pl.lit("changed")).alias("change")))
     changes = pl.concat([
         kp_changes.select(pl.lit("kp").alias("kind"), "change", "kp_id", pl.col("disciplines").cast(pl.List(pl.Utf8))),
         kps_removed.select(pl.lit("kp").alias("kind"), pl.lit("gone").alias("change"), "kp_id"),

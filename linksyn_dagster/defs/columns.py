@@ -154,7 +154,7 @@ KP_CHANGES = {
     "from_state": "the knowledge state the changes start from (the to_state of the run before; null after a full run)",
     "to_state": "the knowledge state they lead to (the id of the run of knowledge_points that wrote them)",
     "kind": "state (one row per run), kp, link, edge or seed",
-    "change": "new, changed or gone",
+    "change": "new, changed or gone (a KP whose frequency alone changed: frequency)",
     "kp_id": "the KP (kind kp and link), or the first KP of the pair (kind edge)",
     "seed_id": "the seed (kind link and seed: a seed is new with its first link, gone with its last)",
     "kp_b": "the second KP of the pair (kind edge)",

@@ -187,5 +187,12 @@ def test_state_half_written_is_not_incremented() -> None:
     assert not state_is_whole(conn)  # no run yet
     _full(conn)
     assert state_is_whole(conn)
+    conn.execute("CREATE TABLE kept AS SELECT * FROM seed_kp_links")
     conn.execute("DELETE FROM seed_kp_links WHERE seed_id = (SELECT min(seed_id) FROM seed_kp_links)")
+    assert not state_is_whole(conn)
+    conn.execute("DELETE FROM seed_kp_links")
+    conn.execute("INSERT INTO seed_kp_links SELECT * FROM kept")
+    assert state_is_whole(conn)
+    # a seed gone from seed_kps (a partition written again without it): an increment cannot follow
+    conn.execute("DELETE FROM seed_kps WHERE seed_id = (SELECT min(seed_id) FROM seed_kp_links)")
     assert not state_is_whole(conn)

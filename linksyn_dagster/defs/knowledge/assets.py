@@ -31,6 +31,8 @@ SEED_KP_LINKS = "seed_kp_links"
 KP_COOCCURRENCE = "kp_cooccurrence"
 KP_NAMES = "kp_names"
 KP_CHANGES = "kp_changes"
+# a run with this tag "true" computes knowledge_points whole (e.g. after seeds were extracted again)
+FULL_RUN_TAG = "linksyn/knowledge_full"
 
 SEED_KPS_SCHEMA = {
     "seed_id": pl.Utf8, "discipline": pl.Utf8, "kp_rank": pl.Int32, "kp_name": pl.Utf8,
@@ -133,10 +135,13 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
     Incremental (``core/kp_increment.py``): after a finished run, only the seeds of
     `seed_kps` without links yet are canonicalized, against the KPs there are, and links and
     co-occurrence move by what they change; the tables equal those of a run over all seeds.
-    A first run, or one after a run stopped half-way, computes everything."""
+    A first run, one after a run stopped half-way or after seeds left `seed_kps`, and a run
+    tagged `linksyn/knowledge_full=true` (needed when seeds were extracted again, with other
+    KPs under the same ids), compute everything."""
     warehouse.ensure_schema()
     with warehouse.get_connection() as conn:
-        mode = "increment" if state_is_whole(conn) else "full"
+        forced = context.run.tags.get(FULL_RUN_TAG) == "true"
+        mode = "increment" if not forced and state_is_whole(conn) else "full"
         if mode == "increment":
             try:
                 delta = increment(conn)
