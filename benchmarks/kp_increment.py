@@ -44,7 +44,7 @@ from linksyn_dagster.core.kp_increment import MENTIONS, apply_delta, full_run, i
 from linksyn_dagster.queries import split_statements, sql  # noqa: E402
 
 TABLES = {"knowledge_points": "kp_id", "seed_kp_links": "seed_id, kp_id", "kp_cooccurrence": "kp_a, kp_b",
-          "kp_names": "kp_name"}
+          "kp_names": "kp_name", "kp_counts": "kp_id, kind, value"}
 
 
 def _timed(fn):
@@ -75,9 +75,9 @@ def _put(conn, table: str, frame: pl.DataFrame, replace: bool = True) -> None:
 
 def _full(conn) -> None:
     rows = conn.execute(MENTIONS).pl()
-    kps, links, edges, names = full_run(rows)
+    kps, links, edges, names, counts = full_run(rows)
     for table, frame in (("knowledge_points", kps), ("seed_kp_links", links), ("kp_cooccurrence", edges),
-                         ("kp_names", names)):
+                         ("kp_names", names), ("kp_counts", counts)):
         if table == "knowledge_points":
             _put(conn, table, frame)
         else:

@@ -23,7 +23,7 @@ from linksyn_dagster_tests.core.test_kp_increment import _bridges, _early, _ment
 
 pytestmark = pytest.mark.neo4j
 TABLES = {"knowledge_points": "kp_id", "seed_kp_links": "seed_id, kp_id", "kp_cooccurrence": "kp_a, kp_b",
-          "kp_names": "kp_name"}
+          "kp_names": "kp_name", "kp_counts": "kp_id, kind, value"}
 
 
 def _settings(tmp_path, monkeypatch, neo4j_server, name: str):

@@ -43,7 +43,9 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "COUNT_SCHEMA",
     "DEFAULT_ALIASES",
+    "add_kps",
     "aggregate_kps",
     "alias_map_for",
     "build_alias_map",
@@ -517,7 +519,7 @@ def canonicalize_kps(
 
     seed_kp_links (sorted): seed_id, kp_id — distinct pairs.
     """
-    kps, links, _ = canonicalize_with_names(rows, aliases)
+    kps, links, _, _ = canonicalize_with_names(rows, aliases)
     return kps, links
 
 
@@ -553,9 +555,10 @@ def name_disciplines(df: pl.DataFrame) -> pl.DataFrame:
 
 def canonicalize_with_names(
     rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """``canonicalize_kps``, and the name map it used: kp_name, key, kp_id (names with an
-    empty key left out), which an increment (``core/kp_increment.py``) starts from."""
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``canonicalize_kps``, the name map it used (kp_name, key, kp_id; names with an empty
+    key left out) and the KPs' seed counts (``aggregate_kps``), which an increment
+    (``core/kp_increment.py``) starts from."""
     alias_map = alias_map_for(aliases)
     df = clean_mentions(rows)
     # Python string work happens once per distinct name, not per row; the row table is
@@ -582,35 +585,31 @@ def canonicalize_with_names(
         {"kp_id": list(kp_of_key.values()), "key": [rep_of[k] for k in kp_of_key]},
         schema={"kp_id": pl.Utf8, "key": pl.Utf8},
     ).unique("kp_id")
-    kps, links = aggregate_kps(df, name_map, rep_keys)
-    return kps, links, name_map
+    kps, links, counts = aggregate_kps(df, name_map, rep_keys)
+    return kps, links, name_map, counts
 
 
-def aggregate_kps(df: pl.DataFrame, name_map: pl.DataFrame, rep_keys: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(knowledge_points, seed_kp_links) of the mentions ``df`` (``clean_mentions``), each
-    name given its KP by ``name_map`` (kp_name, kp_id) and each KP its key by ``rep_keys``
-    (kp_id, key). Every KP's row depends on its own mentions only."""
+def aggregate_kps(df: pl.DataFrame, name_map: pl.DataFrame, rep_keys: pl.DataFrame
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(knowledge_points, seed_kp_links, kp_counts) of the mentions ``df``
+    (``clean_mentions``), each name given its KP by ``name_map`` (kp_name, kp_id) and each KP
+    its key by ``rep_keys`` (kp_id, key). Every KP's row depends on its own mentions only.
+    kp_counts (COUNT_SCHEMA) holds the distinct seeds per surface form and per discipline
+    of each KP, which its name and primary discipline are chosen by (``add_kps``)."""
     time_dtype = df.schema["extracted_at"]
     surfaces_of = name_map.select("kp_name", "kp_id").with_columns(
         pl.Series("surface", [surface_form(n) for n in name_map.get_column("kp_name").to_list()], dtype=pl.Utf8))
     df = df.join(surfaces_of, on="kp_name", how="inner").drop("kp_name")
 
-    def seeds_per(*cols: str | pl.Expr) -> pl.DataFrame:
-        """distinct seeds per (kp_id, *cols)"""
+    def seeds_per(kind: str, value: pl.Expr) -> pl.DataFrame:
+        """distinct seeds per (kp_id, value)"""
         return (
-            df.select("kp_id", *cols, "seed_id")
+            df.select("kp_id", value.alias("value"), "seed_id")
             .drop_nulls()
             .unique()
-            .group_by(pl.exclude("seed_id"))
-            .agg(pl.len().cast(pl.Int64).alias("n"))
-        )
-
-    def top(table: pl.DataFrame, col: str, tie: list[pl.Expr], out: str) -> pl.DataFrame:
-        """per kp_id, the `col` value with most seeds; ties by `tie` ascending"""
-        return (
-            table.sort([pl.col("kp_id"), -pl.col("n"), *tie])
-            .group_by("kp_id", maintain_order=True)
-            .agg(pl.col(col).first().alias(out))
+            .group_by("kp_id", "value")
+            .agg(pl.len().cast(pl.Int64).alias("seeds"))
+            .select("kp_id", pl.lit(kind).alias("kind"), "value", "seeds")
         )
 
     base = df.group_by("kp_id").agg(
@@ -620,12 +619,39 @@ def aggregate_kps(df: pl.DataFrame, name_map: pl.DataFrame, rep_keys: pl.DataFra
         pl.col("extracted_at").max().alias("last_seen"),
     )
     disciplines = _disciplines_by(df, "kp_id").group_by("kp_id").agg(pl.col("d").sort().alias("disciplines"))
-    surfaces = seeds_per("surface")
-    name = top(surfaces, "surface", [pl.col("surface").str.len_chars(), pl.col("surface")], "name")
-    per_disc = seeds_per(pl.coalesce("kp_discipline", "seed_discipline").alias("d"))
-    primary = top(per_disc, "d", [pl.col("d")], "primary_discipline")
+    counts = pl.concat([seeds_per("surface", pl.col("surface")),
+                        seeds_per("discipline", pl.coalesce("kp_discipline", "seed_discipline"))]).sort(
+        "kp_id", "kind", "value")
+    # sort seeds (fewer) rather than all pairs, then expand
+    links = (
+        df.group_by("seed_id")
+        .agg(pl.col("kp_id").unique().sort())
+        .sort("seed_id")
+        .explode("kp_id")
+        .select("seed_id", "kp_id")
+    )
+    return _assemble(base, disciplines, counts, rep_keys, time_dtype), links, counts
 
-    knowledge_points = (
+
+COUNT_SCHEMA = {"kp_id": pl.Utf8, "kind": pl.Utf8, "value": pl.Utf8, "seeds": pl.Int64}
+
+
+def _assemble(base: pl.DataFrame, disciplines: pl.DataFrame, counts: pl.DataFrame, rep_keys: pl.DataFrame,
+              time_dtype: pl.DataType) -> pl.DataFrame:
+    """knowledge_points rows from their parts: name = the surface form of most seeds (ties:
+    shorter, then lexicographic), primary_discipline = the discipline of most seeds (ties
+    lexicographic)."""
+    def top(kind: str, tie: list[pl.Expr], out: str) -> pl.DataFrame:
+        return (
+            counts.filter(pl.col("kind") == kind)
+            .sort([pl.col("kp_id"), -pl.col("seeds"), *tie])
+            .group_by("kp_id", maintain_order=True)
+            .agg(pl.col("value").first().alias(out))
+        )
+
+    name = top("surface", [pl.col("value").str.len_chars(), pl.col("value")], "name")
+    primary = top("discipline", [pl.col("value")], "primary_discipline")
+    return (
         base.join(rep_keys.select("kp_id", "key"), on="kp_id", how="left")
         .join(name, on="kp_id", how="left")
         .join(disciplines, on="kp_id", how="left")
@@ -643,12 +669,22 @@ def aggregate_kps(df: pl.DataFrame, name_map: pl.DataFrame, rep_keys: pl.DataFra
         )
         .sort("kp_id")
     )
-    # sort seeds (fewer) rather than all pairs, then expand
-    links = (
-        df.group_by("seed_id")
-        .agg(pl.col("kp_id").unique().sort())
-        .sort("seed_id")
-        .explode("kp_id")
-        .select("seed_id", "kp_id")
+
+
+def add_kps(old: pl.DataFrame, old_counts: pl.DataFrame, new: pl.DataFrame, new_counts: pl.DataFrame
+            ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """KPs whose mentions grew by seeds they did not have (``new``, ``new_counts``: the
+    aggregate of those mentions alone) from their rows before (``old``, ``old_counts``):
+    equal to aggregating all their mentions at once, since the seeds are disjoint."""
+    rows = pl.concat([old.select(new.columns).cast(new.schema), new])
+    counts = (pl.concat([old_counts.cast(COUNT_SCHEMA), new_counts.cast(COUNT_SCHEMA)])
+              .group_by("kp_id", "kind", "value").agg(pl.col("seeds").sum()).sort("kp_id", "kind", "value"))
+    base = rows.group_by("kp_id").agg(
+        pl.col("frequency").sum(),
+        pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        pl.col("first_seen").min(),
+        pl.col("last_seen").max(),
     )
-    return knowledge_points, links
+    disciplines = rows.group_by("kp_id").agg(
+        pl.col("disciplines").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
+    return _assemble(base, disciplines, counts, old.select("kp_id", "key"), new.schema["first_seen"]), counts

@@ -5,6 +5,8 @@ set of mention rows, whatever order they came in. An increment reaches the same 
 from the previous ones, kept in the warehouse:
 
 * ``knowledge_points``, ``seed_kp_links``, ``kp_cooccurrence`` (the previous output);
+* ``kp_counts``: the distinct seeds per surface form and per discipline of every KP, by
+  which its name and primary discipline are chosen;
 * ``kp_names``: every KP name seen, with its key, its KP, the disciplines it was seen
   with, and the blocking signatures of near-duplicate merging (R2 compact form, R3 token
   set, R4 deletion entries), so new keys are matched against the existing ones by lookup,
@@ -17,9 +19,11 @@ What can change when seeds are only added, and how an increment follows it:
 * merging only ever joins groups (new blocking signatures, grown discipline sets), except
   where an R4 block grows past ``_MAX_BLOCK`` entries: the full run skips such a block, so
   its merges would undo. That is rare and raises ``NeedsFullRun``;
-* a KP's row (name, frequency, disciplines, ...) depends only on its own mentions, so the
-  KPs a new seed names or a merge joins are recomputed from their mentions (read from
-  ``seed_kps`` by name) with the full run's own ``aggregate_kps``; the others stay;
+* a KP's row (name, frequency, disciplines, ...) depends only on its own mentions. A KP a
+  new seed names grows by the aggregate of its new mentions (``add_kps``: the new seeds are
+  not among its seeds, so counts add); a KP a merge makes, or whose id a new shorter key
+  changes, is recomputed from all its mentions (read from ``seed_kps`` by name) with the
+  full run's own ``aggregate_kps``; the others stay;
 * co-occurrence weights are sums over seeds, so they move by the pairs of the seeds whose
   KP set changed (new seeds, and seeds of merged KPs), each old pair out and new pair in.
 
@@ -36,7 +40,9 @@ from typing import Any
 import polars as pl
 
 from linksyn_dagster.core.canonical import (
+    COUNT_SCHEMA,
     _MAX_BLOCK,
+    add_kps,
     _compact_signature,
     _safe_single_edit,
     _token_set_signature,
@@ -86,6 +92,7 @@ class KnowledgeDelta:
     kps: pl.DataFrame
     kps_upserted: pl.DataFrame  # knowledge_points rows new or recomputed
     kps_removed: pl.DataFrame  # kp_id: KPs that merged into others
+    kp_counts: pl.DataFrame  # kp_counts rows of the upserted KPs (all of theirs)
     names: pl.DataFrame  # kp_names rows to put in place (by kp_name)
     links_added: pl.DataFrame
     links_removed: pl.DataFrame
@@ -96,7 +103,7 @@ class KnowledgeDelta:
 
     def counts(self) -> dict[str, int]:
         return {f.name: getattr(self, f.name).height for f in fields(self)
-                if isinstance(getattr(self, f.name), pl.DataFrame) and f.name not in ("kps", "changes")}
+                if isinstance(getattr(self, f.name), pl.DataFrame) and f.name not in ("kps", "changes", "kp_counts")}
 
 
 def _signatures(key: str) -> tuple[str | None, str | None, list[str]]:
@@ -119,27 +126,28 @@ def name_rows(names: pl.DataFrame, disciplines: pl.DataFrame) -> pl.DataFrame:
 
 
 def full_run(rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
-             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(knowledge_points, seed_kp_links, kp_cooccurrence, kp_names) of all mention rows."""
-    kps, links, names = canonicalize_with_names(rows, aliases)
+             ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(knowledge_points, seed_kp_links, kp_cooccurrence, kp_names, kp_counts) of all mention rows."""
+    kps, links, names, counts = canonicalize_with_names(rows, aliases)
     edges = cooccurrence_edges(links)
-    return kps, links, edges, name_rows(names, name_disciplines(clean_mentions(rows)))
+    return kps, links, edges, name_rows(names, name_disciplines(clean_mentions(rows))), counts
 
 
 def state_is_whole(conn: Any) -> bool:
     """The previous run's tables are there and agree with each other (a run stopped between
     writing its side tables and its output fails this): an increment may start from them."""
     have = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    if not {"knowledge_points", "kp_names", "seed_kp_links", "kp_cooccurrence"} <= have:
+    if not {"knowledge_points", "kp_names", "kp_counts", "seed_kp_links", "kp_cooccurrence"} <= have:
         return False
-    kps, frequencies, links, named, vanished = conn.execute(
+    kps, frequencies, links, named, counted, vanished = conn.execute(
         "SELECT (SELECT count(*) FROM knowledge_points), (SELECT coalesce(sum(frequency), 0) FROM knowledge_points),"
         " (SELECT count(*) FROM seed_kp_links), (SELECT count(DISTINCT kp_id) FROM kp_names),"
+        " (SELECT count(DISTINCT kp_id) FROM kp_counts),"
         " (SELECT count(*) FROM (SELECT DISTINCT seed_id FROM seed_kp_links) l"
         "  ANTI JOIN (SELECT DISTINCT seed_id FROM seed_kps) s USING (seed_id))").fetchone()
     # a KP's frequency is its number of links; every KP has names; no linked seed left seed_kps
     # (an increment only adds seeds)
-    return kps > 0 and frequencies == links and named == kps and vanished == 0
+    return kps > 0 and frequencies == links and named == kps == counted and vanished == 0
 
 
 def _query(conn: Any, text: str, **frames: pl.DataFrame) -> pl.DataFrame:
@@ -215,41 +223,67 @@ def increment(conn: Any, aliases: Mapping[str, str] | None = None) -> KnowledgeD
         uf.union(node.get(a) or "kp:" + kp_of_key[a], node.get(b) or "kp:" + kp_of_key[b])
     for n in node.values():
         uf.find(n)
-    # every KP a new seed names, or a merge joins, is recomputed
-    affected_old = sorted({n[3:] for n in uf.parent if n.startswith("kp:")})
+    # components: the old KPs and new keys each joins; its representative is the least of
+    # the old KPs' representatives and the new keys (shortest, then lexicographic)
+    previous = conn.execute("SELECT * FROM knowledge_points").pl()
+    touched_old = sorted({n[3:] for n in uf.parent if n.startswith("kp:")})
+    old_rep = dict(previous.select("kp_id", "key").join(_one_column("kp_id", touched_old), on="kp_id")
+                   .iter_rows())
+    components: dict[str, tuple[set[str], set[str]]] = {}
+    for n in list(uf.parent):
+        olds, keys = components.setdefault(uf.find(n), (set(), set()))
+        (olds if n.startswith("kp:") else keys).add(n.split(":", 1)[1])
+    new_id: dict[str, str] = {}  # root -> the KP id of its component
+    rep_of_root: dict[str, str] = {}
+    for root, (olds, keys) in components.items():
+        rep = min([old_rep[o] for o in olds] + list(keys), key=lambda k: (len(k), k))
+        rep_of_root[root], new_id[root] = rep, kp_id_for(rep)
+    # KPs that only grew (one old KP, same id) move by their new mentions; the others (merged,
+    # renamed or new) are recomputed from all their mentions
+    grew = {r for r, (olds, _) in components.items() if len(olds) == 1 and new_id[r] in olds}
+    rebuilt_old = sorted({o for r, (olds, _) in components.items() if r not in grew for o in olds})
     members = _query(conn, "SELECT * FROM kp_names WHERE kp_id IN (SELECT kp_id FROM q)",
-                     q=_one_column("kp_id", affected_old)).cast(KP_NAMES_SCHEMA)
-    component_keys: dict[str, set[str]] = {}
-    for key, kp_id in members.select("key", "kp_id").unique().iter_rows():
-        component_keys.setdefault(uf.find("kp:" + kp_id), set()).add(key)
-    for key in new_keys:
-        component_keys.setdefault(uf.find("key:" + key), set()).add(key)
-    new_kp_of_key: dict[str, str] = {}
-    rep_rows = []
-    for keys in component_keys.values():
-        rep = min(keys, key=lambda k: (len(k), k))
-        rep_rows.append((kp_id_for(rep), rep))
-        new_kp_of_key.update({k: rep_rows[-1][0] for k in keys})
-    rep_keys = pl.DataFrame(rep_rows, schema={"kp_id": pl.Utf8, "key": pl.Utf8}, orient="row")
+                     q=_one_column("kp_id", rebuilt_old)).cast(KP_NAMES_SCHEMA)
+    root_of_old = {o: uf.find("kp:" + o) for o in touched_old}
+    kp_id_of_key = {k: new_id[root_of_old[kp]] for k, kp in members.select("key", "kp_id").iter_rows()}
+    kp_id_of_key.update({k: new_id[uf.find(node[k])] for k in touched_keys.to_list()})
+    rep_keys = pl.DataFrame([(new_id[r], rep_of_root[r]) for r in components], schema={"kp_id": pl.Utf8, "key": pl.Utf8},
+                            orient="row").unique("kp_id")
 
-    # names of the recomputed KPs: the old ones (disciplines grown) and the new ones
-    names = pl.concat([members.select("kp_name", "key"), fresh]).unique("kp_name")
-    names = names.with_columns(pl.col("key").replace_strict(new_kp_of_key, return_dtype=pl.Utf8).alias("kp_id"))
-    disc = pl.concat([members.select("kp_name", "disciplines"), seen]).explode("disciplines").drop_nulls() \
+    # kp_names rows that change: names of the new rows (disciplines grown; new names) and the
+    # names of rebuilt KPs (their KP id)
+    names = pl.concat([members.select("kp_name", "key"), touched_names]).unique("kp_name")
+    names = names.with_columns(pl.col("key").replace_strict(kp_id_of_key, return_dtype=pl.Utf8).alias("kp_id"))
+    old_disc = pl.concat([members.select("kp_name", "disciplines"), known.select("kp_name", "disciplines")])
+    disc = pl.concat([old_disc, seen]).explode("disciplines").drop_nulls() \
         .unique().group_by("kp_name").agg(pl.col("disciplines").sort())
     name_table = name_rows(names, disc)
+    grew_ids = sorted(new_id[r] for r in grew)
+    rebuilt_ids = {new_id[r] for r in components if r not in grew}
+    rebuilt_names = names.filter(pl.col("kp_id").is_in(list(rebuilt_ids)))
 
+    # rebuilt: all their mentions; grown: their new mentions, added to what they were
     mentions = clean_mentions(_query(conn, f"{MENTIONS} WHERE kp_name IN (SELECT kp_name FROM q)",
-                                     q=names.select("kp_name")))
-    kps_upserted, links_new = aggregate_kps(mentions, names.select("kp_name", "kp_id"), rep_keys)
+                                     q=rebuilt_names.select("kp_name")))
+    kps_rebuilt, links_rebuilt, counts_rebuilt = aggregate_kps(mentions, rebuilt_names.select("kp_name", "kp_id"),
+                                                               rep_keys)
+    grown_names = names.filter(pl.col("kp_id").is_in(grew_ids)).select("kp_name", "kp_id")
+    kps_added, links_grown, counts_added = aggregate_kps(new.join(grown_names, on="kp_name", how="semi"), grown_names,
+                                                         rep_keys)
+    old_counts = _query(conn, "SELECT * FROM kp_counts WHERE kp_id IN (SELECT kp_id FROM q)",
+                        q=_one_column("kp_id", grew_ids)).cast(COUNT_SCHEMA)
+    kps_grown, counts_grown = add_kps(previous.join(_one_column("kp_id", grew_ids), on="kp_id"), old_counts,
+                                      kps_added, counts_added)
+    kps_upserted = pl.concat([kps_rebuilt, kps_grown]).sort("kp_id")
+    counts = pl.concat([counts_rebuilt, counts_grown]).sort("kp_id", "kind", "value")
+
     links_old = _query(conn, "SELECT seed_id, kp_id FROM seed_kp_links WHERE kp_id IN (SELECT kp_id FROM q)",
-                       q=_one_column("kp_id", affected_old)).cast(LINK_SCHEMA)
-    links_added = links_new.join(links_old, on=["seed_id", "kp_id"], how="anti")
-    links_removed = links_old.join(links_new, on=["seed_id", "kp_id"], how="anti")
+                       q=_one_column("kp_id", rebuilt_old)).cast(LINK_SCHEMA)
+    links_added = pl.concat([links_rebuilt.join(links_old, on=["seed_id", "kp_id"], how="anti"), links_grown])
+    links_removed = links_old.join(links_rebuilt, on=["seed_id", "kp_id"], how="anti")
     edges_upserted, edges_removed, edge_and_seed_changes = _edge_delta(conn, links_added, links_removed)
 
-    previous = conn.execute("SELECT * FROM knowledge_points").pl()
-    kps_removed = _one_column("kp_id", sorted(set(affected_old) - set(kps_upserted.get_column("kp_id").to_list())))
+    kps_removed = _one_column("kp_id", sorted(set(rebuilt_old) - rebuilt_ids))
     kps = pl.concat([previous.join(pl.concat([kps_upserted.select("kp_id"), kps_removed]), on="kp_id", how="anti")
                      .select(kps_upserted.columns).cast(kps_upserted.schema), kps_upserted]).sort("kp_id")
     # a KP whose graph properties but its frequency stay is a cheaper write for kp_graph
@@ -267,7 +301,7 @@ def increment(conn: Any, aliases: Mapping[str, str] | None = None) -> KnowledgeD
         links_added.select(pl.lit("link").alias("kind"), pl.lit("new").alias("change"), "seed_id", "kp_id"),
         links_removed.select(pl.lit("link").alias("kind"), pl.lit("gone").alias("change"), "seed_id", "kp_id"),
         edge_and_seed_changes], how="diagonal")
-    return KnowledgeDelta(kps=kps, kps_upserted=kps_upserted, kps_removed=kps_removed, names=name_table,
+    return KnowledgeDelta(kps=kps, kps_upserted=kps_upserted, kps_removed=kps_removed, kp_counts=counts, names=name_table,
                           links_added=links_added, links_removed=links_removed, edges_upserted=edges_upserted,
                           edges_removed=edges_removed, changes=_changes(changes),
                           new_seeds=new.join(touched_names, on="kp_name", how="semi").get_column("seed_id").n_unique())
@@ -277,6 +311,7 @@ def _unchanged(conn: Any, new: pl.DataFrame) -> KnowledgeDelta:
     kps = conn.execute("SELECT * FROM knowledge_points ORDER BY kp_id").pl()
     links = pl.DataFrame(schema=LINK_SCHEMA)
     return KnowledgeDelta(kps=kps, kps_upserted=kps.clear(), kps_removed=kps.select("kp_id").clear(),
+                          kp_counts=pl.DataFrame(schema=COUNT_SCHEMA),
                           names=pl.DataFrame(schema=KP_NAMES_SCHEMA), links_added=links, links_removed=links,
                           edges_upserted=pl.DataFrame(schema=EDGE_SCHEMA),
                           edges_removed=pl.DataFrame(schema={"kp_a": pl.Utf8, "kp_b": pl.Utf8}),
@@ -405,8 +440,10 @@ def apply_delta(conn: Any, delta: KnowledgeDelta, changes: pl.DataFrame | None =
     """Write the side-table changes of ``delta``, and ``changes`` as the whole of kp_changes,
     in one transaction (knowledge_points itself is the asset's output, written by the IO
     manager)."""
+    counted = pl.concat([delta.kps_upserted.select("kp_id"), delta.kps_removed])
     steps = [
         *([("kp_changes", [], None, changes)] if changes is not None else []),
+        ("kp_counts", ["kp_id"], counted, delta.kp_counts),
         ("kp_names", ["kp_name"], delta.names.select("kp_name"), delta.names),
         ("seed_kp_links", ["seed_id", "kp_id"], delta.links_removed, delta.links_added),
         ("kp_cooccurrence", ["kp_a", "kp_b"],

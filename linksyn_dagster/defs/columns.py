@@ -150,6 +150,14 @@ KP_NAMES = {
     "variants": "offset:deletion of the key's long tokens (and -1:key), the near-duplicate blocks of rule R4",
 }
 
+KP_COUNTS = {
+    "kp_id": "the KP (knowledge_points.kp_id)",
+    "kind": "surface (a surface form of the KP) or discipline (a discipline of its mentions)",
+    "value": "the surface form or the discipline",
+    "seeds": "distinct seeds naming the KP in that form, or with that discipline: the name and primary "
+             "discipline are the ones of most seeds",
+}
+
 KP_CHANGES = {
     "from_state": "the knowledge state the changes start from (the to_state of the run before; null after a full run)",
     "to_state": "the knowledge state they lead to (the id of the run of knowledge_points that wrote them)",

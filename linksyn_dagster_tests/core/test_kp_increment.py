@@ -86,9 +86,9 @@ def _warehouse(rows: pl.DataFrame) -> duckdb.DuckDBPyConnection:
 def _full(conn: duckdb.DuckDBPyConnection) -> None:
     rows = conn.execute("SELECT seed_id, discipline AS seed_discipline, kp_name, kp_discipline, extracted_at "
                         "FROM seed_kps").pl()
-    kps, links, edges, names = full_run(rows)
+    kps, links, edges, names, counts = full_run(rows)
     for table, frame in (("knowledge_points", kps), ("seed_kp_links", links), ("kp_cooccurrence", edges),
-                         ("kp_names", names)):
+                         ("kp_names", names), ("kp_counts", counts)):
         conn.register("incoming", frame.to_arrow())
         if table == "knowledge_points":
             conn.execute("CREATE OR REPLACE TABLE knowledge_points AS SELECT * FROM incoming")
@@ -111,7 +111,7 @@ def _add(conn: duckdb.DuckDBPyConnection, rows: pl.DataFrame):
 
 
 TABLES = {"knowledge_points": "kp_id", "seed_kp_links": "seed_id, kp_id", "kp_cooccurrence": "kp_a, kp_b",
-          "kp_names": "kp_name"}
+          "kp_names": "kp_name", "kp_counts": "kp_id, kind, value"}
 
 
 def _tables(conn: duckdb.DuckDBPyConnection) -> dict[str, pl.DataFrame]:

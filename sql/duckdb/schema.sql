@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS kp_names (
     variants VARCHAR[] NOT NULL
 );
 
+-- Distinct seeds per surface form and per discipline of every KP (written by knowledge_points).
+CREATE TABLE IF NOT EXISTS kp_counts (
+    kp_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    seeds BIGINT NOT NULL
+);
+
 -- What the last run of knowledge_points changed, for kp_graph (written by knowledge_points, whole).
 CREATE TABLE IF NOT EXISTS kp_changes (
     from_state VARCHAR,

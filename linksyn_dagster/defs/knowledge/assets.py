@@ -10,7 +10,7 @@ import polars as pl
 
 from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA
 from linksyn_dagster.core.kp_increment import (
-    CHANGE_SCHEMA, KP_NAMES_SCHEMA, MENTIONS, NeedsFullRun, apply_delta, full_run, increment, state_is_whole)
+    CHANGE_SCHEMA, COUNT_SCHEMA, KP_NAMES_SCHEMA, MENTIONS, NeedsFullRun, apply_delta, full_run, increment, state_is_whole)
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
@@ -31,6 +31,7 @@ SEED_KP_LINKS = "seed_kp_links"
 KP_COOCCURRENCE = "kp_cooccurrence"
 KP_NAMES = "kp_names"
 KP_CHANGES = "kp_changes"
+KP_COUNTS = "kp_counts"
 # a run with this tag "true" computes knowledge_points whole (e.g. after seeds were extracted again)
 FULL_RUN_TAG = "linksyn/knowledge_full"
 
@@ -56,6 +57,12 @@ kp_names = side_table_spec(
     KP_NAMES, "Every KP name extracted, with its canonical key, its KP and the disciplines it was seen with, and "
     "the blocking signatures of near-duplicate merging: what an increment of knowledge_points matches new names "
     "against, by lookup. Written by knowledge_points, by rows.", columns.KP_NAMES, KP_NAMES_SCHEMA,
+    written_by="knowledge_points", group_name="knowledge",
+    deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())])
+kp_counts = side_table_spec(
+    KP_COUNTS, "Distinct seeds per surface form and per discipline of every KP: what its name and primary "
+    "discipline are chosen by, kept so that an increment adds the new seeds' counts instead of counting all "
+    "seeds again. Written by knowledge_points, by KP.", columns.KP_COUNTS, COUNT_SCHEMA,
     written_by="knowledge_points", group_name="knowledge",
     deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())])
 kp_changes = side_table_spec(
@@ -163,16 +170,16 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             changes["increment/new_seeds"] = delta.new_seeds
             counts = conn.execute(
                 "SELECT (SELECT count(*) FROM seed_kp_links), (SELECT count(*) FROM kp_cooccurrence),"
-                " (SELECT count(*) FROM kp_names)").fetchone()
+                " (SELECT count(*) FROM kp_names), (SELECT count(*) FROM kp_counts)").fetchone()
         else:
             rows = conn.execute(MENTIONS).pl()
-            kps, links, edges, names = full_run(rows)
+            kps, links, edges, names, kp_counts_rows = full_run(rows)
             changes = {"raw_kp_mentions": rows.height}
     if mode == "full":
         for table, frame in ((SEED_KP_LINKS, links), (KP_COOCCURRENCE, edges), (KP_NAMES, names),
-                             (KP_CHANGES, record)):
+                             (KP_COUNTS, kp_counts_rows), (KP_CHANGES, record)):
             warehouse.replace(table, frame)
-        counts = (links.height, edges.height, names.height)
+        counts = (links.height, edges.height, names.height, kp_counts_rows.height)
     duplicate_ids = kps.height - kps.get_column("kp_id").n_unique()
     yield dg.Output(kps, metadata={
         **table_metadata(kps, columns.KNOWLEDGE_POINTS,
@@ -183,7 +190,7 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         "merged_variants": counts[2] - kps.height,
     })
     for key, rows in ((SEED_KP_LINKS, counts[0]), (KP_COOCCURRENCE, counts[1]), (KP_NAMES, counts[2]),
-                      (KP_CHANGES, record.height)):
+                      (KP_COUNTS, counts[3]), (KP_CHANGES, record.height)):
         yield dg.AssetMaterialization(dg.AssetKey(key), metadata={"dagster/row_count": rows, "mode": mode})
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_KP_IDS, passed=duplicate_ids == 0,
                               metadata={"duplicate_ids": duplicate_ids})
