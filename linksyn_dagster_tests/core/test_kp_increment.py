@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from linksyn_dagster.core.kp_increment import apply_delta, full_run, increment, state_is_whole
+from linksyn_dagster.core.kp_increment import NeedsFullRun, apply_delta, full_run, increment, state_is_whole
 from linksyn_dagster.queries import split_statements, sql
 
 DISCIPLINES = ["biology", "chemistry", "physics", "history", "economics"]
@@ -196,3 +196,23 @@ def test_state_half_written_is_not_incremented() -> None:
     # a seed gone from seed_kps (a partition written again without it): an increment cannot follow
     conn.execute("DELETE FROM seed_kps WHERE seed_id = (SELECT min(seed_id) FROM seed_kp_links)")
     assert not state_is_whole(conn)
+
+
+def test_a_near_duplicate_block_outgrowing_the_limit_asks_for_a_full_run() -> None:
+    """The full run skips an R4 block of more than 64 entries, so merges it made would undo:
+    the increment says so rather than keep them."""
+    t = dt.datetime(2026, 1, 1)
+    letters = "cdefghijklmnopqrstuvwxyz"
+    # "baaaaaaaaa" gives 9 entries "baaaaaaaa", each one-letter insertion of it gives 1: 57
+    before = ["baaaaaaaaa"] + [f"b{x}aaaaaaaa" for x in letters] + [f"ba{x}aaaaaaa" for x in letters]
+    later = [f"baa{x}aaaaaa" for x in letters[:10]]
+
+    def rows(names: list[str], prefix: str) -> pl.DataFrame:
+        return pl.DataFrame([{"seed_id": f"{prefix}{i}", "discipline": "physics", "kp_rank": 1, "kp_name": n,
+                              "kp_discipline": "physics", "extracted_at": t} for i, n in enumerate(names)],
+                            schema=_bridges().schema)
+
+    conn = _warehouse(rows(before, "a"))
+    _full(conn)
+    with pytest.raises(NeedsFullRun, match="grew from 57 to 67"):
+        _add(conn, rows(later, "z"))
