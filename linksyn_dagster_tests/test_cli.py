@@ -199,7 +199,7 @@ def test_ui_serves_the_asset_graph(user_env):
         # the rest are the side tables (a shared one once per writer: test_definitions.py)
         assert {key.split("/")[0] for key in set(by_key) - stages} == {
             "seed_rejects", "seed_kp_links", "kp_cooccurrence", "dataset_drops", "llm_usage", "llm_failures",
-            "decontamination_hits", "run_estimate"}
+            "decontamination_hits", "run_estimate", "kp_names", "kp_counts", "kp_changes"}
         assert by_key["seed_qa"]["isPartitioned"] and not by_key["kp_graph"]["isPartitioned"]
         assert by_key["kp_graph"]["groupName"] == "graph"
     finally:

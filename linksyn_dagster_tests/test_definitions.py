@@ -26,6 +26,7 @@ LLM_WRITERS = ("seed_kps", "synthesized_qa", "enhanced_qa", "verified_qa")
 # several write is one asset per writer, <table>/<writer>
 SIDE_TABLES = {
     "seed_rejects": "seed_qa", "seed_kp_links": "knowledge_points", "kp_cooccurrence": "knowledge_points",
+    "kp_names": "knowledge_points", "kp_changes": "knowledge_points", "kp_counts": "knowledge_points",
     "dataset_drops": "linkqa_dataset", "decontamination_hits/seed_qa": "seed_qa",
     "decontamination_hits/linkqa_dataset": "linkqa_dataset", "run_estimate": "walk_plan",
     **{f"{table}/{writer}": writer for table in ("llm_usage", "llm_failures") for writer in LLM_WRITERS},
@@ -36,7 +37,7 @@ LINEAGE = {
     ("kp_paths", "synthesized_qa"), ("synthesized_qa", "enhanced_qa"), ("enhanced_qa", "verified_qa"),
     ("verified_qa", "linkqa_dataset"), ("linkqa_dataset", "distribution_report"), ("seed_qa", "distribution_report"),
     # the side tables, from what they are computed from to the assets that read them
-    ("seed_kps", "seed_kp_links"), ("seed_kp_links", "kp_cooccurrence"), ("seed_kp_links", "kp_graph"),
+    ("seed_kps", "seed_kp_links"), ("seed_kp_links", "kp_cooccurrence"), ("seed_kps", "kp_names"), ("seed_kps", "kp_counts"), ("kp_changes", "kp_graph"), ("seed_kp_links", "kp_graph"),
     ("kp_cooccurrence", "kp_graph"), ("seed_kp_links", "walk_plan"), ("verified_qa", "dataset_drops"),
     ("dataset_drops", "distribution_report"), ("verified_qa", "decontamination_hits/linkqa_dataset"),
     ("decontamination_hits/seed_qa", "linkqa_dataset"), ("seed_qa", "run_estimate"),

@@ -282,10 +282,10 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
                                                         pipeline_settings):
     page, base = browser_page, dagster_ui
     lineage = _lineage()
-    assert len(lineage) == 26  # 11 stages and 15 side tables
+    assert len(lineage) == 29  # 11 stages and 18 side tables
 
     # 1. the asset graph: every group in it, every asset inside its group (the graph's tree:
-    # expanded, the 26 assets do not fit the canvas); only the 11 stages are materializable
+    # expanded, the 29 assets do not fit the canvas); only the 11 stages are materializable
     page.goto(f"{base}/asset-groups", wait_until="networkidle")
     page.get_by_role("button", name="Materialize all (11)…").wait_for()
     page.locator("svg foreignObject").first.wait_for()

@@ -43,11 +43,19 @@ import numpy as np
 import polars as pl
 
 __all__ = [
+    "COUNT_SCHEMA",
     "DEFAULT_ALIASES",
+    "add_kps",
+    "aggregate_kps",
+    "alias_map_for",
     "build_alias_map",
     "canonical_key",
     "canonicalize_kps",
+    "canonicalize_with_names",
+    "clean_mentions",
+    "deletion_entries",
     "kp_id_for",
+    "name_disciplines",
     "near_duplicate_groups",
     "resolve_alias",
     "singularize",
@@ -386,6 +394,22 @@ def _safe_single_edit(a: str, b: str) -> bool:
     return True
 
 
+def deletion_entries(key: str) -> list[tuple[int, str]]:
+    """The entries R4 blocks ``key`` by: (offset, key without the character at offset) for
+    every character but the first of every long alphabetic token, and (-1, key) when the
+    key has such a token (the side of an insertion)."""
+    entries = []
+    offset = 0
+    for tok in key.split(" "):
+        if len(tok) >= _MIN_EDIT_TOKEN_LEN and tok.isascii() and tok.isalpha():
+            # the first character is never edited (guard), so never deleted here
+            entries.extend((p, key[:p] + key[p + 1:]) for p in range(offset + 1, offset + len(tok)))
+        offset += len(tok) + 1
+    if entries:
+        entries.append((-1, key))
+    return entries
+
+
 def _deletion_candidates(keys: Sequence[str]) -> list[tuple[int, int]]:
     """Pairs of key indices that may be one edit apart: they share a one-character deletion
     of a long token (substitution), or one is such a deletion of the other (insertion).
@@ -394,21 +418,10 @@ def _deletion_candidates(keys: Sequence[str]) -> list[tuple[int, int]]:
     position: list[int] = []  # -1 = the key itself, else the deleted character offset
     hashes: list[int] = []
     for idx, key in enumerate(keys):
-        offset = 0
-        has_long = False
-        for tok in key.split(" "):
-            if len(tok) >= _MIN_EDIT_TOKEN_LEN and tok.isascii() and tok.isalpha():
-                has_long = True
-                # the first character is never edited (guard), so never deleted here
-                for p in range(offset + 1, offset + len(tok)):
-                    owner.append(idx)
-                    position.append(p)
-                    hashes.append(hash(key[:p] + key[p + 1 :]))
-            offset += len(tok) + 1
-        if has_long:
+        for p, variant in deletion_entries(key):
             owner.append(idx)
-            position.append(-1)
-            hashes.append(hash(key))
+            position.append(p)
+            hashes.append(hash(variant))
     if not hashes:
         return []
     h = np.asarray(hashes, dtype=np.int64)
@@ -506,15 +519,24 @@ def canonicalize_kps(
 
     seed_kp_links (sorted): seed_id, kp_id — distinct pairs.
     """
+    kps, links, _, _ = canonicalize_with_names(rows, aliases)
+    return kps, links
+
+
+def alias_map_for(aliases: Mapping[str, str] | None) -> Mapping[str, str]:
+    # one table so chains across the built-in and the caller's entries resolve too
+    return build_alias_map({**DEFAULT_ALIASES, **aliases}) if aliases else _DEFAULT_ALIAS_MAP
+
+
+def clean_mentions(rows: pl.DataFrame) -> pl.DataFrame:
+    """The mention rows canonicalization reads: seed_id, seed_discipline, kp_name,
+    kp_discipline, extracted_at (null when absent); rows without seed or name dropped."""
     missing = [c for c in _REQUIRED if c not in rows.columns]
     if missing:
         raise ValueError(f"canonicalize_kps: missing columns {missing}")
-    # one table so chains across the built-in and the caller's entries resolve too
-    alias_map = build_alias_map({**DEFAULT_ALIASES, **aliases}) if aliases else _DEFAULT_ALIAS_MAP
     has_time = "extracted_at" in rows.columns
     time_dtype = rows.schema["extracted_at"] if has_time else pl.Datetime("us", "UTC")
-
-    df = (
+    return (
         rows.select(
             pl.col("seed_id").cast(pl.Utf8),
             _clean_discipline("seed_discipline"),
@@ -524,6 +546,21 @@ def canonicalize_kps(
         )
         .filter(pl.col("seed_id").is_not_null() & pl.col("kp_name").is_not_null())
     )
+
+
+def name_disciplines(df: pl.DataFrame) -> pl.DataFrame:
+    """kp_name, disciplines (sorted list): every discipline a name is seen with."""
+    return _disciplines_by(df, "kp_name").group_by("kp_name").agg(pl.col("d").sort().alias("disciplines"))
+
+
+def canonicalize_with_names(
+    rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``canonicalize_kps``, the name map it used (kp_name, key, kp_id; names with an empty
+    key left out) and the KPs' seed counts (``aggregate_kps``), which an increment
+    (``core/kp_increment.py``) starts from."""
+    alias_map = alias_map_for(aliases)
+    df = clean_mentions(rows)
     # Python string work happens once per distinct name, not per row; the row table is
     # joined once (name -> surface form, kp_id) and then only aggregated.
     names = df.get_column("kp_name").unique().sort().to_list()
@@ -541,35 +578,38 @@ def canonicalize_kps(
     rep_of = near_duplicate_groups(uniq_keys, [disc_of.get(k, ()) for k in uniq_keys])
     kp_of_key = {k: kp_id_for(rep_of[k]) for k in uniq_keys}
     name_map = pl.DataFrame(
-        {
-            "kp_name": names,
-            "surface": [surface_form(n) for n in names],
-            "kp_id": [kp_of_key.get(k) for k in keys],  # None for an empty key
-        },
-        schema={"kp_name": pl.Utf8, "surface": pl.Utf8, "kp_id": pl.Utf8},
+        {"kp_name": names, "key": keys, "kp_id": [kp_of_key.get(k) for k in keys]},  # None for an empty key
+        schema={"kp_name": pl.Utf8, "key": pl.Utf8, "kp_id": pl.Utf8},
     ).drop_nulls("kp_id")
-    df = df.join(name_map, on="kp_name", how="inner").drop("kp_name")
     rep_keys = pl.DataFrame(
         {"kp_id": list(kp_of_key.values()), "key": [rep_of[k] for k in kp_of_key]},
         schema={"kp_id": pl.Utf8, "key": pl.Utf8},
     ).unique("kp_id")
+    kps, links, counts = aggregate_kps(df, name_map, rep_keys)
+    return kps, links, name_map, counts
 
-    def seeds_per(*cols: str | pl.Expr) -> pl.DataFrame:
-        """distinct seeds per (kp_id, *cols)"""
+
+def aggregate_kps(df: pl.DataFrame, name_map: pl.DataFrame, rep_keys: pl.DataFrame
+                  ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """(knowledge_points, seed_kp_links, kp_counts) of the mentions ``df``
+    (``clean_mentions``), each name given its KP by ``name_map`` (kp_name, kp_id) and each KP
+    its key by ``rep_keys`` (kp_id, key). Every KP's row depends on its own mentions only.
+    kp_counts (COUNT_SCHEMA) holds the distinct seeds per surface form and per discipline
+    of each KP, which its name and primary discipline are chosen by (``add_kps``)."""
+    time_dtype = df.schema["extracted_at"]
+    surfaces_of = name_map.select("kp_name", "kp_id").with_columns(
+        pl.Series("surface", [surface_form(n) for n in name_map.get_column("kp_name").to_list()], dtype=pl.Utf8))
+    df = df.join(surfaces_of, on="kp_name", how="inner").drop("kp_name")
+
+    def seeds_per(kind: str, value: pl.Expr) -> pl.DataFrame:
+        """distinct seeds per (kp_id, value)"""
         return (
-            df.select("kp_id", *cols, "seed_id")
+            df.select("kp_id", value.alias("value"), "seed_id")
             .drop_nulls()
             .unique()
-            .group_by(pl.exclude("seed_id"))
-            .agg(pl.len().cast(pl.Int64).alias("n"))
-        )
-
-    def top(table: pl.DataFrame, col: str, tie: list[pl.Expr], out: str) -> pl.DataFrame:
-        """per kp_id, the `col` value with most seeds; ties by `tie` ascending"""
-        return (
-            table.sort([pl.col("kp_id"), -pl.col("n"), *tie])
-            .group_by("kp_id", maintain_order=True)
-            .agg(pl.col(col).first().alias(out))
+            .group_by("kp_id", "value")
+            .agg(pl.len().cast(pl.Int64).alias("seeds"))
+            .select("kp_id", pl.lit(kind).alias("kind"), "value", "seeds")
         )
 
     base = df.group_by("kp_id").agg(
@@ -579,13 +619,40 @@ def canonicalize_kps(
         pl.col("extracted_at").max().alias("last_seen"),
     )
     disciplines = _disciplines_by(df, "kp_id").group_by("kp_id").agg(pl.col("d").sort().alias("disciplines"))
-    surfaces = seeds_per("surface")
-    name = top(surfaces, "surface", [pl.col("surface").str.len_chars(), pl.col("surface")], "name")
-    per_disc = seeds_per(pl.coalesce("kp_discipline", "seed_discipline").alias("d"))
-    primary = top(per_disc, "d", [pl.col("d")], "primary_discipline")
+    counts = pl.concat([seeds_per("surface", pl.col("surface")),
+                        seeds_per("discipline", pl.coalesce("kp_discipline", "seed_discipline"))]).sort(
+        "kp_id", "kind", "value")
+    # sort seeds (fewer) rather than all pairs, then expand
+    links = (
+        df.group_by("seed_id")
+        .agg(pl.col("kp_id").unique().sort())
+        .sort("seed_id")
+        .explode("kp_id")
+        .select("seed_id", "kp_id")
+    )
+    return _assemble(base, disciplines, counts, rep_keys, time_dtype), links, counts
 
-    knowledge_points = (
-        base.join(rep_keys, on="kp_id", how="left")
+
+COUNT_SCHEMA = {"kp_id": pl.Utf8, "kind": pl.Utf8, "value": pl.Utf8, "seeds": pl.Int64}
+
+
+def _assemble(base: pl.DataFrame, disciplines: pl.DataFrame, counts: pl.DataFrame, rep_keys: pl.DataFrame,
+              time_dtype: pl.DataType) -> pl.DataFrame:
+    """knowledge_points rows from their parts: name = the surface form of most seeds (ties:
+    shorter, then lexicographic), primary_discipline = the discipline of most seeds (ties
+    lexicographic)."""
+    def top(kind: str, tie: list[pl.Expr], out: str) -> pl.DataFrame:
+        return (
+            counts.filter(pl.col("kind") == kind)
+            .sort([pl.col("kp_id"), -pl.col("seeds"), *tie])
+            .group_by("kp_id", maintain_order=True)
+            .agg(pl.col("value").first().alias(out))
+        )
+
+    name = top("surface", [pl.col("value").str.len_chars(), pl.col("value")], "name")
+    primary = top("discipline", [pl.col("value")], "primary_discipline")
+    return (
+        base.join(rep_keys.select("kp_id", "key"), on="kp_id", how="left")
         .join(name, on="kp_id", how="left")
         .join(disciplines, on="kp_id", how="left")
         .join(primary, on="kp_id", how="left")
@@ -602,12 +669,22 @@ def canonicalize_kps(
         )
         .sort("kp_id")
     )
-    # sort seeds (fewer) rather than all pairs, then expand
-    links = (
-        df.group_by("seed_id")
-        .agg(pl.col("kp_id").unique().sort())
-        .sort("seed_id")
-        .explode("kp_id")
-        .select("seed_id", "kp_id")
+
+
+def add_kps(old: pl.DataFrame, old_counts: pl.DataFrame, new: pl.DataFrame, new_counts: pl.DataFrame
+            ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """KPs whose mentions grew by seeds they did not have (``new``, ``new_counts``: the
+    aggregate of those mentions alone) from their rows before (``old``, ``old_counts``):
+    equal to aggregating all their mentions at once, since the seeds are disjoint."""
+    rows = pl.concat([old.select(new.columns).cast(new.schema), new])
+    counts = (pl.concat([old_counts.cast(COUNT_SCHEMA), new_counts.cast(COUNT_SCHEMA)])
+              .group_by("kp_id", "kind", "value").agg(pl.col("seeds").sum()).sort("kp_id", "kind", "value"))
+    base = rows.group_by("kp_id").agg(
+        pl.col("frequency").sum(),
+        pl.col("aliases").list.explode(keep_nulls=False, empty_as_null=False).unique().sort(),
+        pl.col("first_seen").min(),
+        pl.col("last_seen").max(),
     )
-    return knowledge_points, links
+    disciplines = rows.group_by("kp_id").agg(
+        pl.col("disciplines").list.explode(keep_nulls=False, empty_as_null=False).unique().sort())
+    return _assemble(base, disciplines, counts, old.select("kp_id", "key"), new.schema["first_seen"]), counts

@@ -23,8 +23,8 @@ from dataclasses import dataclass, fields
 import numpy as np
 import polars as pl
 
-__all__ = ["KP_COLUMNS", "SEED_COLUMNS", "GraphTables", "GraphState", "GraphDelta", "diff", "state_of",
-           "graph_version", "lock_free_rounds", "node_buckets"]
+__all__ = ["KP_COLUMNS", "SEED_COLUMNS", "GraphTables", "GraphState", "GraphDelta", "delta_of_changes", "diff",
+           "state_of", "graph_sums", "graph_version", "lock_free_rounds", "node_buckets", "version_of"]
 
 KP_COLUMNS = ["kp_id", "name", "frequency", "disciplines", "primary_discipline", "aliases"]
 SEED_COLUMNS = ["seed_id", "discipline", "subject", "language", "question"]
@@ -35,12 +35,74 @@ def graph_version(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, s
     """A content hash of everything the graph holds (and nothing else: not when a KP was
     first extracted): equal graphs give an equal version, so an unchanged graph is not
     written again, and paths (whose ids carry the version) are reproducible."""
-    kps = kps.select(KP_COLUMNS)
+    return version_of(graph_sums(kps, links, edges, seeds))
+
+
+Sums = list[tuple[int, int]]  # per table (kps, links, edges, seeds): sum of row hashes mod 2**64, rows
+
+
+def _sum(frame: pl.DataFrame) -> int:
+    return int(frame.hash_rows(seed=7).sum()) if frame.height else 0
+
+
+def graph_sums(kps: pl.DataFrame, links: pl.DataFrame, edges: pl.DataFrame, seeds: pl.DataFrame) -> Sums:
+    """What the version is made of: a sum of row hashes per table (row order is not
+    content), which moves by the rows added and removed, so an increment need not hash the
+    whole graph to know its version."""
+    return [(_sum(frame), frame.height) for frame in (kps.select(KP_COLUMNS), links, edges, seeds)]
+
+
+def version_of(sums: Sums) -> str:
     digest = hashlib.sha256()
-    for frame in (kps, links, edges, seeds):  # a sum of row hashes: row order is not content
-        digest.update(str(frame.hash_rows(seed=7).sum()).encode())
-        digest.update(str(frame.height).encode())
+    for total, height in sums:
+        digest.update(str(total).encode())
+        digest.update(str(height).encode())
     return digest.hexdigest()[:16]
+
+
+def _moved(sum_height: tuple[int, int], added: pl.DataFrame, removed: pl.DataFrame) -> tuple[int, int]:
+    total, height = sum_height
+    return (total + _sum(added) - _sum(removed)) % 2**64, height + added.height - removed.height
+
+
+def delta_of_changes(changes: pl.DataFrame, kps: pl.DataFrame, seed_rows: pl.DataFrame, sums: Sums,
+                     ) -> tuple[GraphDelta, Sums]:
+    """The writes that bring a graph holding the knowledge state the ``changes`` start from
+    (the rows of kp_changes, ``core/kp_increment.CHANGE_SCHEMA``) to the state they lead
+    to, and the new version sums from ``sums``, the old ones: no diff of the whole graph.
+    ``kps`` is the whole new knowledge_points table (small beside the links and edges: its
+    sum is taken whole), ``seed_rows`` the seed_qa rows (SEED_COLUMNS) of the seeds the
+    changes name."""
+    def of(kind: str, change: str | tuple[str, ...]) -> pl.DataFrame:
+        wanted = (change,) if isinstance(change, str) else change
+        return changes.filter((pl.col("kind") == kind) & pl.col("change").is_in(wanted))
+
+    kps = kps.select(KP_COLUMNS)
+    kps_new = kps.join(of("kp", "new").select("kp_id"), on="kp_id", how="semi")
+    kps_changed = kps.join(of("kp", "changed").select("kp_id"), on="kp_id", how="semi")
+    kp_frequencies = kps.join(of("kp", "frequency").select("kp_id"), on="kp_id", how="semi").select(
+        "kp_id", "frequency")
+    kps_gone = of("kp", "gone").select("kp_id")
+    wanted = _discipline_pairs(pl.concat([kps_new, kps_changed]))
+    had = _discipline_pairs(of("kp", "changed").select("kp_id", pl.col("disciplines").fill_null([])))
+    seeds = seed_rows.select(SEED_COLUMNS)
+    seeds_new = seeds.join(of("seed", "new").select("seed_id"), on="seed_id", how="semi")
+    seeds_gone = seeds.join(of("seed", "gone").select("seed_id"), on="seed_id", how="semi")
+    links_new, links_gone = (of("link", c).select("seed_id", "kp_id") for c in ("new", "gone"))
+    edge = [pl.col("kp_id").alias("kp_a"), "kp_b"]
+    edges_new = of("edge", "new").select(*edge, "weight")
+    edges_changed = of("edge", "changed").select(*edge, "weight")
+    edges_before = of("edge", ("changed", "gone")).select(*edge, pl.col("old_weight").alias("weight"))
+    delta = GraphDelta(kps_new=kps_new, kps_changed=kps_changed, kp_frequencies=kp_frequencies, kps_gone=kps_gone,
+                       kp_disciplines=wanted.join(had, on=["kp_id", "discipline"], how="anti"),
+                       kp_disciplines_gone=had.join(wanted, on=["kp_id", "discipline"], how="anti"),
+                       seeds_new=seeds_new, seeds_changed=seeds_new.clear(), seeds_gone=seeds_gone.select("seed_id"),
+                       links_new=links_new, links_gone=links_gone, edges_new=edges_new, edges_changed=edges_changed,
+                       edges_gone=of("edge", "gone").select(*edge))
+    moved = [(_sum(kps), kps.height), _moved(sums[1], links_new, links_gone),
+             _moved(sums[2], pl.concat([edges_new, edges_changed]), edges_before),
+             _moved(sums[3], seeds_new, seeds_gone)]
+    return delta, moved
 
 
 @dataclass(frozen=True)

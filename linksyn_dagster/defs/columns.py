@@ -140,6 +140,37 @@ KP_COOCCURRENCE = {
     "weight": "distinct seeds holding both KPs (the CO_OCCURS edge weight in Neo4j)",
 }
 
+KP_NAMES = {
+    "kp_name": "a KP name as extracted (seed_kps.kp_name), one row per distinct name with a canonical key",
+    "key": "its canonical matching key (case, punctuation, plurals and aliases normalized)",
+    "kp_id": "the canonical KP it belongs to (knowledge_points.kp_id)",
+    "disciplines": "the disciplines the name was seen with (its KP's and its seeds'), sorted",
+    "compact": "the key without spaces, the near-duplicate block of rule R2 (null when too short)",
+    "tokens": "the key's content tokens, sorted, the near-duplicate block of rule R3 (null for fewer than two)",
+    "variants": "offset:deletion of the key's long tokens (and -1:key), the near-duplicate blocks of rule R4",
+}
+
+KP_COUNTS = {
+    "kp_id": "the KP (knowledge_points.kp_id)",
+    "kind": "surface (a surface form of the KP) or discipline (a discipline of its mentions)",
+    "value": "the surface form or the discipline",
+    "seeds": "distinct seeds naming the KP in that form, or with that discipline: the name and primary "
+             "discipline are the ones of most seeds",
+}
+
+KP_CHANGES = {
+    "from_state": "the knowledge state the changes start from (the to_state of the run before; null after a full run)",
+    "to_state": "the knowledge state they lead to (the id of the run of knowledge_points that wrote them)",
+    "kind": "state (one row per run), kp, link, edge or seed",
+    "change": "new, changed or gone (a KP whose frequency alone changed: frequency)",
+    "kp_id": "the KP (kind kp and link), or the first KP of the pair (kind edge)",
+    "seed_id": "the seed (kind link and seed: a seed is new with its first link, gone with its last)",
+    "kp_b": "the second KP of the pair (kind edge)",
+    "weight": "the pair's new weight (kind edge, null when gone)",
+    "old_weight": "the pair's weight before (kind edge, null when new)",
+    "disciplines": "the disciplines a changed KP had before (kind kp)",
+}
+
 _LLM_ITEM = {
     "stage": "LLM stage of the call (kp_extraction, qa_synthesis, difficulty_judge, difficulty_rewrite, "
              "answer_verification)",

@@ -15,7 +15,7 @@ from neo4j import Driver, GraphDatabase, Session
 from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
 from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.core.graph_load import GraphState, GraphTables, diff, state_of
+from linksyn_dagster.core.graph_load import GraphDelta, GraphState, GraphTables, Sums, diff, state_of
 from linksyn_dagster.core.graph_style import STYLE_VERSION
 from linksyn_dagster.queries import cypher, split_statements
 from linksyn_dagster.resources.graph_loader import GraphLoader, GraphStateStore
@@ -132,6 +132,31 @@ class Neo4jResource(ServiceResource):
         return {"written": True, "load/mode": "incremental" if base else "full",
                 "load/seconds": report.seconds["total"], "load/writers": report.writers,
                 **{f"load/rows/{k}": v for k, v in report.rows.items()}}
+
+    def meta(self) -> dict[str, Any]:
+        """What the graph says of itself: version (None while a load runs), style, the
+        knowledge state it holds (kp_changes.to_state) and its version sums."""
+        rows = self.read("graph_meta_get")
+        meta = rows[0] if rows else {}
+        sums = meta.get("sums")
+        return {"version": meta.get("version"), "style": meta.get("style"),
+                "knowledge_state": meta.get("knowledge_state"),
+                "sums": [tuple(int(x) for x in pair.split(":")) for pair in sums] if sums else None}
+
+    def mark_state(self, version: str, knowledge_state: str | None, sums: Sums) -> None:
+        """Record, on the graph of ``version``, the knowledge state and version sums it holds."""
+        self.run("graph_meta_set_state", version=version, knowledge_state=knowledge_state,
+                 sums=[f"{total}:{rows}" for total, rows in sums])
+
+    def apply_changes(self, delta: GraphDelta, version: str, log: Callable[[str], None]) -> dict[str, Any]:
+        """Write ``delta`` (from the knowledge stage's changes, ``delta_of_changes``) onto the
+        graph that holds the state it starts from. The saved diff state (``graph_state``) no
+        longer matches the graph after this; a later whole-table sync loads whole."""
+        self.run_script("schema")
+        log(f"kp_graph: load of version {version} from the knowledge changes: {delta.counts()}")
+        report = self.loader(log=log).load(delta, version, full=False)
+        return {"written": True, "load/mode": "changes", "load/seconds": report.seconds["total"],
+                "load/writers": report.writers, **{f"load/rows/{k}": v for k, v in report.rows.items()}}
 
     def _holds(self, state: GraphState) -> bool:
         """Neo4j's counts equal the saved state's (a cheap guard against a graph changed by hand)."""

@@ -37,6 +37,39 @@ CREATE TABLE IF NOT EXISTS kp_cooccurrence (
     weight BIGINT NOT NULL
 );
 
+-- Every KP name with its key, KP, disciplines and near-duplicate blocks (written by knowledge_points).
+CREATE TABLE IF NOT EXISTS kp_names (
+    kp_name VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    kp_id VARCHAR NOT NULL,
+    disciplines VARCHAR[] NOT NULL,
+    compact VARCHAR,
+    tokens VARCHAR,
+    variants VARCHAR[] NOT NULL
+);
+
+-- Distinct seeds per surface form and per discipline of every KP (written by knowledge_points).
+CREATE TABLE IF NOT EXISTS kp_counts (
+    kp_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    seeds BIGINT NOT NULL
+);
+
+-- What the last run of knowledge_points changed, for kp_graph (written by knowledge_points, whole).
+CREATE TABLE IF NOT EXISTS kp_changes (
+    from_state VARCHAR,
+    to_state VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    change VARCHAR,
+    kp_id VARCHAR,
+    seed_id VARCHAR,
+    kp_b VARCHAR,
+    weight BIGINT,
+    old_weight BIGINT,
+    disciplines VARCHAR[]
+);
+
 -- Items left out of the release and why (written by linkqa_dataset).
 CREATE TABLE IF NOT EXISTS dataset_drops (
     qa_id VARCHAR NOT NULL,

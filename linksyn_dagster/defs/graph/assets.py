@@ -5,7 +5,8 @@ itself is ``Neo4jResource.sync``), and the blocking check that Neo4j holds what 
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.graph_load import GraphTables, graph_version
+from linksyn_dagster.core.graph_load import GraphTables, delta_of_changes, graph_sums, version_of
+from linksyn_dagster.core.graph_style import STYLE_VERSION
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.queries import cypher
 from linksyn_dagster.resources.graph import Neo4jResource
@@ -17,7 +18,7 @@ BROWSER_QUERIES = "browser/examples"
 
 
 @dg.asset(
-    deps=["seed_qa", "seed_kp_links", "kp_cooccurrence"],
+    deps=["seed_qa", "seed_kp_links", "kp_cooccurrence", "kp_changes"],
     kinds={"neo4j"},
     group_name="graph",
     automation_condition=runs_after("knowledge_points"),
@@ -26,16 +27,40 @@ def kp_graph(context: dg.AssetExecutionContext, knowledge_points: pl.DataFrame, 
              warehouse: WarehouseResource) -> dg.MaterializeResult:
     """(:KnowledgePoint)-[:CO_OCCURS {weight}]-(:KnowledgePoint), (:Seed)-[:HAS_KP]->(:KnowledgePoint)
     and (:KnowledgePoint)-[:IN_DISCIPLINE]->(:Discipline) in Neo4j, as DuckDB holds them.
-    Incremental (``Neo4jResource.sync``): only the difference from the version last written
-    is loaded, a graph changed by hand or a load stopped half-way is written whole, and an
+
+    When Neo4j holds the knowledge state the last run of knowledge_points started from, the
+    graph gets exactly what that run changed (`kp_changes`), and its version moves by the
+    rows added and removed: nothing reads or hashes the whole graph. Otherwise the tables
+    are compared with the state last written (``Neo4jResource.sync``): only the difference is
+    loaded, a graph changed by hand or a load stopped half-way is written whole, and an
     unchanged graph is not written at all. Coverage counters (`visits`) on KP nodes are set
     by walk_plan."""
-    links = warehouse.query("all_seed_kp_links")
-    edges = warehouse.query("all_kp_cooccurrence")
-    seeds = warehouse.query("seeds_with_kps")
-    version = graph_version(knowledge_points, links, edges, seeds)
-    load = graph.sync(GraphTables(kps=knowledge_points, seeds=seeds, links=links, edges=edges), version,
-                      log=context.log.info)
+    changes = warehouse.query("kp_changes_all") if warehouse.table_exists("kp_changes") else pl.DataFrame()
+    first = changes.row(0, named=True) if changes.height else {"from_state": None, "to_state": None}
+    meta = graph.meta()
+    holds = meta["version"] is not None and meta["style"] == STYLE_VERSION and meta["sums"] is not None
+    if holds and first["to_state"] is not None and meta["knowledge_state"] == first["to_state"]:
+        context.log.info(f"kp_graph: Neo4j holds knowledge state {first['to_state']} already; nothing to write")
+        version, load = meta["version"], {"written": False, "load/mode": "changes"}
+    elif holds and first["from_state"] is not None and meta["knowledge_state"] == first["from_state"]:
+        seeds = warehouse.query("graph_seeds_of", frames={
+            "wanted_seeds": changes.filter(pl.col("kind") == "seed").select("seed_id")})
+        delta, sums = delta_of_changes(changes, knowledge_points, seeds, meta["sums"])
+        version = version_of(sums)
+        if delta.empty and version == meta["version"]:  # knowledge_points ran without new seeds
+            load = {"written": False, "load/mode": "changes"}
+        else:
+            load = graph.apply_changes(delta, version, log=context.log.info)
+        graph.mark_state(version, first["to_state"], sums)
+    else:
+        links = warehouse.query("all_seed_kp_links")
+        edges = warehouse.query("all_kp_cooccurrence")
+        seeds = warehouse.query("seeds_with_kps")
+        sums = graph_sums(knowledge_points, links, edges, seeds)
+        version = version_of(sums)
+        load = graph.sync(GraphTables(kps=knowledge_points, seeds=seeds, links=links, edges=edges), version,
+                          log=context.log.info)
+        graph.mark_state(version, first["to_state"], sums)
     return dg.MaterializeResult(metadata={
         "graph_version": version,
         **load,

@@ -8,13 +8,14 @@ from typing import Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.canonical import canonicalize_kps
-from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA, cooccurrence_edges
+from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA
+from linksyn_dagster.core.kp_increment import (
+    CHANGE_SCHEMA, COUNT_SCHEMA, KP_NAMES_SCHEMA, MENTIONS, NeedsFullRun, apply_delta, full_run, increment, state_is_whole)
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
 from linksyn_dagster.defs import columns
-from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
+from linksyn_dagster.defs.metadata import side_table_spec, table_metadata
 from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
@@ -28,6 +29,11 @@ CHECK_UNIQUE_KP_IDS = "unique_kp_ids"
 CHECK_KPS_PRESENT = "knowledge_points_present"
 SEED_KP_LINKS = "seed_kp_links"
 KP_COOCCURRENCE = "kp_cooccurrence"
+KP_NAMES = "kp_names"
+KP_CHANGES = "kp_changes"
+KP_COUNTS = "kp_counts"
+# a run with this tag "true" computes knowledge_points whole (e.g. after seeds were extracted again)
+FULL_RUN_TAG = "linksyn/knowledge_full"
 
 SEED_KPS_SCHEMA = {
     "seed_id": pl.Utf8, "discipline": pl.Utf8, "kp_rank": pl.Int32, "kp_name": pl.Utf8,
@@ -39,14 +45,32 @@ LINK_SCHEMA = {"seed_id": pl.Utf8, "kp_id": pl.Utf8}
 seed_kp_links = side_table_spec(
     SEED_KP_LINKS, "Which canonical KPs each seed holds (seed → KP), from every discipline's extracted KPs: the "
     "(:Seed)-[:HAS_KP]->(:KnowledgePoint) edges of kp_graph, and the seeds walk_plan pulls along a path. Written "
-    "by knowledge_points, whole, with the KPs.", columns.SEED_KP_LINKS, LINK_SCHEMA,
+    "by knowledge_points with the KPs (an increment changes only the rows its seeds change).", columns.SEED_KP_LINKS, LINK_SCHEMA,
     written_by="knowledge_points", group_name="knowledge",
     deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())])
 kp_cooccurrence = side_table_spec(
     KP_COOCCURRENCE, "Pairs of canonical KPs held by the same seeds, weighted by the number of seeds holding both: "
-    "the [:CO_OCCURS] edges of kp_graph, which the walks follow. Written by knowledge_points, whole, from "
-    "seed_kp_links.", columns.KP_COOCCURRENCE, EDGE_SCHEMA, written_by="knowledge_points",
+    "the [:CO_OCCURS] edges of kp_graph, which the walks follow. Written by knowledge_points from seed_kp_links "
+    "(an increment moves the weights of the pairs of the seeds it changes).", columns.KP_COOCCURRENCE, EDGE_SCHEMA, written_by="knowledge_points",
     group_name="knowledge", deps=[SEED_KP_LINKS])
+kp_names = side_table_spec(
+    KP_NAMES, "Every KP name extracted, with its canonical key, its KP and the disciplines it was seen with, and "
+    "the blocking signatures of near-duplicate merging: what an increment of knowledge_points matches new names "
+    "against, by lookup. Written by knowledge_points, by rows.", columns.KP_NAMES, KP_NAMES_SCHEMA,
+    written_by="knowledge_points", group_name="knowledge",
+    deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())])
+kp_counts = side_table_spec(
+    KP_COUNTS, "Distinct seeds per surface form and per discipline of every KP: what its name and primary "
+    "discipline are chosen by, kept so that an increment adds the new seeds' counts instead of counting all "
+    "seeds again. Written by knowledge_points, by KP.", columns.KP_COUNTS, COUNT_SCHEMA,
+    written_by="knowledge_points", group_name="knowledge",
+    deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())])
+kp_changes = side_table_spec(
+    KP_CHANGES, "What the last run of knowledge_points changed: KPs, links, co-occurrence pairs and seeds, new, "
+    "changed or gone, between two knowledge states. kp_graph writes exactly these into a graph that holds the "
+    "state they start from, instead of comparing whole tables. Written by knowledge_points, whole, each run.",
+    columns.KP_CHANGES, CHANGE_SCHEMA, written_by="knowledge_points", group_name="knowledge",
+    deps=[SEED_KP_LINKS, KP_COOCCURRENCE])
 
 
 @llm_writer_asset(checks={
@@ -101,37 +125,73 @@ def seed_kps(context: dg.AssetExecutionContext, seed_qa: pl.DataFrame, llm: LLMR
 @dg.asset(
     kinds={"duckdb", "polars"},
     group_name="knowledge",
-    ins={"seed_kps": dg.AssetIn(partition_mapping=dg.AllPartitionMapping())},
+    deps=[dg.AssetDep("seed_kps", partition_mapping=dg.AllPartitionMapping())],
     automation_condition=runs_after("seed_kps", every_partition=True),
     check_specs=[
         dg.AssetCheckSpec(CHECK_UNIQUE_KP_IDS, asset="knowledge_points", description="no kp_id twice"),
         dg.AssetCheckSpec(CHECK_KPS_PRESENT, asset="knowledge_points", description="at least one KP"),
     ],
 )
-def knowledge_points(context: dg.AssetExecutionContext, seed_kps: pl.DataFrame,
-                     warehouse: WarehouseResource) -> Iterator:
+def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> Iterator:
     """Canonical knowledge points over all disciplines: spelling, case, plural, alias and
     near-duplicate variants merged; frequency = number of seeds naming the KP (popularity).
-    Also writes `seed_kp_links` (seed → KP) and `kp_cooccurrence` (KP pairs with the number
-    of seeds holding both), which kp_graph loads into Neo4j."""
-    rows = seed_kps.select(
-        "seed_id", pl.col("discipline").alias("seed_discipline"), "kp_name", "kp_discipline", "extracted_at")
-    kps, links = canonicalize_kps(rows)
-    edges = cooccurrence_edges(links)
-    links, edges = links.select(list(LINK_SCHEMA)), edges.select(list(EDGE_SCHEMA))
-    warehouse.replace(SEED_KP_LINKS, links)
-    warehouse.replace(KP_COOCCURRENCE, edges)
+    Also writes `seed_kp_links` (seed → KP), `kp_cooccurrence` (KP pairs with the number
+    of seeds holding both), which kp_graph loads into Neo4j, and `kp_names` (every KP name
+    with its key and KP).
+
+    Incremental (``core/kp_increment.py``): after a finished run, only the seeds of
+    `seed_kps` without links yet are canonicalized, against the KPs there are, and links and
+    co-occurrence move by what they change; the tables equal those of a run over all seeds.
+    A first run, one after a run stopped half-way or after seeds left `seed_kps`, and a run
+    tagged `linksyn/knowledge_full=true` (needed when seeds were extracted again, with other
+    KPs under the same ids), compute everything."""
+    warehouse.ensure_schema()
+    with warehouse.get_connection() as conn:
+        forced = context.run.tags.get(FULL_RUN_TAG) == "true"
+        mode = "increment" if not forced and state_is_whole(conn) else "full"
+        if mode == "increment":
+            try:
+                delta = increment(conn)
+            except NeedsFullRun as why:
+                context.log.info(f"knowledge_points: computing whole: {why}")
+                mode = "full"
+        # what kp_graph writes: the changes from the state the previous run left (none after
+        # a full run, which kp_graph loads by comparing tables) to this run's
+        previous = conn.execute("SELECT any_value(to_state) FROM kp_changes").fetchone()[0]
+        record = pl.concat(
+            [pl.DataFrame(schema=CHANGE_SCHEMA), pl.DataFrame({"kind": ["state"]}),
+             *([delta.changes] if mode == "increment" else [])], how="diagonal_relaxed",
+        ).with_columns(from_state=pl.lit(previous if mode == "increment" else None, pl.Utf8),
+                       to_state=pl.lit(context.run_id, pl.Utf8)).cast(CHANGE_SCHEMA)
+        if mode == "increment":
+            apply_delta(conn, delta, record)
+            kps = delta.kps
+            changes = {f"increment/{k}": v for k, v in delta.counts().items()}
+            changes["increment/new_seeds"] = delta.new_seeds
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM seed_kp_links), (SELECT count(*) FROM kp_cooccurrence),"
+                " (SELECT count(*) FROM kp_names), (SELECT count(*) FROM kp_counts)").fetchone()
+        else:
+            rows = conn.execute(MENTIONS).pl()
+            kps, links, edges, names, kp_counts_rows = full_run(rows)
+            changes = {"raw_kp_mentions": rows.height}
+    if mode == "full":
+        for table, frame in ((SEED_KP_LINKS, links), (KP_COOCCURRENCE, edges), (KP_NAMES, names),
+                             (KP_COUNTS, kp_counts_rows), (KP_CHANGES, record)):
+            warehouse.replace(table, frame)
+        counts = (links.height, edges.height, names.height, kp_counts_rows.height)
     duplicate_ids = kps.height - kps.get_column("kp_id").n_unique()
     yield dg.Output(kps, metadata={
         **table_metadata(kps, columns.KNOWLEDGE_POINTS,
                          ["kp_id", "name", "frequency", "primary_discipline", "aliases"]),
-        "raw_kp_mentions": rows.height,
-        "seed_kp_links": links.height,
-        "cooccurrence_edges": edges.height,
-        "merged_variants": int(rows.select(pl.col("kp_name")).n_unique() - kps.height),
+        "mode": mode, **changes,
+        "seed_kp_links": counts[0],
+        "cooccurrence_edges": counts[1],
+        "merged_variants": counts[2] - kps.height,
     })
-    yield side_table_materialization(SEED_KP_LINKS, links, columns.SEED_KP_LINKS)
-    yield side_table_materialization(KP_COOCCURRENCE, edges, columns.KP_COOCCURRENCE)
+    for key, rows in ((SEED_KP_LINKS, counts[0]), (KP_COOCCURRENCE, counts[1]), (KP_NAMES, counts[2]),
+                      (KP_COUNTS, counts[3]), (KP_CHANGES, record.height)):
+        yield dg.AssetMaterialization(dg.AssetKey(key), metadata={"dagster/row_count": rows, "mode": mode})
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_KP_IDS, passed=duplicate_ids == 0,
                               metadata={"duplicate_ids": duplicate_ids})
     yield dg.AssetCheckResult(check_name=CHECK_KPS_PRESENT, passed=kps.height > 0,
