@@ -2,22 +2,24 @@
 added in several steps leave the same tables and the same graph (nodes, relationships,
 properties, version) as one fresh run over all of them, and the increments are incremental
 (knowledge_points canonicalizes only the new seeds, kp_graph writes the changes it was
-given)."""
+given). On both warehouses: the DuckDB file, and the Parquet files of a Postgres catalog
+(where knowledge_points edits its state tables in memory and writes them back)."""
 
 from __future__ import annotations
 
 import random
 
 import dagster as dg
-import duckdb
 import neo4j
 import polars as pl
+import psycopg
 import pytest
 
 from linksyn_dagster.defs.graph.assets import kp_graph, neo4j_counts_match_duckdb
 from linksyn_dagster.defs.knowledge.assets import knowledge_points
 from linksyn_dagster.definitions import build_resources
 from linksyn_dagster.queries import cypher
+from linksyn_dagster.resources.warehouse import read_warehouse
 from linksyn_dagster.settings import load_settings
 from linksyn_dagster_tests.core.test_kp_increment import _bridges, _early, _mentions
 
@@ -26,11 +28,28 @@ TABLES = {"knowledge_points": "kp_id", "seed_kp_links": "seed_id, kp_id", "kp_co
           "kp_names": "kp_name", "kp_counts": "kp_id, kind, value"}
 
 
-def _settings(tmp_path, monkeypatch, neo4j_server, name: str):
+@pytest.fixture(params=["duckdb", "catalog"])
+def catalogs(request) -> dict[str, str | None]:
+    """The warehouse catalog of each of the test's two data dirs: none (the DuckDB file), or a
+    Postgres database each."""
+    if request.param == "duckdb":
+        return {"increments": None, "fresh": None}
+    url = request.getfixturevalue("postgres_url")
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}_fresh"')
+    return {"increments": url, "fresh": f"{base}/{name}_fresh"}
+
+
+def _settings(tmp_path, monkeypatch, neo4j_server, name: str, catalog: str | None):
     for key, value in {"LINKSYN_DATA_DIR": str(tmp_path / name), "LINKSYN_NEO4J__URI": neo4j_server.uri,
                        "LINKSYN_NEO4J__USER": neo4j_server.user, "LINKSYN_NEO4J__PASSWORD": neo4j_server.password,
                        "DAGSTER_HOME": str(tmp_path / name / "dagster_home")}.items():
         monkeypatch.setenv(key, value)
+    if catalog:
+        monkeypatch.setenv("LINKSYN_WAREHOUSE__CATALOG_URL", catalog)
+    else:
+        monkeypatch.delenv("LINKSYN_WAREHOUSE__CATALOG_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     settings = load_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,12 +60,11 @@ def _add_seeds(settings, kps: pl.DataFrame) -> None:
     """Append the seed_kps rows (and their seeds to seed_qa), as seed stages of new seeds would."""
     seeds = kps.select("seed_id", "discipline").unique("seed_id").with_columns(
         subject=pl.lit("general"), language=pl.lit("en"), question=pl.format("What does {} ask?", pl.col("seed_id")))
-    with duckdb.connect(str(settings.duckdb_path)) as conn:
-        for table, frame in (("seed_kps", kps), ("seed_qa", seeds)):
-            conn.register("incoming", frame.to_arrow())
-            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
-            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-            conn.unregister("incoming")
+    warehouse = build_resources(settings)["warehouse"]
+    for table, frame in (("seed_kps", kps), ("seed_qa", seeds)):
+        before = warehouse.read_slice(table, None, [])
+        warehouse.write_slice(table, frame if before is None else pl.concat([before, frame], how="diagonal_relaxed"),
+                              None, [])
 
 
 def _run(settings) -> tuple[dict, dict]:
@@ -60,7 +78,7 @@ def _run(settings) -> tuple[dict, dict]:
 
 
 def _tables(settings) -> dict[str, pl.DataFrame]:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with read_warehouse(settings) as conn:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY {order}").pl() for t, order in TABLES.items()}
 
 
@@ -87,7 +105,7 @@ def _wipe(driver: neo4j.Driver) -> None:
         session.run("MATCH (m:GraphMeta) DELETE m").consume()
 
 
-def test_increments_equal_a_fresh_run(tmp_path, monkeypatch, neo4j_server, neo4j_driver) -> None:
+def test_increments_equal_a_fresh_run(tmp_path, monkeypatch, neo4j_server, neo4j_driver, catalogs) -> None:
     rng = random.Random(11)
     corpus = _mentions(300, rng)
     seeds = corpus.get_column("seed_id").unique().sort().to_list()
@@ -98,7 +116,7 @@ def test_increments_equal_a_fresh_run(tmp_path, monkeypatch, neo4j_server, neo4j
              corpus.filter(pl.col("seed_id").is_in(seeds[221:]))]
 
     _wipe(neo4j_driver)
-    settings = _settings(tmp_path, monkeypatch, neo4j_server, "increments")
+    settings = _settings(tmp_path, monkeypatch, neo4j_server, "increments", catalogs["increments"])
     for i, step in enumerate(steps):
         _add_seeds(settings, step)
         knowledge, graph = _run(settings)
@@ -119,7 +137,7 @@ def test_increments_equal_a_fresh_run(tmp_path, monkeypatch, neo4j_server, neo4j
     got_tables, got_graph, got_version = _tables(settings), _graph(neo4j_driver), graph["graph_version"]
 
     _wipe(neo4j_driver)
-    fresh = _settings(tmp_path, monkeypatch, neo4j_server, "fresh")
+    fresh = _settings(tmp_path, monkeypatch, neo4j_server, "fresh", catalogs["fresh"])
     _add_seeds(fresh, pl.concat(steps))
     knowledge, graph = _run(fresh)
     assert knowledge["mode"] == "full" and graph["load/mode"] == "full"

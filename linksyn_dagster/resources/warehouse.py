@@ -139,6 +139,29 @@ class WarehouseResource(dg.ConfigurableResource):
         with self.backend.connect() as conn:
             yield conn
 
+    @contextmanager
+    def editing(self, tables: list[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection that sees every table and in which ``tables`` may be changed in place
+        (DELETE, INSERT, in a transaction of the caller's): the DuckDB file's own; on the
+        catalog, whose connection only reads, in-memory copies of ``tables``, each written back
+        whole (``replace``) when the block ends without an error, in the order given."""
+        backend = self.backend
+        if isinstance(backend, DuckDBFile):
+            with backend.connect() as conn:
+                yield conn
+            return
+        with backend.connect() as conn:
+            for table in tables:
+                kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_name = $table",
+                                    {"table": table}).fetchone()
+                if kind is not None and kind[0] == "VIEW":  # the catalog's files: copied into memory
+                    conn.execute(f"CREATE TABLE {table}__editing AS SELECT * FROM {table}")
+                    conn.execute(f"DROP VIEW {table}")
+                    conn.execute(f"ALTER TABLE {table}__editing RENAME TO {table}")
+            yield conn
+            for table in tables:
+                backend.replace(table, conn.execute(f"SELECT * FROM {table}").pl())
+
     def ensure_schema(self) -> None:
         with self.backend.connect() as conn:
             create_side_tables(conn)

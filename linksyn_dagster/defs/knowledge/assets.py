@@ -162,20 +162,21 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
             [pl.DataFrame(schema=CHANGE_SCHEMA), pl.DataFrame({"kind": ["state"]}),
              *([delta.changes] if mode == "increment" else [])], how="diagonal_relaxed",
         ).with_columns(from_state=pl.lit(previous if mode == "increment" else None, pl.Utf8),
-                       to_state=pl.lit(context.run_id, pl.Utf8)).cast(CHANGE_SCHEMA)
-        if mode == "increment":
+                       to_state=pl.lit(context.run.run_id, pl.Utf8)).cast(CHANGE_SCHEMA)
+        if mode == "full":
+            rows = conn.execute(MENTIONS).pl()
+    if mode == "increment":
+        with warehouse.editing([KP_COUNTS, KP_NAMES, SEED_KP_LINKS, KP_COOCCURRENCE, KP_CHANGES]) as conn:
             apply_delta(conn, delta, record)
-            kps = delta.kps
-            changes = {f"increment/{k}": v for k, v in delta.counts().items()}
-            changes["increment/new_seeds"] = delta.new_seeds
             counts = conn.execute(
                 "SELECT (SELECT count(*) FROM seed_kp_links), (SELECT count(*) FROM kp_cooccurrence),"
                 " (SELECT count(*) FROM kp_names), (SELECT count(*) FROM kp_counts)").fetchone()
-        else:
-            rows = conn.execute(MENTIONS).pl()
-            kps, links, edges, names, kp_counts_rows = full_run(rows)
-            changes = {"raw_kp_mentions": rows.height}
-    if mode == "full":
+        kps = delta.kps
+        changes = {f"increment/{k}": v for k, v in delta.counts().items()}
+        changes["increment/new_seeds"] = delta.new_seeds
+    else:
+        kps, links, edges, names, kp_counts_rows = full_run(rows)
+        changes = {"raw_kp_mentions": rows.height}
         for table, frame in ((SEED_KP_LINKS, links), (KP_COOCCURRENCE, edges), (KP_NAMES, names),
                              (KP_COUNTS, kp_counts_rows), (KP_CHANGES, record)):
             warehouse.replace(table, frame)
