@@ -383,7 +383,7 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
             return outcomes
 
     class StubLLMResource(LLMResource):
-        def client(self, logger=None):
+        def client(self, logger=None, model=None):  # one stub for the generator, judge and verifier
             return StubClient()
 
     return StubLLMResource.from_settings(settings)
