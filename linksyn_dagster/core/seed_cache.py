@@ -19,8 +19,8 @@ changed:
 * **per directory content** (``seeds-<key>.*``, the key of :func:`seed_fingerprint`): the
   seeds of all files in load order, the first occurrence of each ``seed_id`` kept (as
   :func:`~linksyn_dagster.core.seeds.load_seed_files` keeps it), streamed file by file into
-  one Parquet file; only the ids seen so far are held in memory. This is what the readers
-  scan.
+  one Parquet file; only the ids kept so far are held in memory (a column of 16-character
+  strings). This is what the readers scan.
 
 The result is the same as ``load_seed_files`` on the same sources: the same seeds in the
 same order, the same rejects, duplicates and file count. Runs that start together wait on
@@ -165,23 +165,22 @@ def _build(sources: list[Path | str], max_field_chars: int, cache_dir: Path,
     files_dir.mkdir(exist_ok=True)
     parsed: list[str] = []
     used: set[str] = set()
-    seen: set[str] = set()
+    seen = pl.Series("seed_id", [], dtype=pl.String)  # the ids kept so far: 16 hex digits each
     rejects: list[pl.DataFrame] = []
     duplicates = rows = files = 0
     arrow_schema = pl.DataFrame(schema=SEED_SCHEMA).to_arrow().schema
 
     def write(tmp: str) -> None:
-        nonlocal duplicates, rows, files
+        nonlocal duplicates, rows, files, seen
         with pq.ParquetWriter(tmp, arrow_schema) as writer:
             for file in list_seed_files(sources):
                 files += 1
                 part, key = _parse_file(file, max_field_chars, files_dir, parsed)
                 if key is not None:
                     used.add(key)
-                ids = part.seeds.get_column("seed_id").to_list()
-                keep = [i not in seen for i in ids]  # the first file holding an id keeps it
-                seen.update(ids)
-                kept = part.seeds.filter(pl.Series(keep, dtype=pl.Boolean)) if part.seeds.height else part.seeds
+                # the first file holding an id keeps it (ids are unique within a file's parse)
+                kept = part.seeds.filter(~pl.col("seed_id").is_in(seen.implode()))
+                seen = pl.concat([seen, kept.get_column("seed_id")])
                 duplicates += part.duplicates + part.seeds.height - kept.height
                 rows += kept.height
                 rejects.append(part.rejects)
