@@ -595,8 +595,10 @@ def _stage_tables(settings) -> dict[str, set[str]]:
 def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
     """Order-independent digests of every DuckDB table (schema, row count, sum and xor of
     DuckDB's row hashes) and of the Neo4j graph (per label set: the nodes with all their
-    properties; per relationship type: its properties and the kp_id/seed_id/name of both
-    ends), written as JSON to ``out``. Streams: at 1M seeds the graph holds ~11M edges."""
+    properties, their ``visits`` apart; per relationship type: its properties and the
+    kp_id/seed_id/name of both ends), written as JSON to ``out``. Columns and properties
+    holding a time (when a KP was extracted, when the graph was loaded) are left out: no two
+    runs share them. Streams: at 1M seeds the graph holds ~11M edges."""
     import duckdb
 
     from linksyn_dagster.settings import load_settings
@@ -608,15 +610,21 @@ def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
         present = [r[0] for r in conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
         for table in present:
-            columns = conn.execute(f'DESCRIBE "{table}"').fetchall()
+            columns = [(c[0], c[1]) for c in conn.execute(f'DESCRIBE "{table}"').fetchall()]
+            times = [name for name, kind in columns if kind.startswith(("TIMESTAMP", "DATE", "TIME"))]
+            kept = ", ".join(f'"{name}"' for name, _ in columns if name not in times)
             count, total, xor = conn.execute(
                 f'SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR, coalesce(bit_xor(hash(t)), 0)::VARCHAR '
-                f'FROM "{table}" t').fetchone()
-            tables[table] = {"writers": sorted(writers.get(table, [])), "rows": count,
+                f'FROM (SELECT {kept} FROM "{table}") t').fetchone()
+            tables[table] = {"writers": sorted(writers.get(table, [])), "rows": count, "times_left_out": times,
                              "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
     result: dict[str, Any] = {"tables": tables}
     if graph:
+        import neo4j.time
+
         from linksyn_dagster.resources.graph import connect
+
+        _NEO4J_TIMES = (neo4j.time.DateTime, neo4j.time.Date, neo4j.time.Time, neo4j.time.Duration)
 
         def key(node: str) -> str:
             return f"coalesce({node}.kp_id, {node}.seed_id, {node}.name, elementId({node}))"
@@ -630,14 +638,22 @@ def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
             acc[1] = (acc[1] + h) % 2**64
             acc[2] ^= h
 
+        def props(values: dict[str, Any]) -> list[tuple[str, Any]]:
+            return sorted((k, v) for k, v in values.items() if not isinstance(v, _NEO4J_TIMES))
+
         driver, _ = connect(settings)
         try:
             with driver.session() as session:
-                for record in session.run("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props"):
-                    fold("nodes:" + ":".join(sorted(record["labels"])), sorted(record["props"].items()))
+                for record in session.run("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props, "
+                                          f"{key('n')} AS key"):
+                    labels = ":".join(sorted(record["labels"]))
+                    values = dict(record["props"])
+                    if "visits" in values:  # the walk's counters: their own category
+                        fold("node_visits:" + labels, (record["key"], values.pop("visits")))
+                    fold("nodes:" + labels, props(values))
                 for record in session.run(f"MATCH (a)-[r]->(b) RETURN type(r) AS type, {key('a')} AS a, "
                                           f"{key('b')} AS b, properties(r) AS props"):
-                    fold("edges:" + record["type"], (record["a"], record["b"], sorted(record["props"].items())))
+                    fold("edges:" + record["type"], (record["a"], record["b"], props(record["props"])))
         finally:
             driver.close()
         result["graph"] = {k: {"count": v[0], "digest": f"{v[1]:016x}{v[2]:016x}"} for k, v in sorted(parts.items())}
@@ -675,8 +691,14 @@ def compare(after: dict[str, Any], fresh: dict[str, Any], stages: list[str]) -> 
         graph_equal = {k: after.get("graph", {}).get(k) == fresh.get("graph", {}).get(k)
                        for k in sorted(set(after.get("graph", {})) | set(fresh.get("graph", {})))}
     equal = all(compared.values()) and all((graph_equal or {}).values())
-    return {"equal": equal, "tables": compared, "graph": graph_equal, "llm_stage_tables": llm,
-            "not_compared": other}
+    by_stage = {stage: all(same for table, same in compared.items() if stage in after["tables"].get(
+        table, fresh["tables"].get(table, {})).get("writers", [])) for stage in stages if stage not in LLM_STAGES}
+    if graph_equal is not None:
+        by_stage["kp_graph"] = all(v for k, v in graph_equal.items() if not k.startswith("node_visits:"))
+        by_stage["walk_plan"] = by_stage.get("walk_plan", True) and all(
+            v for k, v in graph_equal.items() if k.startswith("node_visits:"))  # it writes the visits
+    return {"equal": equal, "by_stage": by_stage, "tables": compared, "graph": graph_equal,
+            "llm_stage_tables": llm, "not_compared": other}
 
 
 def _totals(stages: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -693,9 +715,9 @@ def measure_delta(n: int, args: argparse.Namespace) -> dict[str, Any]:
     """A full run at ``n`` seeds, one increment of ``delta * n`` new seed files, then a fresh
     run on all the seeds in a second data directory, compared (see :func:`compare`)."""
     added = max(1, round(n * args.delta))
-    data_dir = Path(args.work_dir) / f"n{n}-delta"
-    fresh_dir = Path(args.work_dir) / f"n{n}-fresh"
-    for d in (data_dir, fresh_dir):
+    data_dir = Path(args.work_dir) / f"n{n}-delta"  # the fresh run's in the end
+    incremented_dir = Path(args.work_dir) / f"n{n}-incremented"  # where the incremented one goes then
+    for d in (data_dir, incremented_dir):
         shutil.rmtree(d, ignore_errors=True)
     data_dir.mkdir(parents=True)
     _log(f"N={n} +{added}: generating ...")
@@ -715,20 +737,22 @@ def measure_delta(n: int, args: argparse.Namespace) -> dict[str, Any]:
     finally:
         if neo4j:
             _neo4j(env, "stop")
-    # the fresh run: the same seeds, KP plan and evaluation set in an empty data directory
-    fresh_dir.mkdir(parents=True)
+    # the fresh run: the same seeds, KP plan and evaluation set in an empty data directory at
+    # the same path (tables hold the paths of the seed and evaluation files), the incremented
+    # one moved aside
+    data_dir.rename(incremented_dir)
+    data_dir.mkdir()
     for part in ("seeds", "benchmarks"):
-        shutil.copytree(data_dir / part, fresh_dir / part)
-    shutil.copy2(data_dir / "kp_plan.parquet", fresh_dir / "kp_plan.parquet")
-    fresh_env = _env(fresh_dir, n, args)
+        shutil.copytree(incremented_dir / part, data_dir / part)
+    shutil.copy2(incremented_dir / "kp_plan.parquet", data_dir / "kp_plan.parquet")
     if neo4j:
-        _neo4j(fresh_env, "start")
+        _neo4j(env, "start")
     try:
-        _run_stages(n, fresh_dir, fresh_env, args, runs["fresh"])
-        fresh = _snapshot(fresh_dir, fresh_env, neo4j)
+        _run_stages(n, data_dir, env, args, runs["fresh"])
+        fresh = _snapshot(data_dir, env, neo4j)
     finally:
         if neo4j:
-            _neo4j(fresh_env, "stop")
+            _neo4j(env, "stop")
 
     stages: dict[str, Any] = {}
     for stage in args.stages:
@@ -784,7 +808,7 @@ def main() -> None:
             parser.error("--delta takes one --n and a share in (0, 1]")
         row = measure_delta(args.n[0], args)
         if not args.keep:
-            for suffix in ("delta", "fresh"):
+            for suffix in ("delta", "incremented"):
                 shutil.rmtree(Path(args.work_dir) / f"n{args.n[0]}-{suffix}", ignore_errors=True)
         print(json.dumps({
             "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
