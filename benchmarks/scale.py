@@ -57,9 +57,10 @@ N + D×N seeds from the distribution above and holds the D×N back as files of t
 (so they mix disciplines, and most of them touch KPs the first N already have: the counts
 are in ``generated``); every stage runs on the N (the full run), the new files are added to
 the seed directory and every stage runs again (the increment: each stage does whatever it
-does on a re-run, nothing is skipped for it), then every stage runs on all the seeds in an
-empty data directory with its own Neo4j (the fresh run). The walk settings are those of N in
-all three. Printed: ``full`` and ``increment`` (wall and CPU seconds summed over the stages,
+does on a re-run, nothing is skipped for it), then the incremented data directory is moved
+aside and every stage runs on all the seeds in an empty one at the same path, with its own
+Neo4j (the fresh run; the same path because tables hold the paths of the seed and
+evaluation files). The walk settings are those of N in all three. Printed: ``full`` and ``increment`` (wall and CPU seconds summed over the stages,
 the largest peak RSS of a stage's process), ``increment_vs_full_wall``, the same over the
 non-LLM stages (``non_llm_stages``), per stage ``stages.<asset>.{full,increment}`` and
 ``stages.<asset>.increment_vs_full_wall``, and ``equal_to_fresh_run``. What is compared for
@@ -67,8 +68,11 @@ it: every DuckDB table written only by non-LLM stages (its schema, row count and
 order-independent digest of DuckDB's row hashes: every column of every row, floats to the
 bit), and the whole Neo4j graph (per label set, every node with all its properties; per
 relationship type, every relationship with its properties and the kp_id/seed_id/name of
-both ends). The LLM stages' tables are reported beside (``equality.llm_stage_tables``) but
-not counted: their ``llm_usage`` rows record each run's calls, so an increment holds more.
+both ends; the KP nodes' ``visits``, which ``walk_plan`` writes, as a category of their
+own). Left out: columns and properties holding a time (a KP's ``first_seen``/``last_seen``,
+the graph's ``loaded_at``), which no two runs share. ``equality.by_stage`` says which stage's
+tables differ. The LLM stages' tables are reported beside (``equality.llm_stage_tables``)
+but not counted: their ``llm_usage`` rows record each run's calls, so an increment holds more.
 
 Usage: python benchmarks/scale.py [--n 10000 100000 1000000] [--paths-per-seed 0.25]
 [--work-dir DIR] [--skip-graph-load] [--stages all] [--keep] [--delta D]
