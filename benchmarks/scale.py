@@ -18,8 +18,8 @@ For each N (``--n 10000 100000 1000000``) a generator writes, into a fresh data 
 
 Then every stage runs as Dagster materializations (the same assets, IO manager and
 resources as ``linksyn run``, on a persistent instance in the data directory), each stage
-in its own process so its peak memory is its own: ``seed_qa``, ``seed_kps``, ``synthesized_qa``
-and ``enhanced_qa`` once per discipline partition, ``kp_paths`` once per start discipline
+in its own process so its peak memory is its own: ``seed_qa``, ``seed_kps``, ``synthesized_qa``,
+``enhanced_qa`` and ``verified_qa`` once per discipline partition, ``kp_paths`` once per start discipline
 the walk plan gave paths to, the global ones (``walk_plan`` among them) once. ``--paths-per-seed`` (0.25) sets
 ``LINKSYN_WALK__PATHS_TOTAL``, so the release grows with N too.
 
@@ -33,12 +33,13 @@ Dagster/polars/litellm). The Neo4j server's own resident memory after ``kp_graph
 is the slope of log(time) over log(N): 1 is linear, N log N shows as about 1.1-1.2 over a
 decade, 2 is quadratic.
 
-LLM stages: the assets ``seed_kps``, ``synthesized_qa`` and ``enhanced_qa`` run as they are,
+LLM stages: the assets ``seed_kps``, ``synthesized_qa``, ``enhanced_qa`` and ``verified_qa`` run as they are,
 prompts built, replies turned into rows, ``llm_usage``/``llm_failures`` written, but the
 ``llm`` resource is replaced by an in-process stub whose client answers every request at
 once from the generator (the planned KPs of each seed; for paths a question made from a
 hash of the path id, with planted exact and near duplicates and benchmark copies so that
-dedup and decontamination have work). Neither option of the brief keeps the measure to our
+dedup and decontamination have work; the judge and the verifier pick the key, marked in its
+choice's text, 9 times in 10). Neither option of the brief keeps the measure to our
 own overhead: the scripted HTTP server would add litellm's ~2.5 ms of CPU per call and
 the SQLite result store (one million calls is 40 minutes of litellm alone, measured
 separately by ``benchmarks/llm_fanout.py``) and would choose the KPs itself, so the KP
@@ -51,8 +52,30 @@ prompt building and row assembly, which are ours. The stub skips only the LLM cl
 ``visits`` write. Use it when the loader is too slow at a size; its time is then not in
 the table.
 
+``--delta D`` (with one ``--n N``) measures an increment instead: the generator draws
+N + D×N seeds from the distribution above and holds the D×N back as files of their own
+(so they mix disciplines, and most of them touch KPs the first N already have: the counts
+are in ``generated``); every stage runs on the N (the full run), the new files are added to
+the seed directory and every stage runs again (the increment: each stage does whatever it
+does on a re-run, nothing is skipped for it), then the incremented data directory is moved
+aside and every stage runs on all the seeds in an empty one at the same path, with its own
+Neo4j (the fresh run; the same path because tables hold the paths of the seed and
+evaluation files). The walk settings are those of N in all three. Printed: ``full`` and ``increment`` (wall and CPU seconds summed over the stages,
+the largest peak RSS of a stage's process), ``increment_vs_full_wall``, the same over the
+non-LLM stages (``non_llm_stages``), per stage ``stages.<asset>.{full,increment}`` and
+``stages.<asset>.increment_vs_full_wall``, and ``equal_to_fresh_run``. What is compared for
+it: every DuckDB table written only by non-LLM stages (its schema, row count and an
+order-independent digest of DuckDB's row hashes: every column of every row, floats to the
+bit), and the whole Neo4j graph (per label set, every node with all its properties; per
+relationship type, every relationship with its properties and the kp_id/seed_id/name of
+both ends; the KP nodes' ``visits``, which ``walk_plan`` writes, as a category of their
+own). Left out: columns and properties holding a time (a KP's ``first_seen``/``last_seen``,
+the graph's ``loaded_at``), which no two runs share. ``equality.by_stage`` says which stage's
+tables differ. The LLM stages' tables are reported beside (``equality.llm_stage_tables``)
+but not counted: their ``llm_usage`` rows record each run's calls, so an increment holds more.
+
 Usage: python benchmarks/scale.py [--n 10000 100000 1000000] [--paths-per-seed 0.25]
-[--work-dir DIR] [--skip-graph-load] [--stages all] [--keep]
+[--work-dir DIR] [--skip-graph-load] [--stages all] [--keep] [--delta D]
 Environment: the LINKSYN_NEO4J__* settings of the local Neo4j it starts (give it ports of
 its own: LINKSYN_NEO4J__BOLT_PORT, LINKSYN_NEO4J__HTTP_PORT); LINKSYN_DATA_DIR is set per N.
 """
@@ -65,6 +88,7 @@ import json
 import math
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -80,9 +104,10 @@ import polars as pl  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("seed_qa", "seed_kps", "knowledge_points", "kp_graph", "walk_plan", "kp_paths", "synthesized_qa",
-          "enhanced_qa", "linkqa_dataset", "distribution_report")
+          "enhanced_qa", "verified_qa", "linkqa_dataset", "distribution_report")
+LLM_STAGES = {"seed_kps", "synthesized_qa", "enhanced_qa", "verified_qa"}  # their llm client is the stub
 PER_DISCIPLINE = {"seed_qa", "seed_kps"}
-PER_START_DISCIPLINE = {"kp_paths", "synthesized_qa", "enhanced_qa"}
+PER_START_DISCIPLINE = {"kp_paths", "synthesized_qa", "enhanced_qa", "verified_qa"}
 SEEDS_PER_FILE = 50_000
 BENCHMARK_ITEMS = 15_000
 ZIPF_S = 1.1
@@ -150,12 +175,19 @@ def _concept_names(rng: np.random.Generator, words: np.ndarray, count: int) -> l
     return _distinct_joins(rng, words, count, lambda n: rng.choice([1, 2, 3], size=n, p=[0.2, 0.55, 0.25]), 3, " ")
 
 
-def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:
-    """Seed files, the KP plan (what extraction returns per seed) and an evaluation set."""
+def generate(n: int, out: Path, seed: int = 7, increment: int = 0) -> dict[str, Any]:
+    """Seed files, the KP plan (what extraction returns per seed) and an evaluation set.
+
+    With ``increment`` > 0, ``n + increment`` seeds are drawn from the same distribution
+    (so the new ones mix disciplines and most touch KPs the first ``n`` already have) and
+    the ``increment`` of them are written to ``<out>/increment/`` instead of ``<out>/seeds``,
+    under names that sort after the first ``n``'s files; the KP plan and the evaluation set
+    cover all of them."""
     from linksyn_dagster.core.seeds import seed_id_for
     from linksyn_dagster.core.taxonomy import DISCIPLINES, get_taxonomy
 
     started = time.perf_counter()
+    base_n, n = n, n + increment
     rng = np.random.default_rng(seed)
     disciplines = list(DISCIPLINES)
     d = len(disciplines)
@@ -232,8 +264,24 @@ def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:
     seed_dir = out / "seeds"
     seed_dir.mkdir(parents=True, exist_ok=True)
     order = rng.permutation(n)  # files mix disciplines
-    for f, start in enumerate(range(0, n, SEEDS_PER_FILE)):
-        seeds[order[start:start + SEEDS_PER_FILE]].write_ndjson(seed_dir / f"seeds-{f:04d}.jsonl")
+    for f, start in enumerate(range(0, base_n, SEEDS_PER_FILE)):
+        seeds[order[start:min(start + SEEDS_PER_FILE, base_n)]].write_ndjson(seed_dir / f"seeds-{f:04d}.jsonl")
+    extra: dict[str, Any] = {}
+    if increment:
+        new_dir = out / "increment"
+        new_dir.mkdir(parents=True, exist_ok=True)
+        for f, start in enumerate(range(base_n, n, SEEDS_PER_FILE)):
+            seeds[order[start:start + SEEDS_PER_FILE]].write_ndjson(new_dir / f"seeds-inc-{f:04d}.jsonl")
+        is_new = np.zeros(n, dtype=bool)
+        is_new[order[base_n:]] = True
+        seed_col = mentions.get_column("seed").to_numpy()
+        concepts = mentions.get_column("concept").to_numpy()
+        old_concepts = np.unique(concepts[~is_new[seed_col]])
+        touching = mentions.filter(pl.Series(is_new[seed_col]) & pl.Series(np.isin(concepts, old_concepts)))
+        extra = {"increment_seeds": increment,
+                 "increment_seeds_touching_existing_kps": touching.get_column("seed").n_unique(),
+                 "increment_kp_concepts_new": int(np.setdiff1d(concepts[is_new[seed_col]], old_concepts).size),
+                 "increment_disciplines": int(np.unique(seed_disc[is_new]).size)}
 
     plan = (mentions.with_columns(seed_id=pl.Series(seed_ids).gather(mentions.get_column("seed")))
             .group_by("seed_id")
@@ -254,7 +302,7 @@ def generate(n: int, out: Path, seed: int = 7) -> dict[str, Any]:
     bench_dir = out / "benchmarks"
     bench_dir.mkdir(parents=True, exist_ok=True)
     bench.write_ndjson(bench_dir / "eval.jsonl")
-    return {"seeds": n, "seed_files": math.ceil(n / SEEDS_PER_FILE), "kp_mentions": mentions.height,
+    return {"seeds": base_n, "seed_files": math.ceil(base_n / SEEDS_PER_FILE), **extra, "kp_mentions": mentions.height,
             "kp_concepts": vocabulary, "kp_names_distinct": mentions.get_column("kp_name").n_unique(),
             "benchmark_items": bench.height, "benchmark_copies_of_seeds": int(copied.size),
             "seconds": round(time.perf_counter() - started, 1)}
@@ -301,10 +349,19 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
                     tokens[int(rng.integers(0, 20))] = f"x{int(rng.integers(0, 10**6))}"
             else:
                 tokens = [f"w{t}" for t in rng.integers(0, 50_000, int(rng.integers(14, 30))).tolist()]
+            # the key's choice reads "(sound)": the stub's judge and verifier find it without the key
             return {"question": "Considering " + " ".join(tokens) + ", which is right?",
-                    "choices": [f"choice {j} {int(rng.integers(0, 10**6))}" for j in range(4)],
+                    "choices": [f"choice {j} {int(rng.integers(0, 10**6))}" + (" (sound)" if j == h % 4 else "")
+                                for j in range(4)],
                     "answer": "ABCD"[h % 4], "explanation": "because " + " ".join(tokens[:5]),
                     "knowledge_points_used": tokens[:3]}
+
+        @staticmethod
+        def _solve(request) -> str:
+            """The judge's and verifier's answer: the "(sound)" choice 9 times in 10, else a guess."""
+            h = zlib.crc32(request.item_id.encode())
+            found = re.search(r"^([A-J])\. .* \(sound\)$", request.messages[-1]["content"], re.MULTILINE)
+            return found.group(1) if found and h % 10 else "ABCD"[h % 4]
 
         def run(self, stage: str, prompt_version: str, requests, schema_model) -> list:
             ids = [r.item_id for r in requests]
@@ -312,7 +369,10 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
                 planned = self._kps(ids)
                 replies = [planned.get(i, '{"knowledge_points":[]}') for i in ids]
             elif stage == "difficulty_judge":
-                replies = [json.dumps({"level": 1 + zlib.crc32(i.encode()) % 5, "rationale": "stub"}) for i in ids]
+                replies = [json.dumps({"answer": self._solve(r), "level": 1 + zlib.crc32(r.item_id.encode()) % 5,
+                                       "rationale": "stub"}) for r in requests]
+            elif stage == "answer_verification":
+                replies = [json.dumps({"answer": self._solve(r), "justification": "stub"}) for r in requests]
             elif stage == "difficulty_rewrite":
                 replies = [json.dumps(self._qa("rewrite" + i)) for i in ids]
             else:
@@ -327,7 +387,7 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
             return outcomes
 
     class StubLLMResource(LLMResource):
-        def client(self, logger=None):
+        def client(self, logger=None, model=None):  # one stub for the generator, judge and verifier
             return StubClient()
 
     return StubLLMResource.from_settings(settings)
@@ -413,11 +473,15 @@ def worker(stage: str, data_dir: Path, skip_graph_load: bool) -> dict[str, Any]:
         seconds += time.perf_counter() - started
         cpu += time.process_time() - cpu_started
         if not metadata:
-            for event in result.get_asset_materialization_events():
+            events = result.get_asset_materialization_events()
+            for event in sorted(events, key=lambda e: e.asset_key != dg.AssetKey(stage)):  # the stage's own first
                 meta = event.materialization.metadata
                 metadata = {k: getattr(v, "value", v) for k, v in meta.items()
                             if k in ("dagster/row_count", "csr_read_seconds", "walk_seconds", "graph_nodes",
-                                     "graph_edges", "cooccurrence_edges", "seed_kp_links")}
+                                     "graph_edges", "cooccurrence_edges", "seed_kp_links", "seed_cache",
+                                     "seed_files_parsed")}
+                if metadata:
+                    break
     return {"wall_s": round(seconds, 2), "cpu_s": round(cpu, 2), "runs": len(partitions), "peak_rss_mb": round(_vm("VmHWM") or 0, 1),
             "import_rss_mb": round(baseline or 0, 1), "first_run_metadata": metadata}
 
@@ -515,6 +579,212 @@ def exponents(rows: list[dict[str, Any]], stages: list[str], measure: str = "wal
     return out
 
 
+# -------------------------------------------------------------------------------- --delta
+
+
+def _stage_tables(settings) -> dict[str, set[str]]:
+    """DuckDB table -> the stages writing it (an asset's own table, and its side tables)."""
+    from linksyn_dagster.definitions import build_definitions
+
+    writers: dict[str, set[str]] = {}
+    for spec in build_definitions(settings).resolve_all_asset_specs():
+        table = spec.metadata.get("dagster/table_name")
+        writer = spec.metadata.get("written_by")
+        if table is None:
+            table, writer = spec.key.path[0], spec.key.path[0]
+        writers.setdefault(str(table), set()).add(str(writer))
+    return writers
+
+
+def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
+    """Order-independent digests of every DuckDB table (schema, row count, sum and xor of
+    DuckDB's row hashes) and of the Neo4j graph (per label set: the nodes with all their
+    properties, their ``visits`` apart; per relationship type: its properties and the
+    kp_id/seed_id/name of both ends), written as JSON to ``out``. Columns and properties
+    holding a time (when a KP was extracted, when the graph was loaded) are left out: no two
+    runs share them. Streams: at 1M seeds the graph holds ~11M edges."""
+    import duckdb
+
+    from linksyn_dagster.settings import load_settings
+
+    settings = load_settings()
+    writers = _stage_tables(settings)
+    tables: dict[str, Any] = {}
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+        present = [r[0] for r in conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
+        for table in present:
+            columns = [(c[0], c[1]) for c in conn.execute(f'DESCRIBE "{table}"').fetchall()]
+            times = [name for name, kind in columns if kind.startswith(("TIMESTAMP", "DATE", "TIME"))]
+            kept = ", ".join(f'"{name}"' for name, _ in columns if name not in times)
+            count, total, xor = conn.execute(
+                f'SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR, coalesce(bit_xor(hash(t)), 0)::VARCHAR '
+                f'FROM (SELECT {kept} FROM "{table}") t').fetchone()
+            tables[table] = {"writers": sorted(writers.get(table, [])), "rows": count, "times_left_out": times,
+                             "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
+    result: dict[str, Any] = {"tables": tables}
+    if graph:
+        import neo4j.time
+
+        from linksyn_dagster.resources.graph import connect
+
+        _NEO4J_TIMES = (neo4j.time.DateTime, neo4j.time.Date, neo4j.time.Time, neo4j.time.Duration)
+
+        def key(node: str) -> str:
+            return f"coalesce({node}.kp_id, {node}.seed_id, {node}.name, elementId({node}))"
+
+        parts: dict[str, list[int]] = {}
+
+        def fold(category: str, row: Any) -> None:
+            h = int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=8).digest(), "little")
+            acc = parts.setdefault(category, [0, 0, 0])
+            acc[0] += 1
+            acc[1] = (acc[1] + h) % 2**64
+            acc[2] ^= h
+
+        def props(values: dict[str, Any]) -> list[tuple[str, Any]]:
+            return sorted((k, v) for k, v in values.items() if not isinstance(v, _NEO4J_TIMES))
+
+        driver, _ = connect(settings)
+        try:
+            with driver.session() as session:
+                for record in session.run("MATCH (n) RETURN labels(n) AS labels, properties(n) AS props, "
+                                          f"{key('n')} AS key"):
+                    labels = ":".join(sorted(record["labels"]))
+                    values = dict(record["props"])
+                    if "visits" in values:  # the walk's counters: their own category
+                        fold("node_visits:" + labels, (record["key"], values.pop("visits")))
+                    fold("nodes:" + labels, props(values))
+                for record in session.run(f"MATCH (a)-[r]->(b) RETURN type(r) AS type, {key('a')} AS a, "
+                                          f"{key('b')} AS b, properties(r) AS props"):
+                    fold("edges:" + record["type"], (record["a"], record["b"], props(record["props"])))
+        finally:
+            driver.close()
+        result["graph"] = {k: {"count": v[0], "digest": f"{v[1]:016x}{v[2]:016x}"} for k, v in sorted(parts.items())}
+    out.write_text(json.dumps(result, indent=1))
+
+
+def _snapshot(data_dir: Path, env: dict[str, str], graph: bool) -> dict[str, Any]:
+    out = data_dir / "snapshot.json"
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--snapshot", str(out), "--work-dir", str(data_dir)]
+    if not graph:
+        cmd.append("--skip-graph-load")
+    subprocess.run(cmd, env=env, check=True)
+    return json.loads(out.read_text())
+
+
+def compare(after: dict[str, Any], fresh: dict[str, Any], stages: list[str]) -> dict[str, Any]:
+    """Which tables and graph parts are equal. Compared for equality: every table written
+    only by non-LLM stages that ran, and the whole graph; the LLM stages' tables are listed
+    beside (their llm_usage rows record each run's calls, so an increment has more)."""
+    run = set(stages)
+    compared, llm, other = {}, {}, []
+    for table in sorted(set(after["tables"]) | set(fresh["tables"])):
+        a, b = after["tables"].get(table), fresh["tables"].get(table)
+        info = a or b
+        same = a is not None and b is not None and (a["rows"], a["digest"]) == (b["rows"], b["digest"])
+        writers = set(info["writers"])
+        if writers and writers <= run - LLM_STAGES:
+            compared[table] = same
+        elif writers & run:
+            llm[table] = same
+        else:
+            other.append(table)
+    graph_equal = None
+    if "graph" in after or "graph" in fresh:
+        graph_equal = {k: after.get("graph", {}).get(k) == fresh.get("graph", {}).get(k)
+                       for k in sorted(set(after.get("graph", {})) | set(fresh.get("graph", {})))}
+    equal = all(compared.values()) and all((graph_equal or {}).values())
+    by_stage = {stage: all(same for table, same in compared.items() if stage in after["tables"].get(
+        table, fresh["tables"].get(table, {})).get("writers", [])) for stage in stages if stage not in LLM_STAGES}
+    if graph_equal is not None:
+        by_stage["kp_graph"] = all(v for k, v in graph_equal.items() if not k.startswith("node_visits:"))
+        by_stage["walk_plan"] = by_stage.get("walk_plan", True) and all(
+            v for k, v in graph_equal.items() if k.startswith("node_visits:"))  # it writes the visits
+    return {"equal": equal, "by_stage": by_stage, "tables": compared, "graph": graph_equal,
+            "llm_stage_tables": llm, "not_compared": other}
+
+
+def _totals(stages: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    ran = [stages[x] for x in names if "wall_s" in stages.get(x, {})]
+    return {"wall_s": round(sum(x["wall_s"] for x in ran), 2), "cpu_s": round(sum(x["cpu_s"] for x in ran), 2),
+            "peak_rss_mb": max((x["peak_rss_mb"] for x in ran), default=None)}
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 4) if a is not None and b else None
+
+
+def measure_delta(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """A full run at ``n`` seeds, one increment of ``delta * n`` new seed files, then a fresh
+    run on all the seeds in a second data directory, compared (see :func:`compare`)."""
+    added = max(1, round(n * args.delta))
+    data_dir = Path(args.work_dir) / f"n{n}-delta"  # the fresh run's in the end
+    incremented_dir = Path(args.work_dir) / f"n{n}-incremented"  # where the incremented one goes then
+    for d in (data_dir, incremented_dir):
+        shutil.rmtree(d, ignore_errors=True)
+    data_dir.mkdir(parents=True)
+    _log(f"N={n} +{added}: generating ...")
+    generated = generate(n, data_dir, increment=added)
+    _log(f"N={n}: generated {generated}")
+    env = _env(data_dir, n, args)  # the same walk settings (paths from n) in all three runs
+    neo4j = not args.skip_graph_load and bool({"kp_graph", "walk_plan"} & set(args.stages))
+    runs: dict[str, dict[str, Any]] = {"full": {}, "increment": {}, "fresh": {}}
+    if neo4j:
+        _neo4j(env, "start")
+    try:
+        _run_stages(n, data_dir, env, args, runs["full"])
+        for file in sorted((data_dir / "increment").iterdir()):
+            file.rename(data_dir / "seeds" / file.name)
+        _run_stages(n, data_dir, env, args, runs["increment"])
+        after = _snapshot(data_dir, env, neo4j)
+    finally:
+        if neo4j:
+            _neo4j(env, "stop")
+    # the fresh run: the same seeds, KP plan and evaluation set in an empty data directory at
+    # the same path (tables hold the paths of the seed and evaluation files), the incremented
+    # one moved aside
+    data_dir.rename(incremented_dir)
+    data_dir.mkdir()
+    for part in ("seeds", "benchmarks"):
+        shutil.copytree(incremented_dir / part, data_dir / part)
+    shutil.copy2(incremented_dir / "kp_plan.parquet", data_dir / "kp_plan.parquet")
+    if neo4j:
+        _neo4j(env, "start")
+    try:
+        _run_stages(n, data_dir, env, args, runs["fresh"])
+        fresh = _snapshot(data_dir, env, neo4j)
+    finally:
+        if neo4j:
+            _neo4j(env, "stop")
+
+    stages: dict[str, Any] = {}
+    for stage in args.stages:
+        full, inc = runs["full"].get(stage, {}), runs["increment"].get(stage, {})
+        stages[stage] = {"full": full, "increment": inc,
+                         "increment_vs_full_wall": _ratio(inc.get("wall_s"), full.get("wall_s")),
+                         "increment_vs_full_cpu": _ratio(inc.get("cpu_s"), full.get("cpu_s"))}
+    full, inc = _totals(runs["full"], args.stages), _totals(runs["increment"], args.stages)
+    non_llm = [x for x in args.stages if x not in LLM_STAGES]
+    full_nl, inc_nl = _totals(runs["full"], non_llm), _totals(runs["increment"], non_llm)
+    equality = compare(after, fresh, args.stages)
+    failed = [f"{run}:{stage}" for run, by_stage in runs.items() for stage, r in by_stage.items() if "error" in r]
+    return {
+        "n": n, "delta": args.delta, "increment_seeds": added, "generated": generated,
+        "full": full, "increment": inc,
+        "increment_vs_full_wall": _ratio(inc["wall_s"], full["wall_s"]),
+        "increment_vs_full_cpu": _ratio(inc["cpu_s"], full["cpu_s"]),
+        "non_llm_stages": {"stages": non_llm, "full": full_nl, "increment": inc_nl,
+                           "increment_vs_full_wall": _ratio(inc_nl["wall_s"], full_nl["wall_s"]),
+                           "increment_vs_full_cpu": _ratio(inc_nl["cpu_s"], full_nl["cpu_s"])},
+        "stages": stages,
+        "fresh": {**_totals(runs["fresh"], args.stages), "stages": runs["fresh"]},
+        "equal_to_fresh_run": equality["equal"] and not failed,
+        "equality": equality,
+        "failed_stages": failed,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
@@ -524,12 +794,33 @@ def main() -> None:
                         help="leave Neo4j out: walk_plan reads a CSR cache written from DuckDB")
     parser.add_argument("--stages", default="all", help=f"comma-separated subset of {','.join(STAGES)}")
     parser.add_argument("--keep", action="store_true", help="keep each N's data directory")
+    parser.add_argument("--delta", type=float,
+                        help="a full run at N, one increment of DELTA x N new seeds, a fresh run on all "
+                             "seeds to compare with (one --n)")
     parser.add_argument("--worker", choices=STAGES, help=argparse.SUPPRESS)
+    parser.add_argument("--snapshot", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, Path(args.work_dir), args.skip_graph_load)))
         return
+    if args.snapshot:
+        snapshot(Path(args.work_dir), Path(args.snapshot), graph=not args.skip_graph_load)
+        return
     args.stages = list(STAGES) if args.stages == "all" else [s for s in STAGES if s in args.stages.split(",")]
+    if args.delta is not None:
+        if len(args.n) != 1 or not 0 < args.delta <= 1:
+            parser.error("--delta takes one --n and a share in (0, 1]")
+        row = measure_delta(args.n[0], args)
+        if not args.keep:
+            for suffix in ("delta", "incremented"):
+                shutil.rmtree(Path(args.work_dir) / f"n{args.n[0]}-{suffix}", ignore_errors=True)
+        print(json.dumps({
+            "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
+                        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)},
+            "settings": {"paths_per_seed": args.paths_per_seed, "skip_graph_load": args.skip_graph_load},
+            **row,
+        }, indent=2))
+        return
     rows = []
     for n in sorted(args.n):
         rows.append(measure(n, args))
