@@ -142,6 +142,7 @@ def test_files_refer_to_objects_that_exist_and_agree() -> None:
     assert instance["run_retries"] == {"enabled": retries["enabled"], "max_retries": retries["maxRetries"],
                                        "retry_on_asset_or_op_failure": retries["retryOnAssetOrOpFailure"]}
     assert instance["run_retries"]["enabled"] and instance["run_retries"]["max_retries"] > 0
+    assert values["postgresql"]["postgresqlScheme"] == instance["storage"]["postgres"]["postgres_db"]["scheme"]
     assert k8s["labels"] == launcher["labels"]
     # the egress policy selects the run pods by the label the launcher gives them
     policy = next(doc for _, _, doc in _manifests() if doc["kind"] == "NetworkPolicy")
