@@ -72,6 +72,9 @@ def graphql(url: str, query: str, variables: Mapping[str, Any] | None = None, ti
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:  # the body says why (a query the schema rejects, ...)
+        detail = exc.read().decode(errors="replace")[:300]
+        raise process.ServiceError(f"the Dagster webserver at {url} answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise process.ServiceError(f"the Dagster webserver at {url} did not answer: {exc}") from None
     if answer.get("errors"):
@@ -230,7 +233,7 @@ class LocalStack:
         for part in ("webserver", "daemon"):
             pid = process.read_pid(self._pid_file(part))
             if pid is not None:
-                process.stop_tree(pid)
+                process.stop_tree(pid, timeout=10.0)  # runs in flight are killed either way
             self._pid_file(part).unlink(missing_ok=True)
         if self.postgres_port is not None:
             self.postgres().stop()
