@@ -77,6 +77,44 @@ def cmd_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stack(args: argparse.Namespace) -> int:
+    from linksyn_dagster.services.process import ServiceError
+    from linksyn_dagster.services.stack import LocalStack
+
+    # the one use of the environment here: the stack's processes inherit this one's (their
+    # code location reads the same LINKSYN_* settings from it)
+    stack = LocalStack.from_settings(_settings(), os.environ, postgres_port=args.postgres_port,
+                                     webserver_port=args.port)
+    try:
+        if args.action == "up":
+            try:
+                stack.check()
+            except ServiceError as exc:  # something to install: a usage problem, not a crash
+                raise CliError(f"stack up: {exc}", EXIT_USAGE) from None
+            started = time.monotonic()
+            status = stack.up()
+            print(f"stack: up ({time.monotonic() - started:.1f}s); Dagster UI {status['webserver']['url']}")
+            _print_stack(status)
+        elif args.action == "down":
+            stack.down()
+            print(f"stack: stopped (data kept in {stack.home})")
+        else:
+            status = stack.status()
+            _print_stack(status)
+            return 0 if all(status[part]["running"] for part in ("postgres", "daemon", "webserver")) else EXIT_FAILED
+    except ServiceError as exc:
+        raise CliError(f"stack {args.action}: {exc}", EXIT_SERVICE) from None
+    return 0
+
+
+def _print_stack(status: dict) -> None:
+    for part in ("postgres", "daemon", "webserver"):
+        info = status[part]
+        where = info.get("url") or info.get("log") or ""
+        pid = f"pid {info['pid']}" if info.get("pid") else ""
+        print(f"  {part:<10}{'up' if info['running'] else 'down':<6}{pid:<12}{where}")
+
+
 def _public(status: dict) -> dict:
     return {k: v for k, v in status.items() if "password" not in k.lower() and "key" not in k.lower()}
 
@@ -293,6 +331,18 @@ def build_parser() -> argparse.ArgumentParser:
                                  description=f"Manage {what} (127.0.0.1 only).")
         service.add_argument("action", choices=["start", "stop", "status"])
         service.set_defaults(func=cmd_service, service=name)
+
+    stack = sub.add_parser("stack", help="the deployment's Dagster instance on this machine: Postgres, daemon, "
+                           "webserver", description="Start, stop or inspect the production-shaped local stack: "
+                           "deploy/dagster.yaml with a local run launcher (PostgreSQL storage, the Dagster daemon "
+                           "and webserver as separate processes, the queue's limits, run monitoring and retries). "
+                           "Its state lives under <data dir>/stack; `down` keeps it.")
+    stack.add_argument("action", choices=["up", "down", "status"])
+    stack.add_argument("--port", type=int, default=None,
+                       help="the webserver's port (default: the one used before, else 3000 or a free one)")
+    stack.add_argument("--postgres-port", type=int, default=None,
+                       help="PostgreSQL's port (default: the one used before, else a free one)")
+    stack.set_defaults(func=cmd_stack)
 
     ui = sub.add_parser("ui", help="open the Dagster UI on this project",
                         description="Run `dagster dev` on workspace.yaml with the project's Dagster instance.")

@@ -10,7 +10,10 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster._record import copy  # Definitions is a record: the loaded ones with one schedule replaced
+
 import linksyn_dagster.defs
+from linksyn_dagster.defs.automation import nightly_seed_stages_schedule, seed_stages_schedule
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.io_manager import WarehouseIOManager
 from linksyn_dagster.resources.llm import LLMResource
@@ -52,6 +55,10 @@ def build_definitions(settings: LinkSynSettings) -> dg.Definitions:
     # the defs module and the directory holding the package, named rather than found: an
     # installed wheel has no pyproject.toml for Dagster to find the project by
     loaded = dg.load_defs(defs_root=linksyn_dagster.defs, project_root=Path(__file__).resolve().parent.parent)
+    if settings.seeds.schedule_cron != nightly_seed_stages_schedule.cron_schedule:
+        loaded = copy(loaded, schedules=[seed_stages_schedule(settings.seeds.schedule_cron)
+                                         if s.name == nightly_seed_stages_schedule.name else s
+                                         for s in loaded.schedules])
     return dg.Definitions.merge(
         loaded, dg.Definitions(resources=build_resources(settings), executor=executor_for(settings.executor)))
 

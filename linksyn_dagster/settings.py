@@ -117,6 +117,9 @@ class SeedSettings(BaseModel):
         None, description="directory of seed files (MMLU/CMMLU CSV, JSONL, Parquet); unset = bundled demo seeds"
     )
     max_field_chars: int = Field(20000, description="longest question/choice/answer accepted; longer rows are rejected")
+    schedule_cron: str = Field(
+        "0 2 * * *", description="when the nightly schedule runs the seed stages (cron, UTC; the daemon of "
+        "`linksyn stack` or a deployment ticks it once it is turned on)")
 
 
 class WalkSettings(BaseModel):

@@ -36,7 +36,7 @@ def user_env(tmp_path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("args", [[], ["demo"], ["run"], ["neo4j"], ["llm"], ["ui"], ["status"], ["estimate"],
-                                  ["settings"]])
+                                  ["settings"], ["stack"]])
 def test_help_everywhere(args):
     result = linksyn(*args, "--help")
     assert result.returncode == 0 and "usage: linksyn" in result.stdout
@@ -308,6 +308,17 @@ def test_status_on_a_new_data_dir_lists_every_asset_as_never_materialized_and_cr
     assert all("never" in line for name, line in assets.items() if name != "asset"), result.stdout
     assert "local services running: none" in result.stdout
     assert not (Path(user_env["LINKSYN_DATA_DIR"]) / "dagster_home").exists()
+
+
+def test_stack_status_and_down_on_a_new_data_dir_say_down_and_create_nothing(user_env):
+    """(The stack itself runs in test_stack.py.)"""
+    status = linksyn("stack", "status", env=user_env)
+    assert status.returncode == 1, status.stderr
+    assert [line.split()[:2] for line in status.stdout.splitlines()] == [
+        ["postgres", "down"], ["daemon", "down"], ["webserver", "down"]], status.stdout
+    down = linksyn("stack", "down", env=user_env)
+    assert down.returncode == 0, down.stderr
+    assert not (Path(user_env["LINKSYN_DATA_DIR"]) / "stack").exists()
 
 
 def test_the_demo_walks_fewer_paths_and_no_rounds_unless_told_and_always_the_bundled_seeds(monkeypatch, tmp_path):

@@ -81,6 +81,20 @@ def test_partitions_come_from_the_taxonomy(definitions):
         assert specs[key].automation_condition is not None, key
 
 
+def test_the_seed_schedule_ticks_on_the_cron_the_settings_name(monkeypatch, tmp_path):
+    """seeds.schedule_cron replaces the nightly cron (the stack's tests tick it every minute);
+    the rest of the schedule and the definitions stay as they are."""
+    from linksyn_dagster.definitions import build_definitions
+    from linksyn_dagster.settings import LinkSynSettings
+
+    default = build_definitions(LinkSynSettings(data_dir=tmp_path))
+    assert default.resolve_schedule_def("nightly_seed_stages_schedule").cron_schedule == "0 2 * * *"
+    settings = LinkSynSettings(data_dir=tmp_path, seeds={"schedule_cron": "*/5 * * * *"})
+    schedule = build_definitions(settings).resolve_schedule_def("nightly_seed_stages_schedule")
+    assert schedule.cron_schedule == "*/5 * * * *" and schedule.job_name == "seed_stages_job"
+    assert schedule.execution_timezone == "UTC" and schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+
+
 def test_every_stage_has_asset_checks(definitions):
     checked = {key.asset_key.to_user_string() for key in definitions.resolve_asset_graph().asset_check_keys}
     assert checked == PARTITIONED | GLOBAL
@@ -96,7 +110,7 @@ def test_one_clock_for_the_seed_stages_and_automation_for_the_rest(definitions):
     requests = nightly_seed_stages_schedule(context)
     assert [r.partition_key for r in requests] == list(DISCIPLINES)
     assert len({r.run_key for r in requests}) == len(DISCIPLINES)
-    assert all(r.run_key.startswith("2026-11-24:") for r in requests)
+    assert all(r.run_key.startswith("2026-11-24T02:00:") for r in requests)
     specs = {s.key.to_user_string(): s for s in definitions.resolve_all_asset_specs()}
     # the side tables (external assets) change with their writer: they need no condition of their own
     assert {key for key, spec in specs.items() if spec.automation_condition is None} == {"seed_qa", *SIDE_TABLES}

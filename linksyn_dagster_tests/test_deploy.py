@@ -138,6 +138,13 @@ def test_files_refer_to_objects_that_exist_and_agree() -> None:
     queue = values["dagsterDaemon"]["runCoordinator"]["config"]["queuedRunCoordinator"]
     assert queue["maxConcurrentRuns"] == instance["run_coordinator"]["config"]["max_concurrent_runs"]
     assert queue["tagConcurrencyLimits"] == instance["run_coordinator"]["config"]["tag_concurrency_limits"]
+    assert queue["dequeueUseThreads"] == instance["run_coordinator"]["config"]["dequeue_use_threads"]
+    assert queue["dequeueNumWorkers"] == instance["run_coordinator"]["config"]["dequeue_num_workers"]
+    retries = values["dagsterDaemon"]["runRetries"]
+    assert instance["run_retries"] == {"enabled": retries["enabled"], "max_retries": retries["maxRetries"],
+                                       "retry_on_asset_or_op_failure": retries["retryOnAssetOrOpFailure"]}
+    assert instance["run_retries"]["enabled"] and instance["run_retries"]["max_retries"] > 0
+    assert values["postgresql"]["postgresqlScheme"] == instance["storage"]["postgres"]["postgres_db"]["scheme"]
     assert k8s["labels"] == launcher["labels"]
     # the egress policy selects the run pods by the label the launcher gives them
     policy = next(doc for _, _, doc in _manifests() if doc["kind"] == "NetworkPolicy")

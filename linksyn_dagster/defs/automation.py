@@ -16,6 +16,7 @@ verified items are in."""
 import dagster as dg
 
 from linksyn_dagster.defs.partitions import discipline_partitions
+from linksyn_dagster.settings import SeedSettings
 
 # what the automation conditions look upstream at: the materializable assets. The side
 # tables (external assets: the stage that writes one reports it) change with their writer,
@@ -82,14 +83,23 @@ seed_stages_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(job=seed_stages_job, cron_schedule="0 2 * * *", execution_timezone="UTC",
-             default_status=dg.DefaultScheduleStatus.STOPPED)
-def nightly_seed_stages_schedule(context: dg.ScheduleEvaluationContext):
-    """Every night, one run per discipline partition, in taxonomy order, keyed by day so a
-    tick never repeats. The graph, paths and release follow when these have updated."""
-    day = context.scheduled_execution_time.strftime("%Y-%m-%d")
-    return [dg.RunRequest(run_key=f"{day}:{key}", partition_key=key)
-            for key in discipline_partitions.get_partition_keys()]
+def seed_stages_schedule(cron: str) -> dg.ScheduleDefinition:
+    """The seed stages' schedule on ``cron`` (the setting seeds.schedule_cron)."""
+
+    @dg.schedule(name="nightly_seed_stages_schedule", job=seed_stages_job, cron_schedule=cron,
+                 execution_timezone="UTC", default_status=dg.DefaultScheduleStatus.STOPPED)
+    def schedule(context: dg.ScheduleEvaluationContext):
+        """Every night, one run per discipline partition, in taxonomy order, keyed by the tick's
+        time so a tick never repeats. The graph, paths and release follow when these have updated."""
+        tick = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M")
+        return [dg.RunRequest(run_key=f"{tick}:{key}", partition_key=key)
+                for key in discipline_partitions.get_partition_keys()]
+
+    return schedule
+
+
+# on the default cron; definitions.py swaps in the one the settings name when it differs
+nightly_seed_stages_schedule = seed_stages_schedule(SeedSettings.model_fields["schedule_cron"].default)
 
 
 linksyn_automation = dg.AutomationConditionSensorDefinition(

@@ -101,6 +101,38 @@ def wait_for_port(host: str, port: int, pid: int, timeout: float, what: str, log
     raise ServiceError(f"{what} did not answer on {host}:{port} within {timeout:.0f}s; see {log_path}")
 
 
+def descendants(pid: int) -> list[int]:
+    """The live processes below ``pid`` (children, their children, ...), from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[-1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        found += children
+        frontier += children
+    return found
+
+
+def stop_tree(pid: int, timeout: float = 30.0) -> None:
+    """``stop_pid``, and then SIGKILL for whatever it had started that is still alive (a
+    child in a session or group of its own, or one that ignored SIGTERM)."""
+    below = descendants(pid)
+    stop_pid(pid, timeout)
+    for child in below:
+        deadline = time.monotonic() + 5.0
+        while pid_alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(child, signal.SIGKILL)
+
+
 def stop_pid(pid: int, timeout: float = 30.0) -> None:
     """SIGTERM the process group, wait, then SIGKILL what is left."""
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
