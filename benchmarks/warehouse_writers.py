@@ -16,7 +16,7 @@ once.
 DuckLake and the postgres extension need the extension builds from PyPI, which exist for
 duckdb 1.4.4 and not for the project's newer duckdb: they run in ``.venv-warehouse``
 (``make bench-deps``), loading the extensions from those wheels, with no network install.
-PostgreSQL is Debian's, started as the tests start it (``fixtures_postgres``).
+PostgreSQL is Debian's, started as ``linksyn stack`` and the tests start it (``services/postgres_server``).
 
     make bench-deps && .venv/bin/python benchmarks/warehouse_writers.py --writers 8 --rows 250000
 """
@@ -27,6 +27,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -225,19 +226,23 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    sys.path.insert(0, str(ROOT))
-    from linksyn_dagster_tests.fixtures_postgres import _start, _stop, postgres_bindir
+    from linksyn_dagster.services import process
+    from linksyn_dagster.services.postgres_server import LocalPostgres
 
     candidates = args.candidates.split(",")
     if {"ducklake", "postgres_ext"} & set(candidates) and not OTHER_VENV.exists():
         sys.exit("DuckLake and the postgres extension run in .venv-warehouse: make bench-deps")
-    server = _start(postgres_bindir())
+    home = Path(tempfile.mkdtemp(prefix="linksyn-bench-pg-"))
+    home.chmod(0o711)  # the server account (when we are root) enters it
+    server = LocalPostgres(home / "cluster", process.free_port(), home / "password", fast=True)
+    server.start()
     try:
         report = {"writers": args.writers, "rows_per_partition": args.rows, "repeat": args.repeat,
                   "cpus": os.cpu_count(),
                   **{c: measure(c, server, args.writers, args.rows, args.repeat) for c in candidates}}
     finally:
-        _stop(server)
+        server.stop()
+        shutil.rmtree(home, ignore_errors=True)
     print(json.dumps(report, indent=2))
 
 
