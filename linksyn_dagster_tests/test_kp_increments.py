@@ -74,6 +74,10 @@ def _run(settings) -> tuple[dict, dict]:
     assert [c.passed for c in result.get_asset_check_evaluations() if c.check_name.startswith("neo4j")] == [True]
     meta = {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()}
             for e in result.get_asset_materialization_events()}
+    for table in ("seed_kp_links", "kp_cooccurrence", "kp_names", "kp_counts", "kp_changes"):
+        # what the UI shows of each side table, after a full run and an increment alike
+        assert meta[table]["dagster/row_count"] > 0 and meta[table]["dagster/column_schema"].columns, table
+        assert meta[table]["preview"].startswith("|"), (table, meta[table]["preview"])
     return meta["knowledge_points"], meta["kp_graph"]
 
 

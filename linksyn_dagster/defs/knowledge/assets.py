@@ -15,7 +15,7 @@ from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
 from linksyn_dagster.defs import columns
-from linksyn_dagster.defs.metadata import side_table_spec, table_metadata
+from linksyn_dagster.defs.metadata import PREVIEW_ROWS, side_table_spec, table_metadata
 from linksyn_dagster.defs.automation import runs_after
 from linksyn_dagster.llm.types import LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
@@ -190,9 +190,20 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         "cooccurrence_edges": counts[1],
         "merged_variants": counts[2] - kps.height,
     })
-    for key, rows in ((SEED_KP_LINKS, counts[0]), (KP_COOCCURRENCE, counts[1]), (KP_NAMES, counts[2]),
-                      (KP_COUNTS, counts[3]), (KP_CHANGES, record.height)):
-        yield dg.AssetMaterialization(dg.AssetKey(key), metadata={"dagster/row_count": rows, "mode": mode})
+    # each side table: its rows, column schema and the first rows as a preview (read back
+    # after an increment, which wrote only its changes)
+    side = ((SEED_KP_LINKS, counts[0], columns.SEED_KP_LINKS), (KP_COOCCURRENCE, counts[1], columns.KP_COOCCURRENCE),
+            (KP_NAMES, counts[2], columns.KP_NAMES), (KP_COUNTS, counts[3], columns.KP_COUNTS),
+            (KP_CHANGES, record.height, columns.KP_CHANGES))
+    if mode == "full":
+        heads = {SEED_KP_LINKS: links, KP_COOCCURRENCE: edges, KP_NAMES: names, KP_COUNTS: kp_counts_rows,
+                 KP_CHANGES: record}
+    else:
+        with warehouse.get_connection() as conn:
+            heads = {key: conn.execute(f"SELECT * FROM {key} LIMIT {PREVIEW_ROWS}").pl() for key, _, _ in side}
+    for key, rows, descriptions in side:
+        yield dg.AssetMaterialization(dg.AssetKey(key), metadata={
+            **table_metadata(heads[key].head(PREVIEW_ROWS), descriptions), "dagster/row_count": rows, "mode": mode})
     yield dg.AssetCheckResult(check_name=CHECK_UNIQUE_KP_IDS, passed=duplicate_ids == 0,
                               metadata={"duplicate_ids": duplicate_ids})
     yield dg.AssetCheckResult(check_name=CHECK_KPS_PRESENT, passed=kps.height > 0,
