@@ -177,7 +177,7 @@ def _assets_per_group(page, groups: set[str]) -> dict[str, set[str]]:
 # nodes that show their name and description (a side table's node is named by the last part
 # of its key, so `llm_usage/seed_kps` reads "seed_kps": its description tells it apart)
 GRAPH_FACETS = '["description"]'
-GRAPH_VIEWPORT = {"width": 1800, "height": 1200}  # the largest group fits at zoom 1
+GRAPH_VIEWPORT = {"width": 2200, "height": 1200}  # the largest group (knowledge: 1,660 px wide) fits at zoom 1
 GRAPH_SCALE = 2  # device pixels per CSS pixel: sharp when GitHub shrinks the image to its column
 
 
