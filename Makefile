@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.linksyn-installed
 
-.PHONY: demo test setup test-deps bench-deps check clean-data
+.PHONY: demo test setup test-deps stack bench-deps check clean-data
 
 demo: setup
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn demo
@@ -34,6 +34,16 @@ test-deps:
 	      || echo "linksyn: could not install$$missing; the tests that need them will fail"; \
 	  else echo "linksyn: missing$$missing (apt-get install$$missing); the tests that need them will fail"; fi; \
 	fi
+
+# `linksyn stack up` on a fresh machine: the set-up, and PostgreSQL from Debian (as test-deps
+# installs it) for the stack's run storage, warehouse catalog and result store
+stack: setup
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "linksyn: installing postgresql from Debian"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "linksyn: PostgreSQL is missing: apt-get install postgresql"; exit 2; fi; }
+	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn stack up
 
 # llama-cpp-python compiles from source once (about 6 minutes on 2 cores); pip caches the
 # wheel, so later set-ups on the same machine take seconds. On x86-64 it is built for AVX2,

@@ -4,7 +4,8 @@ separate processes. Everything is driven the way an operator would, through the 
 GraphQL API; the daemon does the rest (queue, backfills, schedules, run retries).
 
 One stack for the module (starting it costs ~20 s), on the bundled demo seeds and the
-scripted LLM server; the selections are the seed stages (``seed_qa``, ``seed_kps``: no graph,
+scripted LLM server, with the warehouse's catalog and the LLM result store in the stack's
+Postgres, as deploy/ has them; the selections are the seed stages (``seed_qa``, ``seed_kps``: no graph,
 so no Neo4j). Runs execute in process (LINKSYN_EXECUTOR=in_process): a run is one process,
 the run worker, which is what a kill hits.
 
@@ -17,16 +18,16 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
+import psycopg
 import pytest
 import yaml
 
+from linksyn_dagster.resources.warehouse import read_warehouse
 from linksyn_dagster.services import process
 from linksyn_dagster.services.stack import DEPLOY_INSTANCE, LocalStack, graphql, stack_instance_config
 from linksyn_dagster.settings import LinkSynSettings
@@ -81,7 +82,12 @@ def stack(scripted_llm) -> Iterator[LocalStack]:
 
 
 def _settings(stack: LocalStack) -> LinkSynSettings:
-    return LinkSynSettings(data_dir=stack.home.parent)
+    """The settings the stack's runs have: its data dir, and the warehouse catalog and result
+    store in its Postgres."""
+    env = stack.env()
+    return LinkSynSettings(data_dir=stack.home.parent,
+                           warehouse={"catalog_url": env["LINKSYN_WAREHOUSE__CATALOG_URL"]},
+                           llm={"result_store_url": env["LINKSYN_LLM__RESULT_STORE_URL"]})
 
 
 def _runs(stack: LocalStack, **run_filter) -> list[dict]:
@@ -109,20 +115,16 @@ def _wait(what: str, timeout: float, check, interval: float = 0.5):
 
 
 def _sql(settings: LinkSynSettings, query: str) -> list[tuple]:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
+    with read_warehouse(settings) as conn:
         return conn.execute(query).fetchall()
 
 
 def _stored(settings: LinkSynSettings, stage: str) -> int:
-    if not settings.llm_cache_path.exists():
-        return 0
-    conn = sqlite3.connect(settings.llm_cache_path, timeout=30)
-    try:
-        return conn.execute("SELECT count(*) FROM llm_results WHERE stage = ?", (stage,)).fetchone()[0]
-    except sqlite3.OperationalError:  # the run has not created the table yet
-        return 0
-    finally:
-        conn.close()
+    with psycopg.connect(settings.llm.result_store_url.get_secret_value()) as conn:
+        try:
+            return conn.execute("SELECT count(*) FROM llm_results WHERE stage = %s", (stage,)).fetchone()[0]
+        except psycopg.errors.UndefinedTable:  # no run has created it yet
+            return 0
 
 
 def _seed_tables(settings: LinkSynSettings, partition: str) -> dict[str, list]:
@@ -247,6 +249,14 @@ def test_a_backfill_of_every_partition_completes_within_the_queues_limits(stack,
     kps_runs = {r["tags"].get("dagster/partition") for r in backfill_runs}
     assert set(DISCIPLINES) <= kps_runs  # a run per discipline (seed_kps), besides seed_qa's range run
     assert all(r["status"] == "SUCCESS" for r in _runs(stack, runIds=extra))
+    # 22 + 3 run processes wrote the warehouse's catalog and the result store at once: every
+    # row once, every discipline's seeds extracted (a lock error would have failed a run)
+    settings = _settings(stack)
+    (kps, distinct_kps), = _sql(settings, "SELECT count(*), count(DISTINCT (seed_id, kp_rank)) FROM seed_kps")
+    (seeds, distinct_seeds), = _sql(settings, "SELECT count(*), count(DISTINCT seed_id) FROM seed_qa")
+    assert kps == distinct_kps > 0 and seeds == distinct_seeds > 0
+    assert {d for d, in _sql(settings, "SELECT DISTINCT discipline FROM seed_kps")} == \
+        {d for d, in _sql(settings, "SELECT DISTINCT discipline FROM seed_qa")}
     assert samples >= 10 and most >= 2 and most_per_partition >= 1
     # the same limits, from the runs' own start and end times
     physics = sorted((r["startTime"], r["endTime"]) for r in _runs(stack, tags=[

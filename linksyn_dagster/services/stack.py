@@ -44,6 +44,10 @@ from linksyn_dagster.services.postgres_server import SUPERUSER, LocalPostgres, p
 # deploy/dagster.yaml, shipped inside the package (a symlink in the repository)
 DEPLOY_INSTANCE = Path(__file__).with_name("deploy_dagster.yaml")
 DATABASE = "dagster"
+# the stores every run process writes at once, in the stack's Postgres (deploy/ sets the same
+# two settings in linksyn-secrets): the warehouse's Parquet catalog and the LLM result store
+SHARED_STORES = {"LINKSYN_WAREHOUSE__CATALOG_URL": "linksyn_warehouse",
+                 "LINKSYN_LLM__RESULT_STORE_URL": "linksyn_results"}
 DEFAULT_WEBSERVER_PORT = 3000
 
 WORKSPACE = """load_from:
@@ -133,10 +137,16 @@ class LocalStack:
 
     def env(self) -> dict[str, str]:
         """The daemon's and webserver's environment (and so their code servers' and runs'):
-        the instance's home and the Postgres connection deploy/dagster.yaml reads from it."""
-        return {**self.base_env, "DAGSTER_HOME": str(self.dagster_home),
+        the instance's home and the Postgres connection deploy/dagster.yaml reads from it;
+        and, as deploy/ has them, the warehouse's catalog and the LLM result store in
+        databases of the stack's Postgres (runs write them from processes of their own at
+        once), unless the environment names others."""
+        postgres = self.postgres()
+        shared = {setting: postgres.url(database) for setting, database in SHARED_STORES.items()
+                  if not self.base_env.get(setting)}
+        return {**self.base_env, **shared, "DAGSTER_HOME": str(self.dagster_home),
                 "DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_USER": SUPERUSER,
-                "DAGSTER_PG_PASSWORD": self.postgres().password, "DAGSTER_PG_DB": DATABASE}
+                "DAGSTER_PG_PASSWORD": postgres.password, "DAGSTER_PG_DB": DATABASE}
 
     def _commands(self) -> dict[str, list[str]]:
         workspace = str(self.dagster_home / "workspace.yaml")
@@ -173,7 +183,8 @@ class LocalStack:
                                                           "webserver_port": self.webserver_port}))
         postgres = self.postgres()
         postgres.start()
-        postgres.create_database(DATABASE)
+        for database in (DATABASE, *SHARED_STORES.values()):
+            postgres.create_database(database)
         self.write_instance()
         for part, cmd in self._commands().items():
             if process.read_pid(self._pid_file(part)) is not None:
