@@ -77,6 +77,7 @@ CHANGE_SCHEMA = {
 }
 # the mention rows of seed_kps as canonicalization reads them
 MENTIONS = "SELECT seed_id, discipline AS seed_discipline, kp_name, kp_discipline, extracted_at FROM seed_kps"
+NEW_MENTIONS = MENTIONS + " WHERE seed_id NOT IN (SELECT seed_id FROM seed_kp_links)"  # the seeds without links yet
 
 
 class NeedsFullRun(Exception):
@@ -186,7 +187,7 @@ def increment(conn: Any, aliases: Mapping[str, str] | None = None) -> KnowledgeD
     """The delta that brings the state tables (module docstring) to what a full run over
     all of ``seed_kps`` would give, reading only what the new seeds touch. New seeds are
     those of ``seed_kps`` without links yet (a seed only ever adds rows)."""
-    new = clean_mentions(conn.execute(f"{MENTIONS} WHERE seed_id NOT IN (SELECT seed_id FROM seed_kp_links)").pl())
+    new = clean_mentions(conn.execute(NEW_MENTIONS).pl())
     alias_map = alias_map_for(aliases)
     names_new = new.get_column("kp_name").unique().sort()
     known = _query(conn, "SELECT * FROM kp_names WHERE kp_name IN (SELECT kp_name FROM q)",
@@ -456,7 +457,8 @@ def apply_delta(conn: Any, delta: KnowledgeDelta, changes: pl.DataFrame | None =
                 conn.execute(f"DELETE FROM {table}")
             elif gone.height:
                 conn.register("gone", gone.to_arrow())
-                conn.execute(f"DELETE FROM {table} WHERE ({', '.join(keys)}) IN (SELECT ({', '.join(keys)}) FROM gone)")
+                keys_sql = ", ".join(keys)
+                conn.execute(f"DELETE FROM {table} WHERE ({keys_sql}) IN (SELECT ({keys_sql}) FROM gone)")
                 conn.unregister("gone")
             if incoming.height:
                 conn.register("incoming", incoming.to_arrow())

@@ -110,8 +110,8 @@ class ParquetCatalog:
             named = None if statement is None else set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", statement))
             for table, files in self._files(named).items():
                 conn.execute(f"DROP TABLE IF EXISTS {table}")
-                listed = ", ".join(_literal(file) for file in files)  # a view's text takes no parameters
-                conn.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet([{listed}], union_by_name = true)")
+                # the view built from a relation: no file name is spliced into SQL text
+                conn.read_parquet([str(file) for file in files], union_by_name=True).create_view(table)
             yield conn
         finally:
             conn.close()
@@ -156,10 +156,9 @@ class ParquetCatalog:
                     columns = ", ".join(frame.columns)
                     conn.execute(f"DELETE FROM {table}")
                     conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-                    source = table
+                    conn.table(table).write_parquet(str(self.files_dir / name))
                 else:
-                    source = "incoming"
-                conn.execute(f"COPY (SELECT * FROM {source}) TO {_literal(str(self.files_dir / name))} (FORMAT parquet)")
+                    conn.table("incoming").write_parquet(str(self.files_dir / name))
                 conn.unregister("incoming")
                 written[key] = (name, frame.height)
         now = time.time()
@@ -182,10 +181,6 @@ class ParquetCatalog:
         for (file,) in expired:
             with suppress(FileNotFoundError):
                 (self.files_dir / file).unlink()
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def create_side_tables(conn: Any) -> None:

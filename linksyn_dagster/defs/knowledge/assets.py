@@ -200,7 +200,8 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                  KP_CHANGES: record}
     else:
         with warehouse.get_connection() as conn:
-            heads = {key: conn.execute(f"SELECT * FROM {key} LIMIT {PREVIEW_ROWS}").pl() for key, _, _ in side}
+            heads = {table: conn.execute(f"SELECT * FROM {table} LIMIT $rows", {"rows": PREVIEW_ROWS}).pl()
+                     for table, _, _ in side}
     for key, rows, descriptions in side:
         yield dg.AssetMaterialization(dg.AssetKey(key), metadata={
             **table_metadata(heads[key].head(PREVIEW_ROWS), descriptions), "dagster/row_count": rows, "mode": mode})
