@@ -10,10 +10,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from dagster._record import copy  # Definitions is a record: the loaded ones with one schedule replaced
-
 import linksyn_dagster.defs
-from linksyn_dagster.defs.automation import nightly_seed_stages_schedule, seed_stages_schedule
+from linksyn_dagster.defs.automation import automation_sensor, seed_stages_schedule
 from linksyn_dagster.resources.graph import Neo4jResource
 from linksyn_dagster.resources.io_manager import WarehouseIOManager
 from linksyn_dagster.resources.llm import LLMResource
@@ -50,17 +48,15 @@ def build_resources(settings: LinkSynSettings) -> dict[str, object]:
 
 
 def build_definitions(settings: LinkSynSettings) -> dg.Definitions:
-    """The assets, checks, jobs and schedules under ``defs/``, with the resources and the
-    executor that ``settings`` names."""
+    """The assets, checks, jobs and sensors under ``defs/``; the seed schedule and the
+    automation sensor on the clock ``settings`` name; the resources and the executor."""
     # the defs module and the directory holding the package, named rather than found: an
     # installed wheel has no pyproject.toml for Dagster to find the project by
     loaded = dg.load_defs(defs_root=linksyn_dagster.defs, project_root=Path(__file__).resolve().parent.parent)
-    if settings.seeds.schedule_cron != nightly_seed_stages_schedule.cron_schedule:
-        loaded = copy(loaded, schedules=[seed_stages_schedule(settings.seeds.schedule_cron)
-                                         if s.name == nightly_seed_stages_schedule.name else s
-                                         for s in loaded.schedules])
-    return dg.Definitions.merge(
-        loaded, dg.Definitions(resources=build_resources(settings), executor=executor_for(settings.executor)))
+    return dg.Definitions.merge(loaded, dg.Definitions(
+        schedules=[seed_stages_schedule(settings.seeds.schedule_cron)],
+        sensors=[automation_sensor(settings.automation_interval_s)],
+        resources=build_resources(settings), executor=executor_for(settings.executor)))
 
 
 @dg.definitions

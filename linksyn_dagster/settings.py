@@ -266,6 +266,10 @@ class LinkSynSettings(BaseSettings):
         "multiprocess", description="how a run executes its steps: multiprocess (Dagster's default: a process per "
         "step; a run's config may pick in_process), "
         "in_process, or k8s (one Kubernetes Job per step, dagster-k8s; see deploy/)")
+    automation_interval_s: int = Field(
+        30, ge=5, le=86400, description="seconds between two evaluations of the automation sensor "
+        "(linksyn_automation), once it is turned on; Dagster's default is 30, and its daemon looks at "
+        "sensors every 5 s at most")
     neo4j: Neo4jSettings = Field(default_factory=Neo4jSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     seeds: SeedSettings = Field(default_factory=SeedSettings)

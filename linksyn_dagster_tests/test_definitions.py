@@ -12,7 +12,6 @@ import sys
 import dagster as dg
 import pytest
 
-from linksyn_dagster.defs.automation import nightly_seed_stages_schedule
 
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.definitions import defs as load_defs
@@ -81,18 +80,27 @@ def test_partitions_come_from_the_taxonomy(definitions):
         assert specs[key].automation_condition is not None, key
 
 
-def test_the_seed_schedule_ticks_on_the_cron_the_settings_name(monkeypatch, tmp_path):
-    """seeds.schedule_cron replaces the nightly cron (the stack's tests tick it every minute);
-    the rest of the schedule and the definitions stay as they are."""
+def test_the_seed_schedule_and_the_automation_sensor_run_on_the_clock_the_settings_name(tmp_path):
+    """seeds.schedule_cron replaces the nightly cron (the stack's tests tick it every minute),
+    automation_interval_s the sensor's interval (the UI test's: 5 s); the rest of the
+    schedule, the sensor and the definitions stay as they are."""
     from linksyn_dagster.definitions import build_definitions
     from linksyn_dagster.settings import LinkSynSettings
 
     default = build_definitions(LinkSynSettings(data_dir=tmp_path))
     assert default.resolve_schedule_def("nightly_seed_stages_schedule").cron_schedule == "0 2 * * *"
-    settings = LinkSynSettings(data_dir=tmp_path, seeds={"schedule_cron": "*/5 * * * *"})
-    schedule = build_definitions(settings).resolve_schedule_def("nightly_seed_stages_schedule")
+    assert default.resolve_sensor_def("linksyn_automation").minimum_interval_seconds == 30
+    settings = LinkSynSettings(data_dir=tmp_path, seeds={"schedule_cron": "*/5 * * * *"}, automation_interval_s=5)
+    changed = build_definitions(settings)
+    schedule = changed.resolve_schedule_def("nightly_seed_stages_schedule")
     assert schedule.cron_schedule == "*/5 * * * *" and schedule.job_name == "seed_stages_job"
     assert schedule.execution_timezone == "UTC" and schedule.default_status == dg.DefaultScheduleStatus.STOPPED
+    sensor = changed.resolve_sensor_def("linksyn_automation")
+    assert sensor.minimum_interval_seconds == 5 and sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    assert {s.name for s in changed.sensors} == {s.name for s in default.sensors}
+    assert set(changed.resolve_all_asset_keys()) == set(default.resolve_all_asset_keys())
+    with pytest.raises(ValueError, match="automation_interval_s"):
+        LinkSynSettings(data_dir=tmp_path, automation_interval_s=1)
 
 
 def test_every_stage_has_asset_checks(definitions):
@@ -107,7 +115,7 @@ def test_one_clock_for_the_seed_stages_and_automation_for_the_rest(definitions):
     assert set(definitions.resolve_job_def("seed_stages_job").asset_layer.selected_asset_keys) == {
         dg.AssetKey("seed_qa"), dg.AssetKey("seed_kps")}
     context = dg.build_schedule_context(scheduled_execution_time=datetime.datetime(2026, 11, 24, 2))
-    requests = nightly_seed_stages_schedule(context)
+    requests = definitions.resolve_schedule_def("nightly_seed_stages_schedule")(context)
     assert [r.partition_key for r in requests] == list(DISCIPLINES)
     assert len({r.run_key for r in requests}) == len(DISCIPLINES)
     assert all(r.run_key.startswith("2026-11-24T02:00:") for r in requests)

@@ -108,7 +108,10 @@ def dagster_ui(pipeline_settings) -> Iterator[str]:
     port = free_port()
     log = open(pipeline_settings.data_dir.parent / "dagster_ui.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.cli", "ui", "--port", str(port)],
-                            cwd=PROJECT_ROOT, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+                            cwd=PROJECT_ROOT, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+                                                     # the automation sensor every 5 s, not 30: each of
+                                                     # the automation step's three waits for a tick is short
+                                                     "LINKSYN_AUTOMATION_INTERVAL_S": "5"},
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -16,7 +16,6 @@ verified items are in."""
 import dagster as dg
 
 from linksyn_dagster.defs.partitions import discipline_partitions
-from linksyn_dagster.settings import SeedSettings
 
 # what the automation conditions look upstream at: the materializable assets. The side
 # tables (external assets: the stage that writes one reports it) change with their writer,
@@ -98,12 +97,11 @@ def seed_stages_schedule(cron: str) -> dg.ScheduleDefinition:
     return schedule
 
 
-# on the default cron; definitions.py swaps in the one the settings name when it differs
-nightly_seed_stages_schedule = seed_stages_schedule(SeedSettings.model_fields["schedule_cron"].default)
-
-
-linksyn_automation = dg.AutomationConditionSensorDefinition(
-    "linksyn_automation", target=dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks(),
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Evaluates every asset's automation condition: what runs after what (see runs_after).",
-)
+def automation_sensor(interval_s: int) -> dg.AutomationConditionSensorDefinition:
+    """The sensor that evaluates every automation condition, every ``interval_s`` seconds
+    (the setting automation_interval_s)."""
+    return dg.AutomationConditionSensorDefinition(
+        "linksyn_automation", target=dg.AssetSelection.all() | dg.AssetSelection.all_asset_checks(),
+        default_status=dg.DefaultSensorStatus.STOPPED, minimum_interval_seconds=interval_s,
+        description="Evaluates every asset's automation condition: what runs after what (see runs_after).",
+    )
