@@ -35,12 +35,12 @@ def build_resources(settings: LinkSynSettings) -> dict[str, object]:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     catalog_url = settings.warehouse.catalog_url
     # the DuckDB file, or the Parquet catalog when its URL is set (a Secret: not run config)
-    warehouse = {"database": str(settings.duckdb_path), "files_dir": str(settings.warehouse_files_dir),
-                 "catalog_url": Secret(catalog_url.get_secret_value() if catalog_url else None)}
+    warehouse = WarehouseResource(database=str(settings.duckdb_path), files_dir=str(settings.warehouse_files_dir),
+                                  catalog_url=Secret(catalog_url.get_secret_value() if catalog_url else None))
     return {
         # asset outputs: one warehouse table per asset, partitions replaced via partition_expr
-        "io_manager": WarehouseIOManager(**warehouse),
-        "warehouse": WarehouseResource(**warehouse),
+        "io_manager": WarehouseIOManager(warehouse=warehouse),
+        "warehouse": warehouse,
         "graph": Neo4jResource.from_settings(settings),
         "llm": LLMResource.from_settings(settings),
         "settings": SettingsResource.from_settings(settings),

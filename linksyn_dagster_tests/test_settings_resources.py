@@ -142,9 +142,10 @@ def test_resources_give_back_the_settings_they_were_built_from(tmp_path):
         assert leaked == [], type(resource).__name__
     assert resources["graph"].password.value == "neo-secret" and resources["llm"].api_key.value == "key-secret"
     assert resources["llm"].result_store_url.value == "postgresql://u:pg-secret@db:5432/llm"
-    for name in ("warehouse", "io_manager"):  # both write through the catalog, not the DuckDB file
-        assert resources[name].catalog_url.value == "postgresql://u:wh-secret@db:5432/wh"
-        assert resources[name].files_dir == str(tmp_path / "wh")
+    # the IO manager writes through the warehouse resource: the catalog, not the DuckDB file
+    assert resources["io_manager"].warehouse is resources["warehouse"]
+    assert resources["warehouse"].catalog_url.value == "postgresql://u:wh-secret@db:5432/wh"
+    assert resources["warehouse"].files_dir == str(tmp_path / "wh")
 
 
 def test_every_optional_setting_defaults_to_unset():

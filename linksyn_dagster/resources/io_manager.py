@@ -11,30 +11,14 @@ table), in one transaction, and an empty output still creates the table.
 # no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 import dagster as dg
 import polars as pl
-from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.resources.settings import Secret
-from linksyn_dagster.resources.warehouse import Backend, open_warehouse
+from linksyn_dagster.resources.warehouse import WarehouseResource
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as a warehouse table named after it."""
+    """Stores each asset as a table of ``warehouse`` named after it."""
 
-    database: str = Field(description="the DuckDB file (used when no catalog_url is set)")
-    files_dir: str = Field("", description="the Parquet files of the catalog (LINKSYN_WAREHOUSE__FILES_DIR)")
-    catalog_url: dg.ResourceDependency[Secret] = Secret()  # holds the Postgres password, when set
-
-    _backend: Backend | None = PrivateAttr(default=None)
-
-    @property
-    def _warehouse(self) -> Backend:
-        if self._backend is None:
-            self._backend = open_warehouse(self.database, self.catalog_url.value, self.files_dir)
-        return self._backend
-
-    @property
-    def _where(self) -> str:
-        return f"the catalog's files under {self.files_dir}" if self.catalog_url.value else self.database
+    warehouse: dg.ResourceDependency[WarehouseResource]
 
     @staticmethod
     def _slice(context: dg.OutputContext | dg.InputContext) -> tuple[str | None, list[str]]:
@@ -50,8 +34,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
             raise TypeError(f"{context.asset_key.to_user_string()}: expected a polars DataFrame, got {type(obj)}")
         table = context.asset_key.path[-1]
         column, keys = self._slice(context)
-        self._warehouse.write_slice(table, obj, column, keys)
-        context.add_output_metadata({"table": f"{table} ({self._where})"})
+        self.warehouse.backend.write_slice(table, obj, column, keys)
+        context.add_output_metadata({"table": f"{table} ({self.warehouse.where})"})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         upstream = context.upstream_output
@@ -59,8 +43,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         table = context.asset_key.path[-1]
         column = (upstream.definition_metadata or {}).get("partition_expr")
         keys = list(context.asset_partition_keys) if column and context.has_asset_partitions else []
-        frame = self._warehouse.read_slice(table, column if keys else None, keys)
+        frame = self.warehouse.backend.read_slice(table, column if keys else None, keys)
         if frame is None:
-            raise dg.Failure(f"table {table!r} does not exist in {self._where}: materialize the asset "
+            raise dg.Failure(f"table {table!r} does not exist in {self.warehouse.where}: materialize the asset "
                              f"{table} first")
         return frame

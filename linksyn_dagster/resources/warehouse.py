@@ -133,6 +133,11 @@ class WarehouseResource(dg.ConfigurableResource):
             self._backend = open_warehouse(self.database, self.catalog_url.value, self.files_dir)
         return self._backend
 
+    @property
+    def where(self) -> str:
+        """Where the tables are, for messages: the DuckDB file, or the catalog's files."""
+        return f"the catalog's files under {self.files_dir}" if self.catalog_url.value else self.database
+
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A DuckDB connection that sees every table (on the catalog: as of now, read only)."""

@@ -40,7 +40,7 @@ def total(numbers: pl.DataFrame) -> pl.DataFrame:
 
 def _run(warehouse, selection, partition=None):
     result = dg.materialize([numbers, total], selection=selection, partition_key=partition,
-                            resources={"io_manager": WarehouseIOManager(**warehouse)})
+                            resources={"io_manager": WarehouseIOManager(warehouse=WarehouseResource(**warehouse))})
     assert result.success
 
 
@@ -74,7 +74,7 @@ def test_a_partition_written_with_a_new_column_adds_it_and_keeps_the_other_parti
                              "levels": [[v, v + 1] for v in values]},
                             schema={"part": pl.Utf8, "value": pl.Int64, "levels": pl.List(pl.Int32)})
 
-    result = dg.materialize([numbers_v2], partition_key="a", resources={"io_manager": WarehouseIOManager(**warehouse)})
+    result = dg.materialize([numbers_v2], partition_key="a", resources={"io_manager": WarehouseIOManager(warehouse=WarehouseResource(**warehouse))})
     assert result.success
     rows = _rows(warehouse, "SELECT part, value, levels FROM numbers ORDER BY part, value")
     assert rows == [("a", 1, [1, 2]), ("a", 2, [2, 3]), ("b", 7, None)]
@@ -82,7 +82,7 @@ def test_a_partition_written_with_a_new_column_adds_it_and_keeps_the_other_parti
 
 def test_reading_a_never_materialized_asset_says_so(warehouse):
     result = dg.materialize([numbers, total], selection=["total"], raise_on_error=False,
-                            resources={"io_manager": WarehouseIOManager(**warehouse)})
+                            resources={"io_manager": WarehouseIOManager(warehouse=WarehouseResource(**warehouse))})
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "materialize the asset numbers first" in str(failure.event_specific_data.error)
