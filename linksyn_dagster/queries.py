@@ -5,8 +5,11 @@ symlink to ``../sql`` in a checkout, the files themselves in a wheel."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
@@ -33,3 +36,16 @@ def split_statements(script: str) -> list[str]:
     dropped)."""
     lines = [line for line in script.splitlines() if not line.lstrip().startswith(("//", "--"))]
     return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+
+
+@contextmanager
+def transaction(conn: Any) -> Iterator[Any]:
+    """The statements of the block in one DuckDB transaction on ``conn``: committed when the
+    block ends, rolled back when it raises (an interrupt included)."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

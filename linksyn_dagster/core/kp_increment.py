@@ -57,6 +57,7 @@ from linksyn_dagster.core.canonical import (
     resolve_alias,
 )
 from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA, cooccurrence_edges
+from linksyn_dagster.queries import transaction
 
 __all__ = ["CHANGE_SCHEMA", "KP_NAMES_SCHEMA", "KnowledgeDelta", "NeedsFullRun", "apply_delta", "full_run", "increment",
            "name_rows", "state_is_whole"]
@@ -450,8 +451,7 @@ def apply_delta(conn: Any, delta: KnowledgeDelta, changes: pl.DataFrame | None =
         ("kp_cooccurrence", ["kp_a", "kp_b"],
          pl.concat([delta.edges_removed, delta.edges_upserted.select("kp_a", "kp_b")]), delta.edges_upserted),
     ]
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         for table, keys, gone, incoming in steps:
             if not keys:
                 conn.execute(f"DELETE FROM {table}")
@@ -464,7 +464,3 @@ def apply_delta(conn: Any, delta: KnowledgeDelta, changes: pl.DataFrame | None =
                 conn.register("incoming", incoming.to_arrow())
                 conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
                 conn.unregister("incoming")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise

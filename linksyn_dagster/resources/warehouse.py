@@ -22,7 +22,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.queries import sql
+from linksyn_dagster.queries import sql, transaction
 from linksyn_dagster.resources.settings import Secret
 from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, create_side_tables
 
@@ -53,34 +53,25 @@ class DuckDBFile:
         columns = ", ".join(df.columns)
         with self.connect() as conn:
             create_side_tables(conn)
-            conn.execute("BEGIN TRANSACTION")
-            try:
+            with transaction(conn):
                 conn.execute(f"DELETE FROM {table} WHERE {condition}", where or None)
                 if df.height:
                     conn.register("incoming", df.to_arrow())
                     conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
                     conn.unregister("incoming")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
 
     def write_slice(self, table: str, df: pl.DataFrame, column: str | None, keys: list[str]) -> None:
         with self.connect() as conn:
             conn.register("incoming", df.to_arrow())
-            conn.execute("BEGIN TRANSACTION")
             try:
-                if column is None:
-                    conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming")
-                else:
-                    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
-                    _add_new_columns(conn, table)
-                    conn.execute(f"DELETE FROM {table} WHERE list_contains($keys, {column})", {"keys": keys})
-                    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                with transaction(conn):
+                    if column is None:
+                        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming")
+                    else:
+                        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
+                        _add_new_columns(conn, table)
+                        conn.execute(f"DELETE FROM {table} WHERE list_contains($keys, {column})", {"keys": keys})
+                        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
             finally:
                 conn.unregister("incoming")
 

@@ -102,3 +102,21 @@ def test_side_tables_replace_their_slice_typed_as_declared(warehouse):
         ("s1", 1), ("s2", 3)]
     assert _rows(warehouse, "SELECT data_type FROM information_schema.columns WHERE table_name = 'llm_failures' "
                             "AND column_name = 'attempts'") == [("INTEGER",)]
+
+
+def test_a_transaction_commits_when_its_block_ends_and_rolls_back_when_it_raises():
+    import duckdb
+
+    from linksyn_dagster.queries import transaction
+
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE t (x INTEGER)")
+    with transaction(conn):
+        conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(KeyboardInterrupt), transaction(conn):  # an interrupt too
+        conn.execute("INSERT INTO t VALUES (2)")
+        raise KeyboardInterrupt
+    assert conn.execute("SELECT x FROM t").fetchall() == [(1,)]
+    with transaction(conn):  # the connection is usable afterwards: no transaction left open
+        conn.execute("DELETE FROM t")
+    assert conn.execute("SELECT count(*) FROM t").fetchall() == [(0,)]
