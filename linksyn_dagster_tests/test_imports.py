@@ -1,6 +1,7 @@
 """Importing any module of the package has no side effects: the environment, logging, the
 running threads and the set of loaded heavy libraries are as they were (litellm is imported
-by the first LLMClient, which also sets its offline price list and quiets its loggers)."""
+before a client's first call to the model, which also sets its offline price list and
+quiets its loggers)."""
 
 from __future__ import annotations
 
@@ -48,24 +49,41 @@ def test_importing_every_module_changes_nothing_and_leaves_litellm_unloaded():
     assert not report["litellm_loaded"]
 
 
-def test_the_first_client_sets_litellm_up_offline(tmp_path):
-    """Building a client is what imports litellm: with the offline price list (unless the
-    user chose otherwise) and litellm's loggers quiet."""
+def test_the_first_call_sets_litellm_up_offline_and_answers_from_the_store_never_load_it(tmp_path, llm_server):
+    """A client answering everything from its result store never imports litellm (seconds of
+    CPU in each step process that re-runs); its first call to the model imports it, with the
+    offline price list (unless the user chose otherwise) and litellm's loggers quiet."""
     probe = textwrap.dedent(f"""
         import json, logging, os, sys
         from pathlib import Path
+        from pydantic import BaseModel, Field
         from linksyn_dagster.llm.client import ClientConfig, LLMClient
         from linksyn_dagster.llm.store import open_result_store
-        assert "litellm" not in sys.modules
-        LLMClient(ClientConfig("openai/x", api_base="http://127.0.0.1:9"),
-                  open_result_store(None, Path({str(tmp_path / "store.sqlite")!r})))
-        print(json.dumps({{"loaded": "litellm" in sys.modules,
-                          "cost_map": os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP"),
+        from linksyn_dagster.llm.types import LLMRequest
+
+        class Pair(BaseModel):
+            left: str = Field(max_length=60)
+            right: str = Field(max_length=60)
+            score: int = Field(ge=1, le=5)
+
+        client = LLMClient(ClientConfig({llm_server.litellm_model!r}, api_base={llm_server.api_base!r},
+                                        api_key="scripted-test-key"),
+                           open_result_store(None, Path({str(tmp_path / "store.sqlite")!r})))
+        content = "pair words photosynthesis chlorophyll"
+        outcomes = client.run("probe", "v1", [LLMRequest("q1", [{{"role": "user", "content": content}}])], Pair)
+        client.close()
+        print(json.dumps({{"loaded": "litellm" in sys.modules, "cached": [o.from_cache for o in outcomes],
+                          "ok": [o.ok for o in outcomes], "cost_map": os.environ.get("LITELLM_LOCAL_MODEL_COST_MAP"),
                           "level": logging.getLogger("LiteLLM").level}}))
     """)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LITELLM")}
-    done = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert report == {"loaded": True, "cost_map": "True", "level": 50}
+
+    def probe_run(mode: str) -> dict:
+        done = subprocess.run([sys.executable, "-c", probe, mode], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                              text=True, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    # the first run asks the model; the second, in a fresh process, finds the answer stored
+    assert probe_run("ask") == {"loaded": True, "cached": [False], "ok": [True], "cost_map": "True", "level": 50}
+    assert probe_run("store") == {"loaded": False, "cached": [True], "ok": [True], "cost_map": None, "level": 0}

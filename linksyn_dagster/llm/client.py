@@ -119,7 +119,6 @@ class LLMClient:
         self.config = config
         self.store = store
         self._router: Any | None = None
-        litellm_api()  # imported and set up here, in the process that calls, not at module import
         self.log = logger or logging.getLogger("linksyn.llm")
         self.spent_usd = 0.0  # paid by this client's fresh calls (answers from the store cost nothing)
         self.limiter: AdaptiveLimit | None = None
@@ -232,6 +231,10 @@ class LLMClient:
         self.limiter = AdaptiveLimit(self.concurrency)
         answers: dict[str, LLMOutcome] = {}
         skipped = 0
+        if items:
+            # litellm (seconds of imports) is set up here, before the first call: a run whose
+            # every answer is in the store never loads it
+            litellm_api()
 
         async def one(key: str, request: LLMRequest) -> None:
             nonlocal skipped
