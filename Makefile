@@ -10,6 +10,14 @@ STAMP := $(VENV)/.linksyn-installed
 demo: setup
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn demo
 
+# Two workers (pytest-xdist), each a whole test file at a time: about half of the suite's
+# time one core waits on the other's processes (servers, daemons' ticks, run processes
+# starting), so two files at once fill both cores. A file's tests stay in one worker, in order,
+# with its module fixtures (the stack, the UI's server) started once. Every worker starts its
+# own Neo4j, LLM and Postgres servers; nothing else is shared between them (free ports,
+# their own temp and in-memory dirs, their own survivors check). Files go out in the order
+# conftest.py gives (the long ones first), not reordered by their number of tests.
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
 test: setup test-deps
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -25,3 +25,11 @@ pytest_plugins = ["pytester", "linksyn_dagster_tests.survivors", "linksyn_dagste
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """The files of end-to-end runs (marked ``slow``) first, each file's tests in their own
+    order: with two workers (``make test``: pytest-xdist, a file at a time, in this order) the
+    long files start early and the many short ones fill in around them at the end, instead of
+    one worker finishing a long file alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # a stable sort

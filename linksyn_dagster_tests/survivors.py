@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 TOKEN_VARIABLE = "LINKSYN_TEST_RUN"
+WORKER_OUTPUT_KEY = "linksyn_survivors"  # a pytest-xdist worker's findings, sent to the controller
 GRACE_SECONDS = 10.0
 # processes and threads that live as long as the interpreter that started them (see above)
 _INTERPRETER_PROCESSES = ("multiprocessing.resource_tracker",)
@@ -115,6 +116,7 @@ class SurvivorCheck:
         self.token = uuid.uuid4().hex
         self.me = os.getpid()
         self.started_under: dict[int, str] = {}
+        self.from_workers: list[str] = []  # what pytest-xdist workers found (this process controls them)
         os.environ[TOKEN_VARIABLE] = self.token  # inherited by everything the tests start
 
     def _note(self, where: str) -> None:
@@ -138,16 +140,29 @@ class SurvivorCheck:
                      for pid, command in found.items()]
         return processes, threads
 
+    @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook, in the controller: a worker ended
+    def pytest_testnodedown(self, node, error) -> None:
+        reported = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if reported:
+            self.from_workers += [f"[{node.gateway.id}] {line}" for line in reported]
+
     @pytest.hookimpl(trylast=True)  # after the runner has torn down every fixture
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         processes, threads = self.survivors(GRACE_SECONDS)
-        if not processes and not threads:
+        lines = list(self.from_workers)
+        if processes or threads:
+            lines += [f"{len(processes)} process(es) and {len(threads)} thread(s) outlived the tests:"]
+            lines += [f"  pid {s.pid}: {s.command[:200]}  (first seen after {s.started_under})" for s in processes]
+            lines += [f"  thread {t.name!r} ({t.__class__.__name__}, target {getattr(t, '_target', None)!r})"
+                      for t in threads]
+            lines.append("  the processes are killed now; a test must stop what it starts, also when it fails")
+            _kill([s.pid for s in processes])
+        if not lines:
             return
-        lines = [f"{len(processes)} process(es) and {len(threads)} thread(s) outlived the tests:"]
-        lines += [f"  pid {s.pid}: {s.command[:200]}  (first seen after {s.started_under})" for s in processes]
-        lines += [f"  thread {t.name!r} ({t.__class__.__name__}, target {getattr(t, '_target', None)!r})"
-                  for t in threads]
-        lines.append("  the processes are killed now; a test must stop what it starts, also when it fails")
+        worker_output = getattr(session.config, "workeroutput", None)
+        if worker_output is not None:  # a pytest-xdist worker: the controller reports and fails the run
+            worker_output[WORKER_OUTPUT_KEY] = lines
+            return
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_sep("=", "survivors", red=True, bold=True)
@@ -155,7 +170,6 @@ class SurvivorCheck:
                 reporter.write_line(line, red=True)
         else:
             print("\n".join(lines))
-        _kill([s.pid for s in processes])
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -102,11 +102,12 @@ def browser_page(chromium):
 
 
 @pytest.fixture()
-def dagster_ui(pipeline_settings) -> Iterator[str]:
+def dagster_ui(pipeline_settings, tmp_path) -> Iterator[str]:
     """`linksyn ui` on a free loopback port, with the pipeline's environment (temp data dir
     and Dagster instance, the session's Neo4j, the scripted LLM)."""
     port = free_port()
-    log = open(pipeline_settings.data_dir.parent / "dagster_ui.log", "w")  # noqa: SIM115 (closed below)
+    # in the test's temp dir (kept by pytest), not beside the data dir: that is the tmpfs's top
+    log = open(tmp_path / "dagster_ui.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen([sys.executable, "-m", "linksyn_dagster.cli", "ui", "--port", str(port)],
                             cwd=PROJECT_ROOT, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                                                      # the automation sensor every 5 s, not 30: each of
