@@ -10,16 +10,22 @@ STAMP := $(VENV)/.linksyn-installed
 demo: setup
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn demo
 
-# Two workers (pytest-xdist), each a whole test file at a time: about half of the suite's
-# time one core waits on the other's processes (servers, daemons' ticks, run processes
-# starting), so two files at once fill both cores. A file's tests stay in one worker, in order,
-# with its module fixtures (the stack, the UI's server) started once. Every worker starts its
-# own Neo4j, LLM and Postgres servers; nothing else is shared between them (free ports,
-# their own temp and in-memory dirs, their own survivors check). Files go out in the order
-# conftest.py gives (the long ones first), not reordered by their number of tests.
-PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder
+# Two workers (pytest-xdist), each a whole test file at a time, the long files first
+# (conftest.py): most of the suite keeps one core busy (a test waits on one process at a
+# time), so two files at once use both. A file's tests stay in one worker, in order, with
+# its module fixtures started once; every worker starts its own Neo4j, LLM and Postgres
+# servers, and nothing else is shared (free ports, their own temp and in-memory dirs, their
+# own survivors check). The tests marked `alone` (the stack's, whose backfill starts 25 run
+# processes) run afterwards, by themselves. Both parts always run; either failing fails (a
+# part that PYTEST_ARGS leaves without tests, exit 5, does not). PYTEST_ARGS adds options
+# to both, e.g. -x or -k NAME.
+PYTEST := LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest
 test: setup test-deps
-	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest $(PYTEST_ARGS)
+	status=0; \
+	$(PYTEST) -n 2 --dist loadfile --no-loadscope-reorder -m "not alone" $(PYTEST_ARGS) || \
+	  { code=$$?; [ $$code = 5 ] || status=$$code; }; \
+	$(PYTEST) -m alone $(PYTEST_ARGS) || { code=$$?; [ $$code = 5 ] || status=$$code; }; \
+	exit $$status
 
 setup: $(STAMP)
 

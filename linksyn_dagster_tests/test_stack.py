@@ -32,7 +32,9 @@ from linksyn_dagster.services import process
 from linksyn_dagster.services.stack import DEPLOY_INSTANCE, LocalStack, graphql, stack_instance_config
 from linksyn_dagster.settings import LinkSynSettings
 
-pytestmark = pytest.mark.slow
+# the backfill starts 25 run processes at once: `make test` runs this file alone, after the
+# others, rather than beside another test file (its runs then took 2.5 times as long)
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 LOCATION = {"repositoryLocationName": "linksyn", "repositoryName": "__repository__"}
 ACTIVE = ["STARTING", "STARTED", "CANCELING"]  # what the queue counts against its limits
@@ -102,6 +104,17 @@ def _launch_seed_run(stack: LocalStack, partition: str) -> str:
     result = graphql(stack.url, _LAUNCH_RUN, {"p": params})["launchRun"]
     assert result["__typename"] == "LaunchRunSuccess", result
     return result["run"]["runId"]
+
+
+def _why_failed(stack: LocalStack, runs: list[dict]) -> str:
+    """The last log lines of each failed run among ``runs``, for an assertion's message."""
+    lines = []
+    for run in runs:
+        if run["status"] == "FAILURE":
+            events = graphql(stack.url, _LOGS, {"id": run["runId"]})["logsForRun"].get("events", [])
+            messages = [e.get("message") or "" for e in events if e.get("message")]
+            lines.append(f"{run['runId']} {run['tags'].get('dagster/partition')}: {' | '.join(messages[-4:])[:1500]}")
+    return "\n".join(lines) or "no run failed"
 
 
 def _wait(what: str, timeout: float, check, interval: float = 0.5):
@@ -241,8 +254,8 @@ def test_a_backfill_of_every_partition_completes_within_the_queues_limits(stack,
             break
         assert time.monotonic() < deadline, f"backfill {status} after 600 s; runs of physics left: {len(ours)}"
         time.sleep(0.5)
-    assert status == "COMPLETED_SUCCESS"
     backfill_runs = _runs(stack, tags=[{"key": "dagster/backfill", "value": backfill}])
+    assert status == "COMPLETED_SUCCESS", _why_failed(stack, backfill_runs + _runs(stack, runIds=extra))
     assert backfill_runs and all(r["status"] == "SUCCESS" for r in backfill_runs)
     from linksyn_dagster.core.taxonomy import DISCIPLINES
 
