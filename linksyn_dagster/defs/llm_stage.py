@@ -153,9 +153,10 @@ class LLMTables:
         and the items that failed now; returns the failure count."""
         if stage not in LLM_WRITERS[self.writer][2]:
             raise ValueError(f"{self.writer} records stage {stage}: add it to its LLM_WRITERS entry")
-        for table, rows in ((LLM_USAGE, _usage(stage, self.partition_key, outcomes, path_of)),
-                            (LLM_FAILURES, _failures(stage, self.partition_key, outcomes))):
-            self.warehouse.replace(table, rows, stage=stage, partition_key=self.partition_key)
+        frames = {LLM_USAGE: _usage(stage, self.partition_key, outcomes, path_of),
+                  LLM_FAILURES: _failures(stage, self.partition_key, outcomes)}
+        self.warehouse.replace_each(frames, stage=stage, partition_key=self.partition_key)
+        for table, rows in frames.items():
             self.written[table].append(rows)
         self.yields.append(StageYield.of(stage, outcomes))
         return self.written[LLM_FAILURES][-1].height

@@ -14,7 +14,7 @@ converges instead of appending; each is an asset too, reported by the asset that
 
 # no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import dagster as dg
 import duckdb
@@ -49,16 +49,22 @@ class DuckDBFile:
             yield conn
 
     def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
+        self.replace_each({table: df}, **where)
+
+    def replace_each(self, frames: Mapping[str, pl.DataFrame], **where: Any) -> None:
+        """Each table's slice ``where`` replaced by its frame: one connection (opening the file
+        costs ~20 ms) and one transaction for all."""
         condition = " AND ".join(f"{column} = ${column}" for column in where) or "TRUE"
-        columns = ", ".join(df.columns)
         with self.connect() as conn:
             create_side_tables(conn)
             with transaction(conn):
-                conn.execute(f"DELETE FROM {table} WHERE {condition}", where or None)
-                if df.height:
-                    conn.register("incoming", df.to_arrow())
-                    conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
-                    conn.unregister("incoming")
+                for table, df in frames.items():
+                    columns = ", ".join(df.columns)
+                    conn.execute(f"DELETE FROM {table} WHERE {condition}", where or None)
+                    if df.height:
+                        conn.register("incoming", df.to_arrow())
+                        conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming")
+                        conn.unregister("incoming")
 
     def write_slice(self, table: str, df: pl.DataFrame, column: str | None, keys: list[str]) -> None:
         with self.connect() as conn:
@@ -177,6 +183,11 @@ class WarehouseResource(dg.ConfigurableResource):
     def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
         """Replace the rows of ``table`` matching ``where`` (all rows if empty) with ``df``."""
         self.backend.replace(table, df, **where)
+
+    def replace_each(self, frames: Mapping[str, pl.DataFrame], **where: Any) -> None:
+        """``replace`` for each table of ``frames`` with its frame, the same slice ``where`` of
+        each: on the DuckDB file in one transaction, on the catalog one table after the other."""
+        self.backend.replace_each(frames, **where)
 
     def write_slice(self, table: str, df: pl.DataFrame, column: str | None, keys: list[str]) -> None:
         """Replace the rows of ``table`` whose ``column`` is in ``keys`` (the whole table when

@@ -22,7 +22,7 @@ import time
 import uuid
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 import duckdb
 import polars as pl
@@ -141,6 +141,10 @@ class ParquetCatalog:
         """The side table's rows of the slice ``where`` (all of them if empty), typed as
         ``schema.sql`` declares the table."""
         self._write(table, {_slice_key(where): df}, whole=not where, declared=True)
+
+    def replace_each(self, frames: Mapping[str, pl.DataFrame], **where: Any) -> None:
+        for table, df in frames.items():
+            self.replace(table, df, **where)
 
     def _write(self, table: str, slices: dict[str, pl.DataFrame], whole: bool, declared: bool = False) -> None:
         directory = self.files_dir / table

@@ -3,6 +3,7 @@ the DuckDB file and on the Parquet catalog (a real PostgreSQL from fixtures_post
 
 
 import dagster as dg
+import duckdb
 import polars as pl
 import pytest
 
@@ -104,9 +105,35 @@ def test_side_tables_replace_their_slice_typed_as_declared(warehouse):
                             "AND column_name = 'attempts'") == [("INTEGER",)]
 
 
-def test_a_transaction_commits_when_its_block_ends_and_rolls_back_when_it_raises():
-    import duckdb
+def test_several_side_tables_replace_the_same_slice_at_once(warehouse):
+    """``replace_each``: the slice of every table given, the other slices kept; on the DuckDB
+    file all or nothing (a table that fails leaves the others as they were)."""
+    resource = WarehouseResource(**warehouse)
+    failure = {"partition_key": "p", "request_key": "k", "model": "m", "prompt_version": "v", "error_class": "E",
+               "message": "x", "attempts": 1}
+    usage = {"partition_key": "p", "discipline": "p", "path_id": None, "request_key": "k", "model": "m",
+             "prompt_tokens": 1, "completion_tokens": 2, "reasoning_tokens": 0, "cost_usd": 0.0, "attempts": 1,
+             "from_store": False}
 
+    def frames(stage: str, n: int) -> dict[str, pl.DataFrame]:
+        return {"llm_failures": pl.DataFrame([{**failure, "stage": stage, "item_id": f"f{i}"} for i in range(n)]),
+                "llm_usage": pl.DataFrame([{**usage, "stage": stage, "item_id": f"u{i}"} for i in range(n + 1)])}
+
+    resource.replace_each(frames("s1", 2), stage="s1", partition_key="p")
+    resource.replace_each(frames("s2", 1), stage="s2", partition_key="p")
+    resource.replace_each(frames("s1", 3), stage="s1", partition_key="p")  # replaces s1's rows, keeps s2's
+    assert _rows(warehouse, "SELECT stage, count(*) FROM llm_failures GROUP BY stage ORDER BY stage") == [
+        ("s1", 3), ("s2", 1)]
+    assert _rows(warehouse, "SELECT stage, count(*) FROM llm_usage GROUP BY stage ORDER BY stage") == [
+        ("s1", 4), ("s2", 2)]
+    if warehouse["catalog_url"].value is None:
+        broken = {**frames("s2", 5), "llm_usage": pl.DataFrame({"no_such_column": [1]})}
+        with pytest.raises(duckdb.Error):
+            resource.replace_each(broken, stage="s2", partition_key="p")
+        assert _rows(warehouse, "SELECT count(*) FROM llm_failures WHERE stage = 's2'") == [(1,)]
+
+
+def test_a_transaction_commits_when_its_block_ends_and_rolls_back_when_it_raises():
     from linksyn_dagster.queries import transaction
 
     conn = duckdb.connect()
