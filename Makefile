@@ -11,8 +11,9 @@ demo: setup
 	LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/linksyn demo
 
 # Two workers (pytest-xdist), each a whole test file at a time, the long files first
-# (conftest.py): most of the suite keeps one core busy (a test waits on one process at a
-# time), so two files at once use both. A file's tests stay in one worker, in order, with
+# (conftest.py): one after the other, the tests kept the 2 cores 67% busy (a test often
+# waits on one process at a time); two files at once keep them 92% busy, and the suite
+# takes a sixth less (README, "Tests and demo"). A file's tests stay in one worker, in order, with
 # its module fixtures started once; every worker starts its own Neo4j, LLM and Postgres
 # servers, and nothing else is shared (free ports, their own temp and in-memory dirs, their
 # own survivors check). The tests marked `alone` (the stack's, whose backfill starts 25 run
