@@ -13,13 +13,13 @@ demo: setup
 # Two workers (pytest-xdist), each a whole test file at a time, the long files first
 # (conftest.py): one after the other, the tests kept the 2 cores 67% busy (a test often
 # waits on one process at a time); two files at once keep them 92% busy, and the suite
-# takes a quarter to a third less (README, "Tests and demo"). A file's tests stay in one worker, in order, with
-# its module fixtures started once; every worker starts its own Neo4j, LLM and Postgres
-# servers, and nothing else is shared (free ports, their own temp and in-memory dirs, their
-# own survivors check). The tests marked `alone` (the stack's, whose backfill starts 25 run
-# processes) run afterwards, by themselves. Both parts always run; either failing fails (a
-# part that PYTEST_ARGS leaves without tests, exit 5, does not). PYTEST_ARGS adds options
-# to both, e.g. -x or -k NAME.
+# takes a quarter to a third less (README, "Tests and demo"). A file's tests stay in one
+# worker, in order, with its module fixtures started once; every worker starts its own
+# Neo4j, LLM and Postgres servers, and nothing else is shared (free ports, their own temp
+# and in-memory dirs, their own survivors check). The tests marked `alone` (the stack's,
+# whose backfill starts 25 run processes) run afterwards, by themselves. Both parts always
+# run; either failing fails (a part that PYTEST_ARGS leaves without tests, exit 5, does
+# not). PYTEST_ARGS adds options to both, e.g. -x or -k NAME.
 PYTEST := LITELLM_LOCAL_MODEL_COST_MAP=True $(BIN)/python -m pytest
 test: setup test-deps
 	status=0; \
