@@ -27,6 +27,7 @@ the scale's end, next to the drift's level), agreeing readings are not enough.""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -93,16 +94,23 @@ class LevelModel:
 def fit(observations: Sequence[Observation], iterations: int = 200, tolerance: float = 1e-7) -> LevelModel:
     """The model that best explains these versions' readings given what they were asked
     for (expectation-maximization from ``LevelModel.initial``, with its pseudo-counts).
-    Versions without a reading are left out; with none at all, the initial model."""
-    data = [(asked, [r for r in readings if r is not None]) for asked, readings in observations]
-    data = [(asked, readings) for asked, readings in data if readings and asked in LEVELS]
+    Versions without a reading are left out; with none at all, the initial model.
+
+    Readings are independent given the true level, so a version's likelihood depends only
+    on its asked level and the multiset of its readings: the EM runs over those distinct
+    patterns, each weighted by how many versions share it (at most 5 x 155 with 3 readings),
+    so one fit costs one pass over the versions however many there are."""
+    patterns = Counter((asked, tuple(sorted(r for r in readings if r is not None)))
+                       for asked, readings in observations)
+    data = sorted((asked, readings, count) for (asked, readings), count in patterns.items()
+                  if readings and asked in LEVELS)
     model = LevelModel.initial()
     for _ in range(iterations):
         drifted, followed = DRIFT_PRIOR
         drift_counts = [DRIFT_TO_PRIOR] * N
         reading_counts = [_prior_row(t) for t in LEVELS]
-        for asked, readings in data:
-            post = model.posterior(asked, readings)
+        for asked, readings, count in data:
+            post = [p * count for p in model.posterior(asked, readings)]
             # the share of the asked level's mass that came from the drift component
             followed_mass = (1 - model.drift)
             drift_mass = model.drift * model.drift_to[asked - 1]

@@ -98,3 +98,47 @@ def test_the_fit_is_deterministic_and_independent_of_the_order_of_versions():
     assert a.drift == pytest.approx(b.drift, abs=1e-6)
     assert all(x == pytest.approx(y, abs=1e-6) for x, y in zip(a.drift_to, b.drift_to))
     assert len(a.drift_to) == len(LEVELS)
+
+
+def reference_fit(observations, iterations=200, tolerance=1e-7) -> LevelModel:
+    """The EM written out over every version, one at a time: what `fit`, which runs over the
+    distinct (asked, readings) patterns with their counts, must agree with."""
+    from linksyn_dagster.core.calibration import DRIFT_PRIOR, DRIFT_TO_PRIOR, _normalized, _prior_row
+    data = [(a, [r for r in rs if r is not None]) for a, rs in observations]
+    data = [(a, rs) for a, rs in data if rs and a in LEVELS]
+    model = LevelModel.initial()
+    for _ in range(iterations):
+        drifted, followed = DRIFT_PRIOR
+        to = [DRIFT_TO_PRIOR] * 5
+        counts = [_prior_row(t) for t in LEVELS]
+        for a, rs in data:
+            post = model.posterior(a, rs)
+            d = model.drift * model.drift_to[a - 1]
+            share = d / ((1 - model.drift) + d)
+            for i in range(5):
+                via = post[i] * (share if i + 1 == a else 1.0)
+                to[i] += via
+                drifted += via
+                for r in rs:
+                    counts[i][r - 1] += post[i]
+            followed += post[a - 1] * (1 - share)
+        new = LevelModel(drift=drifted / (drifted + followed), drift_to=_normalized(to),
+                         confusion=tuple(_normalized(row) for row in counts))
+        change = max(abs(new.drift - model.drift), *(abs(x - y) for x, y in zip(new.drift_to, model.drift_to)),
+                     *(abs(x - y) for rx, ry in zip(new.confusion, model.confusion) for x, y in zip(rx, ry)))
+        model = new
+        if change < tolerance:
+            break
+    return model
+
+
+@pytest.mark.parametrize("follow, skew, noise", [(0.5, 2, 0.3), (0.35, 1, 0.3), (0.8, 5, 0.1)])
+def test_the_fit_over_reading_patterns_equals_the_fit_over_every_version(follow, skew, noise):
+    rng = random.Random(11)
+    obs = [(asked, [read(true, noise, rng) if rng.random() > 0.05 else None for _ in range(rng.choice((1, 2, 3)))])
+           for asked, true, _ in versions(1500, follow, skew, seed=3)]
+    got, want = fit(obs), reference_fit(obs)
+    assert got.drift == pytest.approx(want.drift, abs=1e-9)
+    assert got.drift_to == pytest.approx(want.drift_to, abs=1e-9)
+    for row, ref in zip(got.confusion, want.confusion):
+        assert row == pytest.approx(ref, abs=1e-9)
