@@ -76,6 +76,7 @@ CHANGE_SCHEMA = {
     "from_state": pl.Utf8, "to_state": pl.Utf8, "kind": pl.Utf8, "change": pl.Utf8, "kp_id": pl.Utf8,
     "seed_id": pl.Utf8, "kp_b": pl.Utf8, "weight": pl.Int64, "old_weight": pl.Int64, "disciplines": pl.List(pl.Utf8),
 }
+SIGNATURE_SLICE = 20_000  # keys whose blocking signatures are built as Python objects at once
 # the mention rows of seed_kps as canonicalization reads them
 MENTIONS = "SELECT seed_id, discipline AS seed_discipline, kp_name, kp_discipline, extracted_at FROM seed_kps"
 NEW_MENTIONS = MENTIONS + " WHERE seed_id NOT IN (SELECT seed_id FROM seed_kp_links)"  # the seeds without links yet
@@ -117,11 +118,19 @@ def _signatures(key: str) -> tuple[str | None, str | None, list[str]]:
 def name_rows(names: pl.DataFrame, disciplines: pl.DataFrame) -> pl.DataFrame:
     """kp_names rows of ``names`` (kp_name, key, kp_id) with the disciplines each name was
     seen with (kp_name, disciplines) and the blocking signatures of its key."""
-    keys = names.get_column("key").unique().sort().to_list()
-    sigs = [_signatures(k) for k in keys]
-    signed = pl.DataFrame({"key": keys, "compact": [s[0] for s in sigs], "tokens": [s[1] for s in sigs],
-                           "variants": [s[2] for s in sigs]},
-                          schema={"key": pl.Utf8, "compact": pl.Utf8, "tokens": pl.Utf8, "variants": pl.List(pl.Utf8)})
+    keys = names.get_column("key").unique().sort()
+    schema = {"key": pl.Utf8, "compact": pl.Utf8, "tokens": pl.Utf8, "variants": pl.List(pl.Utf8)}
+
+    def signed_part(part: list[str]) -> pl.DataFrame:
+        sigs = [_signatures(k) for k in part]
+        return pl.DataFrame({"key": part, "compact": [s[0] for s in sigs], "tokens": [s[1] for s in sigs],
+                             "variants": [s[2] for s in sigs]}, schema=schema)
+
+    # a slice of keys at a time: the signatures as Python strings (about 20 per key) exist
+    # for one slice only, not for the half a million keys of 1M seeds at once
+    signed = pl.concat([pl.DataFrame(schema=schema),
+                        *(signed_part(keys.slice(i, SIGNATURE_SLICE).to_list())
+                          for i in range(0, len(keys), SIGNATURE_SLICE))])
     return (names.join(disciplines, on="kp_name", how="left").join(signed, on="key", how="left")
             .with_columns(pl.col("disciplines").fill_null([]))
             .select(list(KP_NAMES_SCHEMA)).cast(KP_NAMES_SCHEMA).sort("kp_name"))

@@ -216,3 +216,15 @@ def test_a_near_duplicate_block_outgrowing_the_limit_asks_for_a_full_run() -> No
     _full(conn)
     with pytest.raises(NeedsFullRun, match="grew from 57 to 67"):
         _add(conn, rows(later, "z"))
+
+
+def test_kp_names_built_a_slice_of_keys_at_a_time_equal_one_pass(monkeypatch) -> None:
+    """name_rows builds the keys' blocking signatures a slice at a time (memory); the rows
+    must not depend on where the slices fall."""
+    from linksyn_dagster.core import kp_increment
+    rows = _mentions(300, random.Random(4)).rename({"discipline": "seed_discipline"})
+    whole = full_run(rows)[3]
+    monkeypatch.setattr(kp_increment, "SIGNATURE_SLICE", 7)
+    sliced = full_run(rows)[3]
+    assert whole.height > 7 * 10 and sliced.equals(whole)
+    assert whole.filter(pl.col("variants").list.len() > 0).height > 0  # signatures were built at all
