@@ -5,6 +5,7 @@ symlink to ``../sql`` in a checkout, the files themselves in a wheel."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -49,3 +50,17 @@ def transaction(conn: Any) -> Iterator[Any]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def select_list(columns: list[str] | None) -> str:
+    """The select list of these columns (``*`` for None), each quoted; only plain identifiers
+    are accepted (they come from asset definitions, never from data)."""
+    if columns is None:
+        return "*"
+    bad = [c for c in columns if not IDENTIFIER.fullmatch(c)]
+    if bad or not columns:
+        raise ValueError(f"columns to read must be plain identifiers, got {columns!r}")
+    return ", ".join(f'"{c}"' for c in columns)

@@ -38,12 +38,20 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata({"table": f"{table} ({self.warehouse.where})"})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        """The upstream's rows of the partitions the run reads (its ``partition_expr``), or
+        all of them. Two metadata of the input (``dg.AssetIn(metadata=...)``) narrow what is
+        read: ``columns``, the columns to load; ``slice_by``, a column of an unpartitioned
+        upstream whose value is the partition key of a downstream run of one partition (a
+        per-discipline asset reading its discipline's rows of a global table)."""
         upstream = context.upstream_output
         assert upstream is not None
         table = context.asset_key.path[-1]
+        wanted = context.definition_metadata or {}
         column = (upstream.definition_metadata or {}).get("partition_expr")
         keys = list(context.asset_partition_keys) if column and context.has_asset_partitions else []
-        frame = self.warehouse.backend.read_slice(table, column if keys else None, keys)
+        if not keys and wanted.get("slice_by") and context.has_partition_key:
+            column, keys = wanted["slice_by"], [context.partition_key]
+        frame = self.warehouse.backend.read_slice(table, column if keys else None, keys, wanted.get("columns"))
         if frame is None:
             raise dg.Failure(f"table {table!r} does not exist in {self.warehouse.where}: materialize the asset "
                              f"{table} first")

@@ -22,7 +22,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.queries import sql, transaction
+from linksyn_dagster.queries import select_list, sql, transaction
 from linksyn_dagster.resources.settings import Secret
 from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, create_side_tables
 
@@ -81,13 +81,16 @@ class DuckDBFile:
             finally:
                 conn.unregister("incoming")
 
-    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame | None:
+    def read_slice(self, table: str, column: str | None, keys: list[str],
+                   columns: list[str] | None = None) -> pl.DataFrame | None:
         with self.connect() as conn:
             if not _exists(conn, table):
                 return None
+            select = select_list(columns)
             if column is None:
-                return conn.execute(f"SELECT * FROM {table}").pl()
-            return conn.execute(f"SELECT * FROM {table} WHERE list_contains($keys, {column})", {"keys": keys}).pl()
+                return conn.execute(f"SELECT {select} FROM {table}").pl()
+            return conn.execute(f"SELECT {select} FROM {table} WHERE list_contains($keys, {column})",
+                                {"keys": keys}).pl()
 
 
 Backend = DuckDBFile | ParquetCatalog
@@ -194,10 +197,11 @@ class WarehouseResource(dg.ConfigurableResource):
         ``column`` is None) with ``df``; create the table from ``df``'s schema if needed."""
         self.backend.write_slice(table, df, column, keys)
 
-    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame | None:
+    def read_slice(self, table: str, column: str | None, keys: list[str],
+                   columns: list[str] | None = None) -> pl.DataFrame | None:
         """The rows of ``table`` whose ``column`` is in ``keys`` (all rows when ``column`` is
-        None); None when the table does not exist."""
-        return self.backend.read_slice(table, column, keys)
+        None), only ``columns`` of them when given; None when the table does not exist."""
+        return self.backend.read_slice(table, column, keys, columns)
 
 
 def _exists(conn: Any, table: str) -> bool:

@@ -28,7 +28,7 @@ import duckdb
 import polars as pl
 import psycopg
 
-from linksyn_dagster.queries import split_statements, sql
+from linksyn_dagster.queries import select_list, split_statements, sql
 from linksyn_dagster.settings import masked_url
 
 SETTING = "LINKSYN_WAREHOUSE__CATALOG_URL"
@@ -116,13 +116,16 @@ class ParquetCatalog:
         finally:
             conn.close()
 
-    def read_slice(self, table: str, column: str | None, keys: list[str]) -> pl.DataFrame | None:
+    def read_slice(self, table: str, column: str | None, keys: list[str],
+                   columns: list[str] | None = None) -> pl.DataFrame | None:
         if table not in self._files({table}):
             return None
         with self.connect(table) as conn:
+            select = select_list(columns)
             if column is None:
-                return conn.execute(f"SELECT * FROM {table}").pl()
-            return conn.execute(f"SELECT * FROM {table} WHERE list_contains($keys, {column})", {"keys": keys}).pl()
+                return conn.execute(f"SELECT {select} FROM {table}").pl()
+            return conn.execute(f"SELECT {select} FROM {table} WHERE list_contains($keys, {column})",
+                                {"keys": keys}).pl()
 
     # writing -------------------------------------------------------------------------------
 

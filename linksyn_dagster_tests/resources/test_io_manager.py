@@ -89,6 +89,42 @@ def test_reading_a_never_materialized_asset_says_so(warehouse):
     assert "materialize the asset numbers first" in str(failure.event_specific_data.error)
 
 
+def test_an_input_reads_only_its_columns_and_a_partition_its_slice_of_a_global_table(warehouse):
+    """`columns` in an input's metadata loads only those columns; `slice_by` gives a run of one
+    partition only the rows of an unpartitioned upstream whose column is its key (kp_paths
+    reading its discipline's paths of walk_plan)."""
+    seen: dict[str, pl.DataFrame] = {}
+
+    @dg.asset
+    def plan() -> pl.DataFrame:
+        return pl.DataFrame({"part": ["a", "b", "b", "c"], "value": [1, 2, 3, 4], "note": ["w", "x", "y", "z"]})
+
+    @dg.asset(partitions_def=parts, ins={"plan": dg.AssetIn(metadata={"slice_by": "part", "columns": ["part", "value"]})})
+    def share(context: dg.AssetExecutionContext, plan: pl.DataFrame) -> None:
+        seen[context.partition_key] = plan
+
+    @dg.asset(ins={"plan": dg.AssetIn(metadata={"columns": ["value"]})})
+    def values(plan: pl.DataFrame) -> None:
+        seen["all"] = plan
+
+    resources = {"io_manager": WarehouseIOManager(warehouse=WarehouseResource(**warehouse))}
+    assert dg.materialize([plan, values], resources=resources).success
+    for key in ("a", "b"):
+        assert dg.materialize([plan, share], selection=["share"], partition_key=key, resources=resources).success
+    assert seen["all"].to_dict(as_series=False) == {"value": [1, 2, 3, 4]}
+    assert seen["a"].to_dict(as_series=False) == {"part": ["a"], "value": [1]}
+    assert seen["b"].sort("value").to_dict(as_series=False) == {"part": ["b", "b"], "value": [2, 3]}
+
+
+def test_columns_to_read_must_be_plain_identifiers():
+    from linksyn_dagster.queries import select_list
+    assert select_list(None) == "*"
+    assert select_list(["kp_id", "name"]) == '"kp_id", "name"'
+    for bad in (["a; DROP TABLE x"], ['a"b'], []):
+        with pytest.raises(ValueError, match="plain identifiers"):
+            select_list(bad)
+
+
 def test_side_tables_replace_their_slice_typed_as_declared(warehouse):
     """``replace`` keeps other slices' rows, replaces its own, and stores the declared types."""
     resource = WarehouseResource(**warehouse)

@@ -192,6 +192,7 @@ def _estimate(settings, walk, max_rounds: int, paths_given: bool, warehouse: War
     kinds={"neo4j", "duckdb", "polars"},
     group_name="paths",
     deps=["kp_graph", "seed_kp_links"],
+    ins={"knowledge_points": dg.AssetIn(metadata={"columns": ["kp_id", "name"]})},  # not every KP's aliases
     automation_condition=runs_after("kp_graph"),
     check_specs=[
         dg.AssetCheckSpec(CHECK_QUOTAS_MET, asset="walk_plan",
@@ -347,16 +348,18 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     kinds={"duckdb", "polars"},
     group_name="paths",
     automation_condition=runs_after("walk_plan"),
+    ins={"walk_plan": dg.AssetIn(metadata={"slice_by": "start_discipline"})},  # its discipline's rows only
     check_specs=[dg.AssetCheckSpec(CHECK_QUOTA_MET, asset="kp_paths",
                                    description="the partition holds exactly its quota of paths (if the graph allows)")],
 )
-def kp_paths(context: dg.AssetExecutionContext, walk_plan: pl.DataFrame) -> Iterator:
+def kp_paths(context: dg.AssetExecutionContext, walk_plan: pl.DataFrame, warehouse: WarehouseResource) -> Iterator:
     """The paths of the walk plan that start in this discipline, with the seeds linked along
-    each. Every partition reads the same plan, so partitions run in any order, at once or
-    again, with the same result."""
+    each. Every partition reads the same plan (its own rows of it, and the plan's quotas), so
+    partitions run in any order, at once or again, with the same result."""
     discipline = context.partition_key
     paths = walk_plan.filter(pl.col("start_discipline") == discipline).sort("path_index")
-    quota = plan_quotas(plan_params(walk_plan), with_rounds=True).get(discipline, 0)
+    # the quota from the whole plan's parameters: a discipline the graph gave no path still has one
+    quota = plan_quotas(plan_params(warehouse.query("walk_plan_params")), with_rounds=True).get(discipline, 0)
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "length", "kp_names", "disciplines", "seed_ids"]),
         "quota": quota,
