@@ -8,13 +8,20 @@ the writer's name)."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.decontam import HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, build_index, load_benchmarks
+from linksyn_dagster.core import decontam as decontam_module
+from linksyn_dagster.core.decontam import (
+    HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, build_index, find_contamination, load_benchmarks)
+from linksyn_dagster.core.seed_cache import seed_fingerprint
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -76,3 +83,64 @@ def record_hits(warehouse: WarehouseResource, stage: str, partition_key: str | N
     rows = hits.with_columns(stage=pl.lit(stage), partition_key=pl.lit(stored_key)).select(HIT_COLUMNS)
     warehouse.replace(HITS, rows, stage=stage, partition_key=stored_key)
     return side_table_materialization([HITS, stage], rows, columns.DECONTAMINATION_HITS, partition=partition_key)
+
+
+CHECKED_DIR = "decontaminated"  # under the seed cache: per benchmark fingerprint, per discipline
+CHECKED_SCHEMA = {"seed_id": pl.String(), "text_hash": pl.UInt64()}
+
+
+def benchmark_fingerprint(decontam: DecontamSettings, release: ReleaseSettings) -> str:
+    """A key that changes whenever a seed's hits could: the benchmark files (as the seed
+    cache keys its files: path, size, modification time), the decontamination settings, the
+    code that finds hits, and polars (whose hash identifies a seed's text)."""
+    digest = hashlib.sha256(seed_fingerprint(decontam.benchmark_paths, 0).encode())
+    digest.update(repr((decontam.ngram_words, decontam.ngram_chars, decontam.min_overlap,
+                        decontam.near_dup_threshold, release.near_dup_num_perm, pl.__version__)).encode())
+    digest.update(Path(decontam_module.__file__).read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def decontaminate_seeds(seeds: pl.DataFrame, index: BenchmarkIndex, fingerprint: str, cache_dir: Path,
+                        discipline: str) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """``(kept, hits, checked_now)``: as ``core.decontam.decontaminate`` on a discipline's
+    seeds, checking only the seeds this discipline's cache entry (under ``cache_dir``, for
+    this benchmark ``fingerprint``) has not checked yet: a nightly increment checks its new
+    seeds, not the corpus. A seed counts as checked by its id and a hash of its question,
+    choices and answer; its hits are those the entry holds. The entry is the partition's own
+    (two disciplines never share one) and is replaced whole, so runs in any order or at once
+    give the rows that checking everything gives: the hits in seed order, each seed's own in
+    the order ``find_contamination`` gives them."""
+    directory = cache_dir / CHECKED_DIR / fingerprint
+    if not directory.exists():  # other benchmarks or settings: their entries are of no more use
+        for old in (cache_dir / CHECKED_DIR).glob("*"):
+            if old.is_dir() and old.name != fingerprint:
+                shutil.rmtree(old, ignore_errors=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    checked_path, hits_path = directory / f"{discipline}.parquet", directory / f"{discipline}.hits.parquet"
+    keyed = seeds.select("seed_id", pl.struct("question", "choices", "answer").hash(seed=0).alias("text_hash"))
+    keyed = keyed.with_row_index("position")
+    if checked_path.exists() and hits_path.exists():
+        checked, known = pl.read_parquet(checked_path), pl.read_parquet(hits_path)
+    else:
+        checked, known = pl.DataFrame(schema=CHECKED_SCHEMA), pl.DataFrame(schema=HIT_SCHEMA)
+    todo = keyed.join(checked, on=["seed_id", "text_hash"], how="anti").get_column("position")
+    unchecked = seeds.with_row_index("position").filter(pl.col("position").is_in(todo.implode())).drop("position")
+    fresh = find_contamination(unchecked, index, id_col="seed_id", question_col="question", choices_col="choices",
+                               answer_col="answer")
+    # the entry's hits of the seeds checked before and still here, with the new ones, in seed order
+    before = keyed.filter(~pl.col("position").is_in(todo.implode())).select(pl.col("seed_id").alias("item_id"))
+    hits = (pl.concat([known.join(before, on="item_id", how="semi"), fresh], how="vertical_relaxed")
+            .join(keyed.select(pl.col("seed_id").alias("item_id"), "position"), on="item_id", how="left")
+            .sort("position", maintain_order=True).drop("position").cast(HIT_SCHEMA))
+    # the hits first: a run stopped between the two writes leaves seeds unchecked (checked
+    # again next time), never marked checked without their hits
+    for path, frame in ((hits_path, hits), (checked_path, keyed.select(list(CHECKED_SCHEMA)))):
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            frame.write_parquet(tmp)
+            os.replace(tmp, path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    contaminated = hits.get_column("item_id").unique()
+    return seeds.filter(~pl.col("seed_id").is_in(contaminated.implode())), hits, todo.len()

@@ -7,10 +7,11 @@ from typing import Iterator
 import dagster as dg
 import polars as pl
 
-from linksyn_dagster.core.decontam import HIT_SCHEMA, decontaminate
+from linksyn_dagster.core.decontam import HIT_SCHEMA
 from linksyn_dagster.core.seed_cache import CACHE_DIR, cached_seed_load
 from linksyn_dagster.core.seeds import REJECT_SCHEMA, demo_seed_dir
-from linksyn_dagster.defs.decontamination import benchmark_index, record_hits
+from linksyn_dagster.defs.decontamination import (
+    benchmark_fingerprint, benchmark_index, decontaminate_seeds, record_hits)
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec, table_metadata
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -51,7 +52,8 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     de-duplicated. Rows that cannot be loaded land in the `seed_rejects` table with file,
     line and reason; the valid rows of the same file still load. Seeds that are items of
     the evaluation sets in LINKSYN_DECONTAM__BENCHMARK_PATHS are left out and listed in
-    `decontamination_hits`. A backfill of several disciplines runs as one run."""
+    `decontamination_hits`; a seed is checked against the same evaluation sets once (an
+    increment checks its new seeds). A backfill of several disciplines runs as one run."""
     settings = settings.value
     missing = missing_paths(settings)
     if missing:
@@ -66,14 +68,17 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
 
     # a seed that is an evaluation benchmark item is left out before it can spread into
     # KPs, paths and new QA; it is listed in decontamination_hits with what it matched
+    # (only seeds not checked against the same benchmarks before: see decontaminate_seeds)
     benchmarks = benchmark_index(settings.decontam, settings.release)
-    parts, contaminated, empty = [], 0, []
+    fingerprint = benchmark_fingerprint(settings.decontam, settings.release) if benchmarks is not None else None
+    parts, contaminated, checked, empty = [], 0, 0, []
     for key in context.partition_keys:
         seeds, hits = loaded.seeds(key), pl.DataFrame(schema=HIT_SCHEMA)
         if benchmarks is not None:
-            seeds, hits = decontaminate(seeds, benchmarks[1], id_col="seed_id", question_col="question",
-                                        choices_col="choices", answer_col="answer")
+            seeds, hits, checked_now = decontaminate_seeds(seeds, benchmarks[1], fingerprint,
+                                                           settings.data_dir / CACHE_DIR, key)
             contaminated += hits.get_column("item_id").n_unique()
+            checked += checked_now
         # also without benchmarks: the partition's hits asset always says what the table holds
         written.append(record_hits(warehouse, "seed_qa", key, hits))
         if seeds.height == 0:
@@ -97,6 +102,7 @@ def seed_qa(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             "rows_rejected_all_files": loaded.rejects.height,
             "duplicates_skipped_all_files": loaded.duplicates,
             "benchmark_items_left_out": contaminated,
+            "seeds_checked_against_benchmarks": checked,  # the others were checked by an earlier run
             "unmapped_subjects": len(other_subjects),
             "unmapped_subject_names": ", ".join(other_subjects[:50]) or "none",
         },
