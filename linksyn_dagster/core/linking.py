@@ -55,47 +55,58 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
         .join(steps.select("kp_id").unique(), on="kp_id", how="semi")
         .unique()
     )
+    # the joins below run on integer codes, not on the id strings (at 1M seeds the pair
+    # tables are tens of millions of rows): a seed's code is its row in `seed_ids`, a KP's
+    # its rank in sorted order, so comparing codes compares ids
+    seed_ids = links.get_column("seed_id").unique().sort()
+    kp_codes = pl.DataFrame({"kp_id": links.get_column("kp_id").unique().sort()}).with_row_index("k")
+    seed_codes = seed_ids.to_frame().with_row_index("s")
+    coded = links.join(seed_codes, on="seed_id").join(kp_codes, on="kp_id")
+    coded_steps = steps.join(kp_codes, on="kp_id").select("path_id", "k")
 
     # two or more KPs: pairs of the seed's KPs (on some path) against pairs on each path
     seed_pairs = (
-        links.join(links, on="seed_id", suffix="_b")
-        .filter(pl.col("kp_id") < pl.col("kp_id_b"))
+        coded.select("s", "k").join(coded.select("s", "k"), on="s", suffix="_b")
+        .filter(pl.col("k") < pl.col("k_b"))
     )
     path_pairs = (
-        steps.join(steps, on="path_id", suffix="_b")
-        .filter(pl.col("kp_id") < pl.col("kp_id_b"))
-        .select("path_id", "kp_id", "kp_id_b")
+        coded_steps.join(coded_steps, on="path_id", suffix="_b")
+        .filter(pl.col("k") < pl.col("k_b"))
+        .select("path_id", "k", "k_b")
     )
     strong = (
-        path_pairs.join(seed_pairs, on=["kp_id", "kp_id_b"])
-        .group_by("path_id", "seed_id")
+        path_pairs.join(seed_pairs, on=["k", "k_b"])
+        .group_by("path_id", "s")
         .agg(pl.len().alias("pairs"))
         # c = s(s-1)/2  =>  s = (1 + sqrt(1 + 8c)) / 2
-        .select("path_id", "seed_id",
+        .select("path_id", "s",
                 ((1 + (1 + 8 * pl.col("pairs").cast(pl.Float64)).sqrt()) / 2).round().cast(pl.Int64).alias("strength"))
+        .join(seed_codes, on="s")
         .with_columns(_draw(pl.col("seed_id"), random_seed).alias("draw"))
         .sort(["path_id", "strength", "draw"], descending=[False, True, False])
         .group_by("path_id", maintain_order=True)
-        .agg("seed_id", "strength")
+        .agg("s", "strength")
     )
     # each KP's rotation: its seeds in a seeded random order of the KP's own, cut to what
     # the paths can ask of it
     # (a path takes at most `limit` seeds of a KP and skips at most `limit` it holds already)
     asked = steps.group_by("kp_id").agg((pl.len() * 2 * limit).alias("asked"))
     rotations = (
-        links.with_columns(_draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw"))
+        coded.with_columns(_draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw"))
+        .select("kp_id", "s", "draw")
         .sort("kp_id", "draw")
         .join(asked, on="kp_id")
         .filter(pl.int_range(pl.len()).over("kp_id") < pl.col("asked"))
         .group_by("kp_id", maintain_order=True)
-        .agg("seed_id")
+        .agg("s")
     )
     rotation = {kp: seeds for kp, seeds in rotations.iter_rows()}
     strong_of = {path: (seeds, strengths) for path, seeds, strengths in strong.iter_rows()}
+    del links, coded, seed_pairs, path_pairs, strong, rotations
 
     cursor: dict[str, int] = {}
-    uses: dict[str, int] = {}
-    chosen_ids: list[list[str]] = []
+    uses: dict[int, int] = {}
+    chosen_ids: list[list[int]] = []
     chosen_strengths: list[list[int]] = []
     for path_id, kp_ids in paths.select("path_id", "kp_ids").iter_rows():
         seeds_strong, strengths = strong_of.get(path_id, ([], []))
@@ -124,9 +135,13 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
             uses[seed] = uses.get(seed, 0) + 1
         chosen_ids.append(picked)
         chosen_strengths.append(picked_strengths)
+    # the seeds' codes back to their ids
+    chosen = pl.Series(chosen_ids, dtype=pl.List(pl.UInt32))
     return pl.DataFrame({
         "path_id": paths.get_column("path_id"),
-        "seed_ids": pl.Series(chosen_ids, dtype=pl.List(pl.Utf8)),
+        "seed_ids": chosen.list.eval(pl.element().replace_strict(
+            pl.int_range(seed_ids.len(), dtype=pl.UInt32, eager=True), seed_ids, return_dtype=pl.Utf8))
+        if seed_ids.len() else pl.Series(chosen_ids, dtype=pl.List(pl.Utf8)),
         "seed_link_strength": pl.Series(chosen_strengths, dtype=pl.List(pl.Int64)),
     })
 
