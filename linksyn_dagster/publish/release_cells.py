@@ -81,7 +81,7 @@ def fill_cells(kept: pl.DataFrame, paths: pl.DataFrame,
     targets = cell_targets(wanted, settings.walk.target_distribution, available_disciplines, mixes)
     before = _counts(kept, "discipline", "difficulty")
     if release.fill_cells:
-        mask = pl.Series(cap_cells(kept.select("discipline", "difficulty").iter_rows(), targets))
+        mask = pl.Series(cap_cells(kept.select("discipline", "difficulty").iter_rows(), targets), dtype=pl.Boolean)
         kept, full = kept.filter(mask), kept.filter(~mask)
     else:
         full = kept.clear()

@@ -44,3 +44,14 @@ def test_why_short_names_the_round_limit_of_the_plan_it_was_built_from(tmp_path)
     # a plan that allows rounds, and one that recorded no limit (the setting's 3): round 1 asks for it
     assert _why(_paths(max_rounds=1), settings)[4].startswith("round 1 asks 2 more paths for it")
     assert _why(_paths(), settings)[4].startswith("round 1 asks 2 more paths for it")
+
+
+def test_no_clean_item_releases_nothing_and_asks_for_every_cell(tmp_path):
+    """Every item dropped before the cells (none verified, say): an empty release whose cells
+    are all short, not a failed build (the 1M scale run's release failed here)."""
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path,
+                                               "synthesis": {"difficulty_mix": {"3": 0.5, "4": 0.5}}})
+    kept, full, cells = fill_cells(_kept().clear(), _paths(max_rounds=1), settings)
+    assert kept.is_empty() and full.is_empty()
+    assert {row["level"]: row["released"] for row in cells.rows} == {3: 0, 4: 0}
+    assert all(row["why_short"] for row in cells.rows)
