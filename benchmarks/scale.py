@@ -38,8 +38,10 @@ prompts built, replies turned into rows, ``llm_usage``/``llm_failures`` written,
 ``llm`` resource is replaced by an in-process stub whose client answers every request at
 once from the generator (the planned KPs of each seed; for paths a question made from a
 hash of the path id, with planted exact and near duplicates and benchmark copies so that
-dedup and decontamination have work; the judge and the verifier pick the key, marked in its
-choice's text, 9 times in 10). Neither option of the brief keeps the measure to our
+dedup and decontamination have work; the item is written at the level its prompt asks for 7
+times in 10, else at another, and carries it in its question; the judge reads that level,
+off by one 2 times in 10, so the closed loop reads on, rewrites and drops as with a model; the
+judge and the verifier pick the key, marked in its choice's text, 9 times in 10). Neither option of the brief keeps the measure to our
 own overhead: the scripted HTTP server would add litellm's ~2.5 ms of CPU per call and
 the SQLite result store (one million calls is 40 minutes of litellm alone, measured
 separately by ``benchmarks/llm_fanout.py``) and would choose the KPs itself, so the KP
@@ -338,7 +340,31 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
             return dict(zip(plan.get_column("seed_id").to_list(), plan.get_column("json").to_list(), strict=True))
 
         @staticmethod
-        def _qa(item_id: str) -> dict[str, Any]:
+        def _written_level(item_id: str, asked: int | None) -> int:
+            """The level the stub writes: the one asked 7 times in 10, else another (a level
+            the judge then reads, so the closed loop rewrites and re-asks as with a model)."""
+            h = zlib.crc32(b"level" + item_id.encode())
+            if asked is not None and h % 10 < 7:
+                return asked
+            return 1 + h % 5
+
+        @staticmethod
+        def _asked(request, pattern: str) -> int | None:
+            found = re.search(pattern, request.messages[-1]["content"])
+            return int(found.group(1)) if found else None
+
+        @staticmethod
+        def _read_level(request) -> int:
+            """The judge's reading: the level the item carries, off by one 2 times in 10."""
+            found = re.search(r"\[level (\d)\]", request.messages[-1]["content"])
+            level = int(found.group(1)) if found else 3
+            h = zlib.crc32(request.item_id.encode())
+            if h % 10 < 2:
+                level = level + 1 if (h >> 8) % 2 and level < 5 or level == 1 else level - 1
+            return level
+
+        @staticmethod
+        def _qa(item_id: str, level: int = 3) -> dict[str, Any]:
             h = zlib.crc32(item_id.encode())
             rng = np.random.default_rng(h)
             bucket = h % 1000
@@ -354,7 +380,8 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
             else:
                 tokens = [f"w{t}" for t in rng.integers(0, 50_000, int(rng.integers(14, 30))).tolist()]
             # the key's choice reads "(sound)": the stub's judge and verifier find it without the key
-            return {"question": "Considering " + " ".join(tokens) + ", which is right?",
+            # the written level rides in the question, where the judge's prompt shows it
+            return {"question": "Considering " + " ".join(tokens) + f", which is right? [level {level}]",
                     "choices": [f"choice {j} {int(rng.integers(0, 10**6))}" + (" (sound)" if j == h % 4 else "")
                                 for j in range(4)],
                     "answer": "ABCD"[h % 4], "explanation": "because " + " ".join(tokens[:5]),
@@ -373,14 +400,16 @@ def _stub_resources(plan_path: Path, benchmark_path: Path, settings):
                 planned = self._kps(ids)
                 replies = [planned.get(i, '{"knowledge_points":[]}') for i in ids]
             elif stage == "difficulty_judge":
-                replies = [json.dumps({"answer": self._solve(r), "level": 1 + zlib.crc32(r.item_id.encode()) % 5,
-                                       "rationale": "stub"}) for r in requests]
+                replies = [json.dumps({"answer": self._solve(r), "level": self._read_level(r), "rationale": "stub"})
+                           for r in requests]
             elif stage == "answer_verification":
                 replies = [json.dumps({"answer": self._solve(r), "justification": "stub"}) for r in requests]
             elif stage == "difficulty_rewrite":
-                replies = [json.dumps(self._qa("rewrite" + i)) for i in ids]
+                replies = [json.dumps(self._qa("rewrite" + r.item_id, self._written_level(
+                    "rewrite" + r.item_id, self._asked(r, r"to level (\d)\.")))) for r in requests]
             else:
-                replies = [json.dumps(self._qa(i)) for i in ids]
+                replies = [json.dumps(self._qa(r.item_id, self._written_level(
+                    r.item_id, self._asked(r, r"Target difficulty: level (\d)")))) for r in requests]
             created = time.time()
             outcomes = []
             for item_id, reply in zip(ids, replies, strict=True):
