@@ -655,6 +655,14 @@ def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
                 f'FROM (SELECT {kept} FROM "{table}") t').fetchone()
             tables[table] = {"writers": sorted(writers.get(table, [])), "rows": count, "times_left_out": times,
                              "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
+            if len(writers.get(table, [])) > 1 and "stage" in dict(columns):  # each writer's rows apart
+                for stage, count, total, xor in conn.execute(
+                        f'SELECT stage, count(*), coalesce(sum(hash(t)), 0)::VARCHAR, '
+                        f'coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM (SELECT {kept} FROM "{table}") t '
+                        f'GROUP BY stage').fetchall():
+                    tables[f"{table}[{stage}]"] = {
+                        "writers": [stage], "rows": count, "times_left_out": times,
+                        "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
     result: dict[str, Any] = {"tables": tables}
     if graph:
         import neo4j.time
@@ -676,7 +684,8 @@ def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
             acc[2] ^= h
 
         def props(values: dict[str, Any]) -> list[tuple[str, Any]]:
-            return sorted((k, v) for k, v in values.items() if not isinstance(v, _NEO4J_TIMES))
+            return sorted((k, v) for k, v in values.items()
+                          if not isinstance(v, _NEO4J_TIMES) and k not in RUN_BOOKKEEPING)
 
         driver, _ = connect(settings)
         try:
@@ -708,6 +717,12 @@ def _snapshot(data_dir: Path, env: dict[str, str], graph: bool) -> dict[str, Any
 
 # the stages from the walk plan on: an increment keeps the previous plan's paths (see compare)
 PLAN_STAGES = {"walk_plan", "kp_paths", "linkqa_dataset", "distribution_report"}
+# what records the runs rather than the data, left out of the comparison: kp_changes, the log
+# of what knowledge_points changed for kp_graph (a full run's is one "state" row, an
+# increment's its changes, both named by run id), and the graph's `knowledge_state` (the id
+# of the knowledge_points run it was loaded from)
+RUN_LOGS = {"kp_changes"}
+RUN_BOOKKEEPING = {"knowledge_state"}
 
 
 def compare(after: dict[str, Any], fresh: dict[str, Any], stages: list[str]) -> dict[str, Any]:
@@ -716,12 +731,17 @@ def compare(after: dict[str, Any], fresh: dict[str, Any], stages: list[str]) -> 
     beside (their llm_usage rows record each run's calls, so an increment has more)."""
     run = set(stages)
     compared, llm, other = {}, {}, []
-    for table in sorted(set(after["tables"]) | set(fresh["tables"])):
+    names = set(after["tables"]) | set(fresh["tables"])
+    for table in sorted(names):
         a, b = after["tables"].get(table), fresh["tables"].get(table)
         info = a or b
         same = a is not None and b is not None and (a["rows"], a["digest"]) == (b["rows"], b["digest"])
         writers = set(info["writers"])
-        if writers and writers <= run - LLM_STAGES:
+        if table in RUN_LOGS:
+            other.append(table)
+        elif any(name.startswith(f"{table}[") for name in names):
+            other.append(table)  # its rows are compared per writer, as table[stage]
+        elif writers and writers <= run - LLM_STAGES:
             compared[table] = same
         elif writers & run:
             llm[table] = same
