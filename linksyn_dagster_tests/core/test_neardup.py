@@ -272,3 +272,28 @@ def test_source_copies_compares_an_item_with_its_own_seeds_only():
     found = source_copies(items, seeds, threshold=0.7)
     assert found.get_column("qa_id").to_list() == ["copy"]
     assert found.get_column("seed_id").to_list() == ["s1"] and 0.7 <= found.get_column("similarity")[0] < 1.0
+
+
+def test_source_copies_scored_a_slice_of_pairs_at_a_time_equal_all_at_once(monkeypatch):
+    """source_copies scores its (item, seed) pairs in slices (memory): the result must not
+    depend on where the slices fall."""
+    from linksyn_dagster.core import neardup
+
+    rng = random.Random(3)
+    words = [f"w{i}" for i in range(40)]
+    seeds = pl.DataFrame({"seed_id": [f"s{i}" for i in range(30)],
+                          "text": [" ".join(rng.choices(words, k=12)) for _ in range(30)]})
+    texts = seeds.get_column("text").to_list()
+    items = pl.DataFrame({
+        "qa_id": [f"q{i}" for i in range(60)],
+        "source_seed_ids": [rng.sample([f"s{j}" for j in range(30)], 3) for _ in range(60)],
+        # every other item near-copies its first seed (one word changed)
+        "text": [" ".join(rng.choices(words, k=12)) for _ in range(60)]})
+    items = items.with_columns(pl.Series("text", [
+        (texts[int(ids[0][1:])].rsplit(" ", 1)[0] + " changed") if i % 2 == 0 else t
+        for i, (ids, t) in enumerate(zip(items.get_column("source_seed_ids").to_list(),
+                                         items.get_column("text").to_list()))]))
+    whole = neardup.source_copies(items, seeds, threshold=0.6)
+    monkeypatch.setattr(neardup, "PAIR_SLICE", 7)
+    sliced = neardup.source_copies(items, seeds, threshold=0.6)
+    assert whole.height >= 20 and sliced.equals(whole)
