@@ -64,3 +64,13 @@ def select_list(columns: list[str] | None) -> str:
     if bad or not columns:
         raise ValueError(f"columns to read must be plain identifiers, got {columns!r}")
     return ", ".join(f'"{c}"' for c in columns)
+
+
+def select_slice(conn: Any, table: str, column: str | None, keys: list[str], columns: list[str] | None = None) -> Any:
+    """The rows of ``table`` whose ``column`` is in ``keys`` (all rows when ``column`` is
+    None), only ``columns`` of them when given, as a polars frame: how both warehouse
+    backends read an asset's slice."""
+    select = select_list(columns)
+    if column is None:
+        return conn.execute(f"SELECT {select} FROM {table}").pl()
+    return conn.execute(f"SELECT {select} FROM {table} WHERE list_contains($keys, {column})", {"keys": keys}).pl()

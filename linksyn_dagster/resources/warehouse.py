@@ -22,7 +22,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
-from linksyn_dagster.queries import select_list, sql, transaction
+from linksyn_dagster.queries import select_slice, sql, transaction
 from linksyn_dagster.resources.settings import Secret
 from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, create_side_tables
 
@@ -86,11 +86,7 @@ class DuckDBFile:
         with self.connect() as conn:
             if not _exists(conn, table):
                 return None
-            select = select_list(columns)
-            if column is None:
-                return conn.execute(f"SELECT {select} FROM {table}").pl()
-            return conn.execute(f"SELECT {select} FROM {table} WHERE list_contains($keys, {column})",
-                                {"keys": keys}).pl()
+            return select_slice(conn, table, column, keys, columns)
 
 
 Backend = DuckDBFile | ParquetCatalog

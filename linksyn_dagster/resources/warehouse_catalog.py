@@ -28,7 +28,7 @@ import duckdb
 import polars as pl
 import psycopg
 
-from linksyn_dagster.queries import select_list, split_statements, sql
+from linksyn_dagster.queries import select_slice, split_statements, sql
 from linksyn_dagster.settings import masked_url
 
 SETTING = "LINKSYN_WAREHOUSE__CATALOG_URL"
@@ -121,11 +121,7 @@ class ParquetCatalog:
         if table not in self._files({table}):
             return None
         with self.connect(table) as conn:
-            select = select_list(columns)
-            if column is None:
-                return conn.execute(f"SELECT {select} FROM {table}").pl()
-            return conn.execute(f"SELECT {select} FROM {table} WHERE list_contains($keys, {column})",
-                                {"keys": keys}).pl()
+            return select_slice(conn, table, column, keys, columns)
 
     # writing -------------------------------------------------------------------------------
 
