@@ -46,7 +46,7 @@ import pyarrow.parquet as pq
 
 from linksyn_dagster.core.seeds import REJECT_SCHEMA, SEED_SCHEMA, list_seed_files, load_seed_file
 
-__all__ = ["CACHE_DIR", "FORMAT", "CachedSeeds", "cached_seed_load", "seed_fingerprint"]
+__all__ = ["CACHE_DIR", "FORMAT", "CachedSeeds", "cached_seed_load", "seed_fingerprint", "write_atomic"]
 
 FORMAT = 2  # bump when the parse (SEED_SCHEMA, normalization) or the cache layout changes
 CACHE_DIR = "seed_cache"  # under the data dir
@@ -114,7 +114,9 @@ def _file_key(file: Path, max_field_chars: int) -> str | None:
     return digest.hexdigest()[:24]
 
 
-def _write_atomic(directory: Path, name: str, write) -> Path:
+def write_atomic(directory: Path, name: str, write) -> Path:
+    """``write(path)`` into a temporary file of ``directory``, then renamed to ``name``: a
+    reader never sees half a file."""
     path = directory / name
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     os.close(fd)
@@ -145,10 +147,10 @@ def _parse_file(file: Path, max_field_chars: int, files_dir: Path, parsed: list[
     loaded = load_seed_file(file, max_field_chars=max_field_chars)
     parsed.append(str(file))
     if key is not None:
-        _write_atomic(files_dir, names["parquet"], loaded.seeds.write_parquet)
-        _write_atomic(files_dir, names["rejects.parquet"], loaded.rejects.write_parquet)
+        write_atomic(files_dir, names["parquet"], loaded.seeds.write_parquet)
+        write_atomic(files_dir, names["rejects.parquet"], loaded.rejects.write_parquet)
         meta = json.dumps({"file": str(file), "duplicates": loaded.duplicates, "rows": loaded.seeds.height})
-        _write_atomic(files_dir, names["json"], lambda p: Path(p).write_text(meta, encoding="utf-8"))
+        write_atomic(files_dir, names["json"], lambda p: Path(p).write_text(meta, encoding="utf-8"))
     return _FileParse(loaded.seeds, loaded.rejects, loaded.duplicates), key
 
 
@@ -187,12 +189,12 @@ def _build(sources: list[Path | str], max_field_chars: int, cache_dir: Path,
                 if kept.height:
                     writer.write_table(kept.to_arrow().cast(arrow_schema))
 
-    _write_atomic(cache_dir, names["parquet"], write)
+    write_atomic(cache_dir, names["parquet"], write)
     all_rejects = pl.concat(rejects, how="vertical") if rejects else pl.DataFrame(schema=REJECT_SCHEMA)
-    _write_atomic(cache_dir, names["rejects.parquet"], all_rejects.write_parquet)
+    write_atomic(cache_dir, names["rejects.parquet"], all_rejects.write_parquet)
     meta = json.dumps({"duplicates": duplicates, "files": files, "rows": rows, "parsed": len(parsed),
                        "sources": [str(s) for s in sources]})
-    _write_atomic(cache_dir, names["json"], lambda p: Path(p).write_text(meta, encoding="utf-8"))
+    write_atomic(cache_dir, names["json"], lambda p: Path(p).write_text(meta, encoding="utf-8"))
     for old in cache_dir.glob("seeds-*"):
         if old.name not in names.values():
             old.unlink(missing_ok=True)

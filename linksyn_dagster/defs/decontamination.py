@@ -9,9 +9,7 @@ the writer's name)."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import polars as pl
 from linksyn_dagster.core import decontam as decontam_module
 from linksyn_dagster.core.decontam import (
     HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, build_index, find_contamination, load_benchmarks)
-from linksyn_dagster.core.seed_cache import seed_fingerprint
+from linksyn_dagster.core.seed_cache import seed_fingerprint, write_atomic
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -118,29 +116,23 @@ def decontaminate_seeds(seeds: pl.DataFrame, index: BenchmarkIndex, fingerprint:
     directory.mkdir(parents=True, exist_ok=True)
     checked_path, hits_path = directory / f"{discipline}.parquet", directory / f"{discipline}.hits.parquet"
     keyed = seeds.select("seed_id", pl.struct("question", "choices", "answer").hash(seed=0).alias("text_hash"))
-    keyed = keyed.with_row_index("position")
     if checked_path.exists() and hits_path.exists():
         checked, known = pl.read_parquet(checked_path), pl.read_parquet(hits_path)
     else:
         checked, known = pl.DataFrame(schema=CHECKED_SCHEMA), pl.DataFrame(schema=HIT_SCHEMA)
-    todo = keyed.join(checked, on=["seed_id", "text_hash"], how="anti").get_column("position")
-    unchecked = seeds.with_row_index("position").filter(pl.col("position").is_in(todo.implode())).drop("position")
-    fresh = find_contamination(unchecked, index, id_col="seed_id", question_col="question", choices_col="choices",
-                               answer_col="answer")
+    seen = checked.select(pl.struct(list(CHECKED_SCHEMA))).to_series()
+    new = ~keyed.select(pl.struct(list(CHECKED_SCHEMA)).is_in(seen.implode())).to_series()  # not checked yet
+    fresh = find_contamination(seeds.filter(new), index, id_col="seed_id", question_col="question",
+                               choices_col="choices", answer_col="answer")
     # the entry's hits of the seeds checked before and still here, with the new ones, in seed order
-    before = keyed.filter(~pl.col("position").is_in(todo.implode())).select(pl.col("seed_id").alias("item_id"))
+    before = keyed.filter(~new).select(pl.col("seed_id").alias("item_id"))
     hits = (pl.concat([known.join(before, on="item_id", how="semi"), fresh], how="vertical_relaxed")
-            .join(keyed.select(pl.col("seed_id").alias("item_id"), "position"), on="item_id", how="left")
+            .join(keyed.select(pl.col("seed_id").alias("item_id")).with_row_index("position"), on="item_id",
+                  how="left")
             .sort("position", maintain_order=True).drop("position").cast(HIT_SCHEMA))
     # the hits first: a run stopped between the two writes leaves seeds unchecked (checked
     # again next time), never marked checked without their hits
-    for path, frame in ((hits_path, hits), (checked_path, keyed.select(list(CHECKED_SCHEMA)))):
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            frame.write_parquet(tmp)
-            os.replace(tmp, path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+    write_atomic(directory, hits_path.name, hits.write_parquet)
+    write_atomic(directory, checked_path.name, keyed.write_parquet)
     contaminated = hits.get_column("item_id").unique()
-    return seeds.filter(~pl.col("seed_id").is_in(contaminated.implode())), hits, todo.len()
+    return seeds.filter(~pl.col("seed_id").is_in(contaminated.implode())), hits, int(new.sum())
