@@ -33,20 +33,22 @@ Dagster/polars/litellm). The Neo4j server's own resident memory after ``kp_graph
 is the slope of log(time) over log(N): 1 is linear, N log N shows as about 1.1-1.2 over a
 decade, 2 is quadratic.
 
-LLM stages: the assets ``seed_kps``, ``synthesized_qa``, ``enhanced_qa`` and ``verified_qa`` run as they are,
-prompts built, replies turned into rows, ``llm_usage``/``llm_failures`` written, but the
-``llm`` resource is replaced by an in-process stub whose client answers every request at
-once from the generator (the planned KPs of each seed; for paths a question made from a
-hash of the path id, with planted exact and near duplicates and benchmark copies so that
-dedup and decontamination have work; the item is written at the level its prompt asks for 7
-times in 10, else at another, and carries it in its question; the judge reads that level,
-off by one 2 times in 10, so the closed loop reads on, rewrites and drops as with a model; the
-judge and the verifier pick the key, marked in its choice's text, 9 times in 10). Neither option of the brief keeps the measure to our
-own overhead: the scripted HTTP server would add litellm's ~2.5 ms of CPU per call and
-the SQLite result store (one million calls is 40 minutes of litellm alone, measured
-separately by ``benchmarks/llm_fanout.py``) and would choose the KPs itself, so the KP
-distribution would not be the one generated; writing the assets' tables directly would skip
-prompt building and row assembly, which are ours. The stub skips only the LLM client.
+LLM stages: the assets ``seed_kps``, ``synthesized_qa``, ``enhanced_qa`` and
+``verified_qa`` run as they are, prompts built, replies turned into rows,
+``llm_usage``/``llm_failures`` written, but the ``llm`` resource is replaced by an
+in-process stub whose client answers every request at once from the generator (the planned
+KPs of each seed; for paths a question made from a hash of the path id, with planted exact
+and near duplicates and benchmark copies so that dedup and decontamination have work; the
+item is written at the level its prompt asks for 7 times in 10, else at another, and
+carries it in its question; the judge reads that level, off by one 2 times in 10, so the
+closed loop reads on, rewrites and drops as with a model; the judge and the verifier pick
+the key, marked in its choice's text, 9 times in 10). Neither option of the brief keeps the
+measure to our own overhead: the scripted HTTP server would add litellm's ~2.5 ms of CPU
+per call and the SQLite result store (one million calls is 40 minutes of litellm alone,
+measured separately by ``benchmarks/llm_fanout.py``) and would choose the KPs itself, so
+the KP distribution would not be the one generated; writing the assets' tables directly
+would skip prompt building and row assembly, which are ours. The stub skips only the LLM
+client.
 
 ``--skip-graph-load`` leaves Neo4j out: ``kp_graph`` is not run, the CSR cache that
 ``walk_plan`` reads is written from DuckDB's ``knowledge_points`` and ``kp_cooccurrence``
@@ -653,16 +655,17 @@ def snapshot(data_dir: Path, out: Path, graph: bool) -> None:
             count, total, xor = conn.execute(
                 f'SELECT count(*), coalesce(sum(hash(t)), 0)::VARCHAR, coalesce(bit_xor(hash(t)), 0)::VARCHAR '
                 f'FROM (SELECT {kept} FROM "{table}") t').fetchone()
-            tables[table] = {"writers": sorted(writers.get(table, [])), "rows": count, "times_left_out": times,
-                             "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
+            def entry(writers_of: list[str], count: int, total: str, xor: str) -> dict[str, Any]:
+                return {"writers": writers_of, "rows": count, "times_left_out": times,
+                        "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
+
+            tables[table] = entry(sorted(writers.get(table, [])), count, total, xor)
             if len(writers.get(table, [])) > 1 and "stage" in dict(columns):  # each writer's rows apart
                 for stage, count, total, xor in conn.execute(
                         f'SELECT stage, count(*), coalesce(sum(hash(t)), 0)::VARCHAR, '
                         f'coalesce(bit_xor(hash(t)), 0)::VARCHAR FROM (SELECT {kept} FROM "{table}") t '
                         f'GROUP BY stage').fetchall():
-                    tables[f"{table}[{stage}]"] = {
-                        "writers": [stage], "rows": count, "times_left_out": times,
-                        "digest": hashlib.sha256(repr((columns, total, xor)).encode()).hexdigest()[:16]}
+                    tables[f"{table}[{stage}]"] = entry([stage], count, total, xor)
     result: dict[str, Any] = {"tables": tables}
     if graph:
         import neo4j.time
