@@ -22,6 +22,7 @@ import polars as pl
 from dagster_duckdb import DuckDBResource
 from pydantic import Field, PrivateAttr
 
+from linksyn_dagster.core.slice_diff import plan_edit
 from linksyn_dagster.queries import select_slice, sql, transaction
 from linksyn_dagster.resources.settings import Secret
 from linksyn_dagster.resources.warehouse_catalog import ParquetCatalog, create_side_tables
@@ -76,8 +77,9 @@ class DuckDBFile:
                     else:
                         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM incoming LIMIT 0")
                         _add_new_columns(conn, table)
-                        conn.execute(f"DELETE FROM {table} WHERE list_contains($keys, {column})", {"keys": keys})
-                        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+                        if not _edit_slice(conn, table, df, column, keys):
+                            conn.execute(f"DELETE FROM {table} WHERE list_contains($keys, {column})", {"keys": keys})
+                            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
             finally:
                 conn.unregister("incoming")
 
@@ -203,6 +205,33 @@ class WarehouseResource(dg.ConfigurableResource):
 def _exists(conn: Any, table: str) -> bool:
     found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()
     return bool(found and found[0])
+
+
+def _edit_slice(conn, table: str, df: pl.DataFrame, column: str, keys: list[str]) -> bool:
+    """The slice ``keys`` of ``table`` made equal to ``df`` (``incoming``) by deleting the
+    stored rows it no longer has and appending its new tail, when that is smaller than
+    rewriting (:func:`~linksyn_dagster.core.slice_diff.plan_edit`): a re-run that changes a few
+    rows writes a few. False when the slice must be rewritten instead."""
+    stored = conn.execute(f"SELECT rowid AS __rowid, * FROM {table} WHERE list_contains($keys, {column}) "
+                          "ORDER BY rowid", {"keys": keys}).pl()
+    if set(stored.columns) != {"__rowid", *df.columns}:  # a column the new frame lacks: rewrite
+        return False
+    edit = plan_edit(stored.select(df.columns), df)
+    if edit is None:
+        return False
+    frames = {"deleted": pl.DataFrame({"rid": stored.get_column("__rowid").gather(edit.delete)}),
+              "appended": df.slice(edit.append_from)}
+    for name, frame in frames.items():
+        conn.register(name, frame.to_arrow())
+    try:
+        if edit.delete.size:
+            conn.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT rid FROM deleted)")
+        if edit.append_from < df.height:
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM appended")
+    finally:
+        for name in frames:
+            conn.unregister(name)
+    return True
 
 
 def _add_new_columns(conn, table: str) -> None:

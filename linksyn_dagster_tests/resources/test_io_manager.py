@@ -81,6 +81,25 @@ def test_a_partition_written_with_a_new_column_adds_it_and_keeps_the_other_parti
     assert rows == [("a", 1, [1, 2]), ("a", 2, [2, 3]), ("b", 7, None)]
 
 
+def test_a_rerun_that_changes_a_few_rows_writes_only_those_and_reads_back_in_its_order(tmp_path):
+    """On the DuckDB file a partition written again with rows dropped and rows added at the
+    end deletes and appends just those: its kept rows stay where they are in the table (before
+    the other partition's, not moved behind them as a rewrite would), and the slice reads
+    back as the new frame, in its order. A reordered slice is rewritten."""
+    warehouse = {"database": str(tmp_path / "w.duckdb"), "files_dir": str(tmp_path / "files"), "catalog_url": Secret(None)}
+    ROWS.update(a=list(range(50)), b=[1000, 1001])
+    _run(warehouse, ["numbers"], "a")
+    _run(warehouse, ["numbers"], "b")
+    ROWS["a"] = [v for v in range(50) if v % 10 != 3] + [60, 61]
+    _run(warehouse, ["numbers"], "a")
+    assert [value for (value,) in _rows(warehouse, "SELECT value FROM numbers WHERE part = 'a'")] == ROWS["a"]
+    stored = [value for (value,) in _rows(warehouse, "SELECT value FROM numbers")]
+    assert stored == ROWS["a"][:-2] + [1000, 1001, 60, 61]  # edited in place, the new rows appended
+    ROWS["a"] = list(reversed(ROWS["a"]))
+    _run(warehouse, ["numbers"], "a")
+    assert [value for (value,) in _rows(warehouse, "SELECT value FROM numbers WHERE part = 'a'")] == ROWS["a"]
+
+
 def test_reading_a_never_materialized_asset_says_so(warehouse):
     result = dg.materialize([numbers, total], selection=["total"], raise_on_error=False,
                             resources={"io_manager": WarehouseIOManager(warehouse=WarehouseResource(**warehouse))})
