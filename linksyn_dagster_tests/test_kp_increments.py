@@ -11,14 +11,17 @@ import random
 
 import dagster as dg
 import neo4j
+import numpy as np
 import polars as pl
 import psycopg
 import pytest
 
 from linksyn_dagster.defs.graph.assets import kp_graph, neo4j_counts_match_duckdb
 from linksyn_dagster.defs.knowledge.assets import knowledge_points
+from linksyn_dagster.defs.paths.assets import CSR_CACHE_DIR, walk_graph_changes
 from linksyn_dagster.definitions import build_resources
 from linksyn_dagster.queries import cypher
+from linksyn_dagster.resources.graph_csr import read_kp_graph_csr
 from linksyn_dagster.resources.warehouse import read_warehouse
 from linksyn_dagster.settings import load_settings
 from linksyn_dagster_tests.core.test_kp_increment import _bridges, _early, _mentions
@@ -109,6 +112,20 @@ def _wipe(driver: neo4j.Driver) -> None:
         session.run("MATCH (m:GraphMeta) DELETE m").consume()
 
 
+def _walk_graph_patched(settings, elsewhere, patched: bool) -> None:
+    """The walk plan's graph after a step: made from the step before's cached graph and
+    kp_changes (after an increment), and equal to the graph read whole from Neo4j."""
+    resources = build_resources(settings)
+    csr, transfer = read_kp_graph_csr(resources["graph"], settings.data_dir / CSR_CACHE_DIR,
+                                      changes=lambda: walk_graph_changes(resources["warehouse"]))
+    assert transfer.patched is patched and not transfer.cache_hit
+    streamed, read = read_kp_graph_csr(resources["graph"], elsewhere)
+    assert not read.patched and not read.cache_hit and read.version == transfer.version
+    assert csr.node_ids.tolist() == streamed.node_ids.tolist() and csr.discipline_names == streamed.discipline_names
+    for name in ("indptr", "indices", "weights", "frequency", "discipline"):
+        assert np.array_equal(getattr(csr, name), getattr(streamed, name)), name
+
+
 def test_increments_equal_a_fresh_run(tmp_path, monkeypatch, neo4j_server, neo4j_driver, catalogs) -> None:
     rng = random.Random(11)
     corpus = _mentions(300, rng)
@@ -124,6 +141,7 @@ def test_increments_equal_a_fresh_run(tmp_path, monkeypatch, neo4j_server, neo4j
     for i, step in enumerate(steps):
         _add_seeds(settings, step)
         knowledge, graph = _run(settings)
+        _walk_graph_patched(settings, tmp_path / f"streamed-{i}", patched=i > 0)
         assert knowledge["mode"] == ("full" if i == 0 else "increment")
         assert graph["load/mode"] == ("full" if i == 0 else "changes")
         if i:

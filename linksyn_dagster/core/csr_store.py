@@ -20,7 +20,8 @@ import numpy as np
 
 from linksyn_dagster.core.csr_graph import CSRGraph
 
-__all__ = ["FORMAT", "Column", "KeyIndex", "cache_file", "load_csr", "save_csr", "stale_cache_files"]
+__all__ = ["FORMAT", "Column", "KeyIndex", "cache_file", "cached_state", "file_of_state", "load_csr", "save_csr",
+           "stale_cache_files"]
 
 # bump when the file layout changes: old files are then ignored (and cleaned up)
 FORMAT = 1
@@ -53,8 +54,10 @@ def _unblob(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [raw[a:b].decode("utf-8") for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
-def save_csr(graph: CSRGraph, path: Path) -> int:
-    """Write ``graph`` to ``path`` atomically; returns the file's size in bytes."""
+def save_csr(graph: CSRGraph, path: Path, knowledge_state: str | None = None) -> int:
+    """Write ``graph`` to ``path`` atomically; returns the file's size in bytes.
+    ``knowledge_state``: the state of the knowledge tables the graph holds (``kp_changes``), so a
+    later state's graph can be made from this one and the changes between them."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ids, id_offsets = _blob([str(x) for x in graph.node_ids.tolist()])
@@ -65,7 +68,9 @@ def save_csr(graph: CSRGraph, path: Path) -> int:
             np.savez(handle, indptr=graph.indptr, indices=graph.indices, weights=graph.weights,
                      frequency=graph.frequency, discipline=graph.discipline, node_ids=ids, node_id_offsets=id_offsets,
                      discipline_names=names, discipline_name_offsets=name_offsets,
-                     format=np.array([FORMAT], dtype=np.int64))
+                     format=np.array([FORMAT], dtype=np.int64),
+                     **({"knowledge_state": np.frombuffer(knowledge_state.encode("utf-8"), dtype=np.uint8)}
+                        if knowledge_state else {}))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -88,6 +93,24 @@ def load_csr(path: Path) -> CSRGraph:
             )
     except (KeyError, ValueError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not a readable cached KP graph ({type(exc).__name__}: {exc})") from None
+
+
+def cached_state(path: Path) -> str | None:
+    """The knowledge state a cached graph holds (read without its arrays), None when it does
+    not say or cannot be read."""
+    try:
+        with np.load(Path(path), allow_pickle=False) as data:
+            if "knowledge_state" not in data.files or int(data["format"][0]) != FORMAT:
+                return None
+            return data["knowledge_state"].tobytes().decode("utf-8")
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, UnicodeDecodeError):
+        return None
+
+
+def file_of_state(cache_dir: Path, knowledge_state: str) -> Path | None:
+    """The cached graph that holds ``knowledge_state``, if one does."""
+    return next((p for p in sorted(Path(cache_dir).glob(f"kp_graph-*-f{FORMAT}.npz"))
+                 if cached_state(p) == knowledge_state), None)
 
 
 class Column:

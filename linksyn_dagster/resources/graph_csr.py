@@ -21,8 +21,10 @@ from typing import Any, Callable, Iterator, Protocol
 
 import numpy as np
 
+from linksyn_dagster.core.csr_delta import GraphChanges, apply_changes
 from linksyn_dagster.core.csr_graph import CSRGraph
-from linksyn_dagster.core.csr_store import Column, KeyIndex, cache_file, load_csr, save_csr, stale_cache_files
+from linksyn_dagster.core.csr_store import (Column, KeyIndex, cache_file, file_of_state, load_csr, save_csr,
+                                            stale_cache_files)
 
 __all__ = ["PAGE_NODES", "CSRTransfer", "GraphReader", "read_kp_graph_csr"]
 
@@ -45,6 +47,7 @@ class CSRTransfer:
 
     version: str
     cache_hit: bool
+    patched: bool  # made from the cached graph of the knowledge state before and kp_changes, not read
     cache_path: str | None  # None: not cacheable (no version, or it changed during the read)
     read_seconds: float
     queries: int  # queries sent to Neo4j
@@ -57,9 +60,11 @@ class CSRTransfer:
         return {f"csr/{k}": v for k, v in asdict(self).items() if v is not None}
 
 
-def _version(graph: GraphReader) -> str:
+def _meta(graph: GraphReader) -> tuple[str, str | None]:
+    """The graph's version and the knowledge state it holds (None if it does not say)."""
     rows = graph.read("graph_meta_get")
-    return str((rows[0]["version"] if rows else None) or "unknown")
+    row = rows[0] if rows else {}
+    return str(row.get("version") or "unknown"), row.get("knowledge_state")
 
 
 def _peak_rss() -> int:
@@ -129,32 +134,56 @@ def _stream(graph: GraphReader, page_nodes: int) -> CSRGraph:
                                      weight.array())
 
 
-def read_kp_graph_csr(graph: GraphReader, cache_dir: Path, page_nodes: int = PAGE_NODES) -> tuple[CSRGraph, CSRTransfer]:
+def read_kp_graph_csr(graph: GraphReader, cache_dir: Path, page_nodes: int = PAGE_NODES,
+                      changes: Callable[[], GraphChanges | None] | None = None) -> tuple[CSRGraph, CSRTransfer]:
     """The current KP graph as a ``CSRGraph`` (node order: ``kp_id``), from the cache when it
-    holds this graph version, else streamed from Neo4j (and then cached)."""
+    holds this graph version; else, when ``changes`` (asked only then) lead from a knowledge
+    state whose graph is cached to the one Neo4j holds, that graph with the changes applied;
+    else streamed from Neo4j. Either way then cached, with the knowledge state it holds."""
     began = time.perf_counter()
     reader = _Counted(graph)  # every query below goes through it
-    version = _version(reader)
+    version, state = _meta(reader)
     path = cache_file(cache_dir, version)
+
+    def transfer(csr: CSRGraph, cache_path: Path | None, hit: bool = False, patched: bool = False) -> CSRTransfer:
+        return CSRTransfer(version=version, cache_hit=hit, patched=patched,
+                           cache_path=str(cache_path) if cache_path else None,
+                           read_seconds=time.perf_counter() - began, queries=reader.queries, nodes=csr.n_nodes,
+                           edges=csr.n_edges, csr_bytes=csr.nbytes, peak_rss_bytes=_peak_rss())
+
     if path is not None and path.exists():
         try:
             csr = load_csr(path)
         except (ValueError, OSError) as exc:  # a damaged file is read again, not trusted
             log.warning("graph cache %s unreadable (%s); reading the graph from Neo4j", path, exc)
         else:
-            return csr, CSRTransfer(version=version, cache_hit=True, cache_path=str(path),
-                                    read_seconds=time.perf_counter() - began, queries=reader.queries,
-                                    nodes=csr.n_nodes, edges=csr.n_edges, csr_bytes=csr.nbytes,
-                                    peak_rss_bytes=_peak_rss())
-    csr = _stream(reader, page_nodes)
-    after = _version(reader)
-    if after != version:
-        log.warning("KP graph changed from version %s to %s while it was read; not caching it", version, after)
+            return csr, transfer(csr, path, hit=True)
+    csr = _patched(cache_dir, state, changes) if path is not None and state else None
+    patched = csr is not None
+    if csr is None:
+        csr = _stream(reader, page_nodes)
+    if _meta(reader) != (version, state):
+        log.warning("KP graph changed from version %s while it was read; not caching it", version)
         path = None
     if path is not None:
-        save_csr(csr, path)
+        save_csr(csr, path, knowledge_state=state)
         for old in stale_cache_files(path.parent, keep=path):
             old.unlink(missing_ok=True)
-    return csr, CSRTransfer(version=version, cache_hit=False, cache_path=str(path) if path else None,
-                            read_seconds=time.perf_counter() - began, queries=reader.queries, nodes=csr.n_nodes,
-                            edges=csr.n_edges, csr_bytes=csr.nbytes, peak_rss_bytes=_peak_rss())
+    return csr, transfer(csr, path, patched=patched)
+
+
+def _patched(cache_dir: Path, state: str, changes: Callable[[], GraphChanges | None] | None) -> CSRGraph | None:
+    """The graph of knowledge state ``state`` made from a cached earlier one and the changes
+    that lead from it to ``state``; None when there are none such."""
+    delta = changes() if changes is not None else None
+    if delta is None or delta.to_state != state or delta.from_state == state:
+        return None
+    source = file_of_state(cache_dir, delta.from_state)
+    if source is None:
+        return None
+    try:
+        return apply_changes(load_csr(source), delta)
+    except (ValueError, OSError) as exc:  # then the graph is read whole
+        log.warning("graph cache %s could not take the knowledge changes (%s); reading the graph from Neo4j",
+                    source, exc)
+        return None

@@ -12,6 +12,7 @@ import polars as pl
 from pydantic import Field
 
 from linksyn_dagster.core.control import items_for_tokens
+from linksyn_dagster.core.csr_delta import GraphChanges
 from linksyn_dagster.core.difficulty import assign_levels, mix_for
 from linksyn_dagster.core.tokens import qa_tokens
 from linksyn_dagster.core.linking import linked_seeds
@@ -171,6 +172,27 @@ def _target_levels(paths: pl.DataFrame, synthesis, rounds: list[dict[str, dict[s
     return pl.concat(frames)
 
 
+def walk_graph_changes(warehouse: WarehouseResource) -> GraphChanges | None:
+    """What the last run of knowledge_points changed in the walk graph (``kp_changes``), with
+    the new values of the KPs it names: the walk plan makes the new graph from the cached one
+    of the state before with these, instead of reading all of it from Neo4j again."""
+    if not warehouse.table_exists("kp_changes"):
+        return None
+    changes = warehouse.query("kp_changes_all")
+    if not changes.height:
+        return None
+    first = changes.row(0, named=True)
+    kps, edges = (changes.filter(pl.col("kind") == kind) for kind in ("kp", "edge"))
+    named = kps.filter(pl.col("change") != "gone").select("kp_id")
+    nodes = warehouse.query("walk_nodes_of", frames={"wanted_kps": named})
+    ends = [pl.col("kp_id").alias("kp_a"), "kp_b"]
+    return GraphChanges(
+        from_state=first["from_state"], to_state=first["to_state"], nodes=nodes,
+        nodes_gone=kps.filter(pl.col("change") == "gone").get_column("kp_id"),
+        edges=edges.filter(pl.col("change") != "gone").select(*ends, "weight"),
+        edges_gone=edges.filter(pl.col("change") == "gone").select(*ends))
+
+
 def _estimate(settings, walk, max_rounds: int, paths_given: bool, warehouse: WarehouseResource,
               llm: LLMResource) -> pl.DataFrame:
     """``run_estimate``'s rows for the plan about to be walked (``walk``: its paths, ``max_rounds``:
@@ -244,10 +266,13 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
                                                     warehouse, llm)
 
     # the graph as CSR arrays: streamed from Neo4j once per graph version, then from the cache
-    csr, transfer = read_kp_graph_csr(graph, settings.data_dir / CSR_CACHE_DIR)
+    csr, transfer = read_kp_graph_csr(graph, settings.data_dir / CSR_CACHE_DIR,
+                                      changes=lambda: walk_graph_changes(warehouse))
     version = transfer.version
-    context.log.info(f"walk_plan: graph {version} ({csr.n_nodes} KPs, {csr.n_edges} edges) "
-                     f"{'from the cache' if transfer.cache_hit else 'read from Neo4j'} in {transfer.read_seconds:.2f}s")
+    how = ("from the cache" if transfer.cache_hit else "made from the cached graph and kp_changes" if transfer.patched
+           else "read from Neo4j")
+    context.log.info(f"walk_plan: graph {version} ({csr.n_nodes} KPs, {csr.n_edges} edges) {how} "
+                     f"in {transfer.read_seconds:.2f}s")
     nodes = pl.DataFrame({"kp_id": pl.Series(csr.node_ids, dtype=pl.Utf8)}).with_row_index("node")
     available = sorted(csr.discipline_names[c] for c in np.unique(csr.discipline))
     quotas = quotas_from_distribution(walk.paths_total, walk.target_distribution, available)
@@ -313,7 +338,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
     yield dg.Output(paths, metadata={
         **table_metadata(paths, columns.PATHS, ["path_id", "start_discipline", "length", "kp_names", "seed_ids"]),
         "quotas": dg.MetadataValue.json(quotas), "graph_nodes": csr.n_nodes, "graph_edges": csr.n_edges,
-        "csr_cache": "hit" if transfer.cache_hit else "miss", "csr_read_seconds": round(transfer.read_seconds, 3),
+        "csr_cache": "hit" if transfer.cache_hit else "patched" if transfer.patched else "miss",
+        "csr_read_seconds": round(transfer.read_seconds, 3),
         "csr_bytes": transfer.csr_bytes, "csr_neo4j_queries": transfer.queries,
         "peak_rss_mb": round(transfer.peak_rss_bytes / 2**20, 1),
         "walk_seconds": round(walk_seconds, 4), "walk_batch_size": batch_size,
