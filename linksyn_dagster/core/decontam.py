@@ -73,6 +73,7 @@ from linksyn_dagster.core.neardup import (
     minhash_signatures,
     units_expr,
 )
+from linksyn_dagster.core.row_memo import memoized
 from linksyn_dagster.core.seeds import REJECT_SCHEMA, load_seed_files
 
 __all__ = [
@@ -544,3 +545,15 @@ def decontaminate(
     contaminated = hits.get_column("item_id").unique()
     kept = items.filter(~pl.col(id_col).cast(pl.String).is_in(contaminated.implode()))
     return kept, hits
+
+
+def checked_against_benchmarks(items: pl.DataFrame, index: BenchmarkIndex, id_col: str, directory: Path,
+                               entry: str) -> tuple[pl.DataFrame, int]:
+    """``(hits, checked_now)``: :func:`find_contamination` of ``items`` (``question``,
+    ``choices``, ``answer``), the items the cache ``entry`` under ``directory`` checked
+    before taken from it (``core/row_memo.py``; ``directory`` must be for this index): the
+    hits in item order, each item's own in the order ``find_contamination`` gives them."""
+    return memoized(items, lambda fresh: find_contamination(
+        fresh, index, id_col=id_col, question_col="question", choices_col="choices", answer_col="answer"),
+        id_col=id_col, content=["question", "choices", "answer"], result_id="item_id", schema=HIT_SCHEMA,
+        directory=directory, entry=entry)

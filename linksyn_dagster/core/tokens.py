@@ -39,8 +39,9 @@ def encoding():
 def count_tokens(texts: Iterable[str | None]) -> list[int]:
     """Tokens of each text (None counts 0); special-token text is counted as plain text."""
     enc = encoding()
-    texts = ["" if t is None else t for t in texts]
-    return [len(tokens) for tokens in enc.encode_ordinary_batch(texts)]
+    # one call per text: encode_ordinary_batch hands each text to a thread pool, and at 220k
+    # texts the futures cost more than the encoding (15 s against 8 s)
+    return [len(enc.encode_ordinary("" if t is None else t)) for t in texts]
 
 
 def qa_tokens(items: pl.DataFrame) -> pl.Series:

@@ -9,7 +9,6 @@ the writer's name)."""
 from __future__ import annotations
 
 import hashlib
-import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,8 +17,9 @@ import polars as pl
 
 from linksyn_dagster.core import decontam as decontam_module
 from linksyn_dagster.core.decontam import (
-    HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, build_index, find_contamination, load_benchmarks)
-from linksyn_dagster.core.seed_cache import seed_fingerprint, write_atomic
+    HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, build_index, checked_against_benchmarks, load_benchmarks)
+from linksyn_dagster.core.row_memo import entry_dir
+from linksyn_dagster.core.seed_cache import seed_fingerprint
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import side_table_materialization, side_table_spec
 from linksyn_dagster.defs.partitions import discipline_partitions
@@ -84,7 +84,6 @@ def record_hits(warehouse: WarehouseResource, stage: str, partition_key: str | N
 
 
 CHECKED_DIR = "decontaminated"  # under the seed cache: per benchmark fingerprint, per discipline
-CHECKED_SCHEMA = {"seed_id": pl.String(), "text_hash": pl.UInt64()}
 
 
 def benchmark_fingerprint(decontam: DecontamSettings, release: ReleaseSettings) -> str:
@@ -104,35 +103,11 @@ def decontaminate_seeds(seeds: pl.DataFrame, index: BenchmarkIndex, fingerprint:
     seeds, checking only the seeds this discipline's cache entry (under ``cache_dir``, for
     this benchmark ``fingerprint``) has not checked yet: a nightly increment checks its new
     seeds, not the corpus. A seed counts as checked by its id and a hash of its question,
-    choices and answer; its hits are those the entry holds. The entry is the partition's own
-    (two disciplines never share one) and is replaced whole, so runs in any order or at once
+    choices and answer; its hits are those the entry holds (``core/row_memo.py``). The entry
+    is the partition's own (two disciplines never share one), so runs in any order or at once
     give the rows that checking everything gives: the hits in seed order, each seed's own in
     the order ``find_contamination`` gives them."""
-    directory = cache_dir / CHECKED_DIR / fingerprint
-    if not directory.exists():  # other benchmarks or settings: their entries are of no more use
-        for old in (cache_dir / CHECKED_DIR).glob("*"):
-            if old.is_dir() and old.name != fingerprint:
-                shutil.rmtree(old, ignore_errors=True)
-    directory.mkdir(parents=True, exist_ok=True)
-    checked_path, hits_path = directory / f"{discipline}.parquet", directory / f"{discipline}.hits.parquet"
-    keyed = seeds.select("seed_id", pl.struct("question", "choices", "answer").hash(seed=0).alias("text_hash"))
-    if checked_path.exists() and hits_path.exists():
-        checked, known = pl.read_parquet(checked_path), pl.read_parquet(hits_path)
-    else:
-        checked, known = pl.DataFrame(schema=CHECKED_SCHEMA), pl.DataFrame(schema=HIT_SCHEMA)
-    seen = checked.select(pl.struct(list(CHECKED_SCHEMA))).to_series()
-    new = ~keyed.select(pl.struct(list(CHECKED_SCHEMA)).is_in(seen.implode())).to_series()  # not checked yet
-    fresh = find_contamination(seeds.filter(new), index, id_col="seed_id", question_col="question",
-                               choices_col="choices", answer_col="answer")
-    # the entry's hits of the seeds checked before and still here, with the new ones, in seed order
-    before = keyed.filter(~new).select(pl.col("seed_id").alias("item_id"))
-    hits = (pl.concat([known.join(before, on="item_id", how="semi"), fresh], how="vertical_relaxed")
-            .join(keyed.select(pl.col("seed_id").alias("item_id")).with_row_index("position"), on="item_id",
-                  how="left")
-            .sort("position", maintain_order=True).drop("position").cast(HIT_SCHEMA))
-    # the hits first: a run stopped between the two writes leaves seeds unchecked (checked
-    # again next time), never marked checked without their hits
-    write_atomic(directory, hits_path.name, hits.write_parquet)
-    write_atomic(directory, checked_path.name, keyed.write_parquet)
+    hits, checked_now = checked_against_benchmarks(seeds, index, "seed_id", entry_dir(cache_dir / CHECKED_DIR,
+                                                                                     fingerprint), discipline)
     contaminated = hits.get_column("item_id").unique()
-    return seeds.filter(~pl.col("seed_id").is_in(contaminated.implode())), hits, int(new.sum())
+    return seeds.filter(~pl.col("seed_id").is_in(contaminated.implode())), hits, checked_now

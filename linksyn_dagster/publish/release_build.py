@@ -11,15 +11,18 @@ cells' cap (``cell_full``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
-from linksyn_dagster.core.decontam import HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, decontaminate
+from linksyn_dagster.core.decontam import HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, find_contamination
 from linksyn_dagster.core.dedup import exact_dedup
 from linksyn_dagster.core.neardup import near_dedup, source_copies
 from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages, unusable_reason
+from linksyn_dagster.core.row_memo import memoized
+from linksyn_dagster.core.tokens import qa_tokens
 from linksyn_dagster.core.verification import AGREES, NOT_VERIFIED, UNVERIFIED
 from linksyn_dagster.publish.release import ReleaseSummary
 from linksyn_dagster.publish.release_cells import ReleaseCells, fill_cells
@@ -31,6 +34,7 @@ CELL_FULL = "cell_full"
 ANSWER_INDEX = {letter: index for index, letter in enumerate("ABCDEFGHIJ")}
 DROP_SCHEMA = {"qa_id": pl.Utf8, "duplicate_of": pl.Utf8, "reason": pl.Utf8}
 COPY_SCHEMA = {"qa_id": pl.Utf8, "seed_id": pl.Utf8, "similarity": pl.Float64}
+TOKEN_SCHEMA = {"qa_id": pl.Utf8, "tokens": pl.Int64}
 TRACES = ("reasoning", "answer_text", "selected", "judge_answers", "judge_levels", "difficulty_confidence",
           "round")  # they stay in the warehouse
 
@@ -99,14 +103,31 @@ def _no_duplicate(frame: pl.DataFrame, reason: str | None = None) -> pl.DataFram
                         pl.lit(reason).alias("reason") if reason else "reason")
 
 
+def _per_item(items: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame], content: list[str],
+              schema: dict[str, pl.DataType], result_id: str, cache_dir: Path | None, entry: str) -> pl.DataFrame:
+    """``compute(items)`` (a score of each item on its own: rows ``schema`` naming the item by
+    ``result_id``), in item order, each item's rows in ``compute``'s order; with ``cache_dir``,
+    computed only for the items its ``entry`` has not scored (``core/row_memo.py``)."""
+    if cache_dir is not None:
+        return memoized(items, compute, id_col="qa_id", content=content, result_id=result_id, schema=schema,
+                        directory=cache_dir, entry=entry)[0]
+    rows = compute(items).select(list(schema)).cast(schema)
+    position = items.select(pl.col("qa_id").alias(result_id)).with_row_index("__position")
+    return rows.join(position, on=result_id, how="left").sort("__position", maintain_order=True).drop("__position")
+
+
 def build_release(verified: pl.DataFrame, *, seeds: pl.DataFrame | None, seed_language: pl.DataFrame,
                   benchmarks: tuple[BenchmarkSet, BenchmarkIndex] | None, paths: pl.DataFrame,
-                  settings: LinkSynSettings) -> ReleaseBuild:
+                  settings: LinkSynSettings, cache_dir: Path | None = None) -> ReleaseBuild:
     """The release of the ``verified`` items (``verified_qa``, every partition). ``seeds``: the
     items' source seeds (seed_id, question, answer, answer_text; see ``wanted_seeds``), None
     when they have none; ``seed_language``: discipline and language of every seed (the
     languages an item may be in); ``benchmarks``: the evaluation sets and their index, None
-    when decontamination is off; ``paths``: every path asked (see ``fill_cells``)."""
+    when decontamination is off; ``paths``: every path asked (see ``fill_cells``);
+    ``cache_dir``: where the scores of each item on its own (copies of its source seeds,
+    overlap with the evaluation sets, tokens) are kept between runs, so a run scores only the
+    items it has not seen (a directory for these seeds' texts, benchmarks, settings and code:
+    the caller's fingerprint); None scores every item."""
     release = settings.release
     languages = seed_languages(seed_language, min_share=release.min_language_share)
     released_verdict = pl.col("verdict").is_in([AGREES, NOT_VERIFIED])
@@ -125,16 +146,22 @@ def build_release(verified: pl.DataFrame, *, seeds: pl.DataFrame | None, seed_la
         answer_text=pl.col("choices").list.get(
             pl.col("answer").replace_strict(ANSWER_INDEX, default=None, return_dtype=pl.Int64), null_on_oob=True))
     shingles = (1, release.near_dup_shingle_size)
-    copies = _source_copies(ordered, seeds, release.near_dup_threshold, shingles)
+    copies = _per_item(ordered, lambda fresh: _source_copies(fresh, seeds, release.near_dup_threshold, shingles),
+                       ["question", "choices", "answer", "source_seed_ids"], COPY_SCHEMA, "qa_id", cache_dir,
+                       "source_copies").sort("qa_id")  # at most one row per item
     ordered = ordered.join(copies, on="qa_id", how="anti")
     kept, exact = exact_dedup(ordered, ["question", "answer_text"], "qa_id")
     hits = pl.DataFrame(schema=HIT_SCHEMA)
     if benchmarks is not None:  # before near-dedup: a contaminated item never represents a cluster
-        kept, hits = decontaminate(kept, benchmarks[1], id_col="qa_id", question_col="question",
-                                   choices_col="choices", answer_col="answer")
+        hits = _per_item(kept, lambda fresh: find_contamination(
+            fresh, benchmarks[1], id_col="qa_id", question_col="question", choices_col="choices",
+            answer_col="answer"), ["question", "choices", "answer"], HIT_SCHEMA, "item_id", cache_dir, "benchmarks")
+        kept = kept.filter(~pl.col("qa_id").is_in(hits.get_column("item_id").unique().implode()))
     kept, near = near_dedup(kept, ["question", "answer_text"], "qa_id", threshold=release.near_dup_threshold,
                             num_perm=release.near_dup_num_perm, ngram_range=shingles)
-    kept, full, cells = fill_cells(kept, paths, settings)
+    tokens = _per_item(kept, lambda fresh: fresh.select("qa_id", qa_tokens(fresh)),
+                       ["question", "choices", "answer", "explanation"], TOKEN_SCHEMA, "qa_id", cache_dir, "tokens")
+    kept, full, cells = fill_cells(kept.join(tokens, on="qa_id", how="left"), paths, settings)
 
     contaminated = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))
     drops = pl.concat([

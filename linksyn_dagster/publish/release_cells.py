@@ -65,8 +65,10 @@ def fill_cells(kept: pl.DataFrame, paths: pl.DataFrame,
     is short (the round limit is the plan's, as it recorded it). ``paths``: every path asked
     (path_id, start_discipline, target_difficulty, round, walk_params)."""
     release, synthesis = settings.release, settings.synthesis
-    # tokens first: a row's count must not depend on the order the join leaves the rows in
-    kept = kept.with_columns(qa_tokens(kept)).join(paths.select("path_id", "round"), on="path_id", how="left")
+    # tokens first (unless counted already): a row's count must not depend on the order the
+    # join leaves the rows in
+    kept = (kept if "tokens" in kept.columns else kept.with_columns(qa_tokens(kept))).join(
+        paths.select("path_id", "round"), on="path_id", how="left")
     kept = kept.sort(pl.col("round").fill_null(0), "qa_id")
     plan = plan_params(paths)
     quotas = plan_quotas(plan)

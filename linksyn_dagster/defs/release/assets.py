@@ -3,17 +3,22 @@ written by publish/release.py); distribution_report: what the release holds agai
 targets (publish/report.py). The assets read the warehouse, call those, write the side tables
 and return the metadata and checks."""
 
+import hashlib
+from pathlib import Path
 from typing import Any, Iterator
 
 import dagster as dg
 import polars as pl
+import tiktoken
 
-from linksyn_dagster.core.decontam import find_contamination
+from linksyn_dagster.core import decontam as decontam_module, neardup as neardup_module, tokens as tokens_module
+from linksyn_dagster.core.decontam import checked_against_benchmarks
+from linksyn_dagster.core.row_memo import entry_dir
 from linksyn_dagster.core.tokens import TOKENIZER
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.llm_stage import LLM_FAILURES, LLM_USAGE, llm_table_deps
 from linksyn_dagster.defs.metadata import column_schema, side_table_materialization, side_table_spec, table_metadata
-from linksyn_dagster.defs.decontamination import HITS, benchmark_index, record_hits
+from linksyn_dagster.defs.decontamination import HITS, benchmark_fingerprint, benchmark_index, record_hits
 from linksyn_dagster.defs.paths.assets import RUN_ESTIMATE
 from linksyn_dagster.publish.provenance import release_provenance
 from linksyn_dagster.publish.release import write_release
@@ -36,6 +41,7 @@ CHECK_DIFFICULTY_ON_TARGET = "release_difficulty_on_target"
 
 ALL = dg.AllPartitionMapping()
 DATASET_DROPS = "dataset_drops"
+ITEM_CACHE = "release_cache"  # under the data dir: scores of each item on its own, per fingerprint
 # metadata keys the next round reads (defs/release/rounds.py, pipeline.py)
 NEXT_ROUND = "next_round_request"
 PLAN_ROUNDS_READ = "walk_plan_rounds_read"
@@ -67,6 +73,23 @@ def cells_metadata(cells: ReleaseCells) -> dict[str, Any]:
         NEXT_ROUND: dg.MetadataValue.json(cells.next_round),
         PLAN_ROUNDS_READ: cells.plan_rounds,
     }
+
+
+def item_cache(settings) -> Path:
+    """Where the release keeps what it scored of each item on its own (copies of its source
+    seeds, overlap with the evaluation sets, tokens), so a run scores only the items it has not
+    seen: a directory per fingerprint of everything those scores read besides the item (the
+    evaluation sets and decontamination settings, the release's near-duplicate settings, the
+    tokenizer, the code that scores, polars). Source seeds are named by content-hash ids, so
+    an item's seed ids stand for their texts."""
+    release = settings.release
+    digest = hashlib.sha256((benchmark_fingerprint(settings.decontam, release) if settings.decontam.benchmark_paths
+                             else "no benchmarks").encode())
+    digest.update(repr((release.near_dup_threshold, release.near_dup_shingle_size, release.near_dup_num_perm,
+                        TOKENIZER, tiktoken.__version__, pl.__version__)).encode())
+    for module in (decontam_module, neardup_module, tokens_module):
+        digest.update(Path(module.__file__).read_bytes())
+    return entry_dir(settings.data_dir / ITEM_CACHE, digest.hexdigest()[:24])
 
 
 @dg.asset(
@@ -109,7 +132,7 @@ def linkqa_dataset(context: dg.AssetExecutionContext, verified_qa: pl.DataFrame,
     build = build_release(
         verified_qa, seeds=warehouse.query("seeds_by_ids", frames={"wanted_seeds": wanted}) if wanted.height else None,
         seed_language=warehouse.query("seed_languages"), benchmarks=benchmarks,
-        paths=warehouse.query("paths_asked"), settings=settings)
+        paths=warehouse.query("paths_asked"), settings=settings, cache_dir=item_cache(settings))
     dataset, cells = build.dataset, build.cells
     written = [record_hits(warehouse, "linkqa_dataset", None, build.hits)]
     warehouse.replace(DATASET_DROPS, build.drops)
@@ -163,8 +186,9 @@ def no_benchmark_contamination(warehouse: WarehouseResource, settings: SettingsR
     benchmarks = benchmark_index(settings.decontam, settings.release)
     if benchmarks is None:
         return dg.AssetCheckResult(passed=True, metadata={"benchmarks": "none configured"})
-    remaining = find_contamination(warehouse.query("release_items"), benchmarks[1], id_col="qa_id",
-                                   question_col="question", choices_col="choices", answer_col="answer")
+    # the released items this check found clean before come from its cache entry
+    remaining, _ = checked_against_benchmarks(warehouse.query("release_items"), benchmarks[1], "qa_id",
+                                              item_cache(settings), "released")
     return dg.AssetCheckResult(passed=remaining.height == 0, metadata={
         "contaminated_items_in_release": remaining.get_column("item_id").n_unique(),
         "benchmarks": f"{benchmarks[0].items.height} items"})
