@@ -74,6 +74,9 @@ def apply_changes(csr: CSRGraph, changes: GraphChanges) -> CSRGraph:
                          numbered(changes.edges_gone, strict=False).select("a", "b")])
     edges = pl.concat([edges.join(touched, on=["a", "b"], how="anti"),
                        numbered(changes.edges).select("a", "b", pl.col("weight").cast(pl.Float32))])
+    missing = nodes.filter(pl.col("primary_discipline").is_null() | pl.col("frequency").is_null())
+    if missing.height:  # as a read from Neo4j refuses them
+        raise ValueError(f"graph changes: KP {missing.item(0, 'kp_id')!r} has no discipline or frequency")
     names = tuple(sorted(set(nodes.get_column("primary_discipline").to_list())))
     code = pl.DataFrame({"primary_discipline": names, "code": range(len(names))},
                         schema={"primary_discipline": pl.Utf8, "code": pl.Int32})

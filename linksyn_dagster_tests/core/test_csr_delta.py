@@ -62,6 +62,8 @@ def test_no_changes_give_the_same_graph_and_an_edge_to_an_unknown_kp_is_refused(
     _same(apply_changes(before, _changes()), before)
     with pytest.raises(ValueError, match="'kp_b' - 'kp_zz' names a KP the graph lacks"):
         apply_changes(before, _changes(edges={("kp_b", "kp_zz"): 1}))
+    with pytest.raises(ValueError, match="KP 'kp_new' has no discipline or frequency"):
+        apply_changes(before, _changes(nodes={"kp_new": (1, None)}))
 
 
 def test_edges_of_a_gone_node_go_with_it_even_when_not_listed():
