@@ -172,6 +172,22 @@ def summary_tables(settings, summary, seconds: dict[str, float]) -> list[Table]:
     release.add_row("tokens", f"{summary.tokens_released:,}"
                     + (f" of a target of {summary.tokens_target:,}" if summary.tokens_target else " (no token target)"))
 
+    usage: list[tuple] = []
+    failures: dict[str, int] = {}
+    drops: list[tuple] = []
+    unjudged: dict[str, int] = {}  # released items the judge gave no level, per discipline (in no level's cell)
+    with read_warehouse(settings) as conn:
+        if conn is not None:
+            usage = conn.execute(sql("usage_by_stage")).fetchall()
+            failures = dict(conn.execute(sql("failures_per_stage")).fetchall())
+            drops = conn.execute(sql("drops_by_reason")).fetchall()
+            if conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'linkqa_dataset'"
+                            ).fetchone()[0]:
+                unjudged = dict(conn.execute(sql("release_unjudged_per_discipline")).fetchall())
+    if unjudged:
+        release.add_row("without a level", f"{sum(unjudged.values())} of them (the judge gave none): in no level's "
+                                           "cell, counted per discipline below")
+
     levels = sorted({c["level"] for c in summary.cells if c["level"] is not None})
     disciplines = Table(title="items per discipline and level (released / target)",
                         title_justify="left")
@@ -179,29 +195,25 @@ def summary_tables(settings, summary, seconds: dict[str, float]) -> list[Table]:
     disciplines.add_column("items", justify="right")
     for level in levels:
         disciplines.add_column(f"L{level}", justify="right")
+    if unjudged:
+        disciplines.add_column("unjudged", justify="right")
     by_cell = {(c["discipline"], c["level"]): c for c in summary.cells}
-    for discipline in sorted({c["discipline"] for c in summary.cells}):
+    for discipline in sorted({c["discipline"] for c in summary.cells} | set(unjudged)):
         cells = [c for c in summary.cells if c["discipline"] == discipline]
-        disciplines.add_row(discipline, f"{sum(c['released'] for c in cells)} / {sum(c['target'] for c in cells)}",
+        disciplines.add_row(discipline, f"{sum(c['released'] for c in cells) + unjudged.get(discipline, 0)} / "
+                                        f"{sum(c['target'] for c in cells)}",
                             *(f"{by_cell[(discipline, lv)]['released']} / {by_cell[(discipline, lv)]['target']}"
-                              if (discipline, lv) in by_cell else "-" for lv in levels))
+                              if (discipline, lv) in by_cell else "-" for lv in levels),
+                            *([str(unjudged.get(discipline, 0))] if unjudged else []))
     released, target = _counts(summary.cells, "level", "released"), _counts(summary.cells, "level", "target")
     all_released, all_target = sum(released.values()) or 1, sum(target.values()) or 1
     disciplines.add_row("difficulty mix", "released / target",
                         *(f"{released.get(lv, 0) / all_released:.0%} / {target.get(lv, 0) / all_target:.0%}"
-                          for lv in levels), style="bold")
+                          for lv in levels), *(["(no level)"] if unjudged else []), style="bold")
 
     llm = Table(title="LLM calls per stage", title_justify="left")
     for name in ("stage", "calls", "tokens", "cost (USD)", "failures"):
         llm.add_column(name, justify="left" if name == "stage" else "right")
-    usage: list[tuple] = []
-    failures: dict[str, int] = {}
-    drops: list[tuple] = []
-    with read_warehouse(settings) as conn:
-        if conn is not None:
-            usage = conn.execute(sql("usage_by_stage")).fetchall()
-            failures = dict(conn.execute(sql("failures_per_stage")).fetchall())
-            drops = conn.execute(sql("drops_by_reason")).fetchall()
     for stage, calls, prompt, completion, _reasoning, cost in usage:
         llm.add_row(stage, f"{calls:,}", f"{(prompt or 0) + (completion or 0):,}", f"{cost or 0:.4f}",
                     str(failures.pop(stage, 0)))

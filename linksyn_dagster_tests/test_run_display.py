@@ -64,3 +64,33 @@ def test_ago_and_sizes_read_as_a_person_would_say_them():
     assert ago(1000.0, now=1030.0) == "30 s ago" and ago(0.0, now=7200.0) == "2 h ago"
     assert ago(0.0, now=3 * 86400 + 5) == "3 d ago"
     assert human_bytes(512) == "512 B" and human_bytes(3 * 1024 * 1024) == "3.0 MB"
+
+
+def test_the_summary_counts_released_items_without_a_level_in_their_discipline(tmp_path):
+    """Items the judge gave no level are released but in no level's cell: the per-discipline
+    table counts them in a column of their own, so its items add up to the release's."""
+    import polars as pl
+
+    from linksyn_dagster.pipeline import PipelineSummary
+    from linksyn_dagster.resources.warehouse import WarehouseResource
+    from linksyn_dagster.run_display import summary_tables
+    from linksyn_dagster.settings import LinkSynSettings
+
+    settings = LinkSynSettings.model_validate({"data_dir": tmp_path})
+    warehouse = WarehouseResource(database=str(settings.duckdb_path))
+    warehouse.ensure_schema()
+    warehouse.write_slice("linkqa_dataset", pl.DataFrame(
+        {"qa_id": ["a", "b", "c"], "discipline": ["physics", "physics", "law"], "difficulty": [3, None, None]},
+        schema={"qa_id": pl.Utf8, "discipline": pl.Utf8, "difficulty": pl.Int32}), None, [])
+    summary = PipelineSummary(seed_disciplines=["physics", "law"], path_disciplines=["physics", "law"], released=3,
+                              cells=[{"discipline": "physics", "level": 3, "target": 2, "released": 1},
+                                     {"discipline": "law", "level": 3, "target": 1, "released": 0}])
+    out = io.StringIO()
+    console = Console(file=out, width=120)
+    for table in summary_tables(settings, summary, {}):
+        console.print(table)
+    text = out.getvalue()
+    assert "2 of them (the judge gave none)" in text
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:-1]]
+            for line in text.splitlines() if line.count("│") >= 4}
+    assert rows["physics"] == ["2 / 2", "1 / 2", "1"] and rows["law"] == ["1 / 1", "0 / 1", "1"]
