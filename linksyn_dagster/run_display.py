@@ -161,7 +161,7 @@ def summary_tables(settings, summary, seconds: dict[str, float]) -> list[Table]:
     against their targets, LLM calls, tokens, cost and failures per stage, the time each
     stage took. ``summary``: run_pipeline's PipelineSummary; ``seconds``: per stage."""
     from linksyn_dagster.queries import sql
-    from linksyn_dagster.resources.warehouse import read_warehouse
+    from linksyn_dagster.resources.warehouse import has_table, read_warehouse
 
     release = Table(title="release", show_header=False, title_justify="left")
     release.add_column(no_wrap=True)
@@ -181,8 +181,7 @@ def summary_tables(settings, summary, seconds: dict[str, float]) -> list[Table]:
             usage = conn.execute(sql("usage_by_stage")).fetchall()
             failures = dict(conn.execute(sql("failures_per_stage")).fetchall())
             drops = conn.execute(sql("drops_by_reason")).fetchall()
-            if conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'linkqa_dataset'"
-                            ).fetchone()[0]:
+            if has_table(conn, "linkqa_dataset"):
                 unjudged = dict(conn.execute(sql("release_unjudged_per_discipline")).fetchall())
     if unjudged:
         release.add_row("without a level", f"{sum(unjudged.values())} of them (the judge gave none): in no level's "

@@ -70,10 +70,9 @@ def apply_changes(csr: CSRGraph, changes: GraphChanges) -> CSRGraph:
             raise ValueError(f"graph changes: edge {row['kp_a']!r} - {row['kp_b']!r} names a KP the graph lacks")
         return out.with_columns(pl.min_horizontal("a", "b").alias("a"), pl.max_horizontal("a", "b").alias("b"))
 
-    touched = pl.concat([numbered(changes.edges).select("a", "b"),
-                         numbered(changes.edges_gone, strict=False).select("a", "b")])
-    edges = pl.concat([edges.join(touched, on=["a", "b"], how="anti"),
-                       numbered(changes.edges).select("a", "b", pl.col("weight").cast(pl.Float32))])
+    changed = numbered(changes.edges).select("a", "b", pl.col("weight").cast(pl.Float32))
+    touched = pl.concat([changed.select("a", "b"), numbered(changes.edges_gone, strict=False).select("a", "b")])
+    edges = pl.concat([edges.join(touched, on=["a", "b"], how="anti"), changed])
     missing = nodes.filter(pl.col("primary_discipline").is_null() | pl.col("frequency").is_null())
     if missing.height:  # as a read from Neo4j refuses them
         raise ValueError(f"graph changes: KP {missing.item(0, 'kp_id')!r} has no discipline or frequency")

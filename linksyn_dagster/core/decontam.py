@@ -547,12 +547,13 @@ def decontaminate(
     return kept, hits
 
 
-def checked_against_benchmarks(items: pl.DataFrame, index: BenchmarkIndex, id_col: str, directory: Path,
+def checked_against_benchmarks(items: pl.DataFrame, index: BenchmarkIndex, id_col: str, directory: Path | None,
                                entry: str) -> tuple[pl.DataFrame, int]:
     """``(hits, checked_now)``: :func:`find_contamination` of ``items`` (``question``,
     ``choices``, ``answer``), the items the cache ``entry`` under ``directory`` checked
-    before taken from it (``core/row_memo.py``; ``directory`` must be for this index): the
-    hits in item order, each item's own in the order ``find_contamination`` gives them."""
+    before taken from it (``core/row_memo.py``; ``directory`` must be for this index; None
+    checks every item): the hits in item order, each item's own in the order
+    ``find_contamination`` gives them."""
     return memoized(items, lambda fresh: find_contamination(
         fresh, index, id_col=id_col, question_col="question", choices_col="choices", answer_col="answer"),
         id_col=id_col, content=["question", "choices", "answer"], result_id="item_id", schema=HIT_SCHEMA,

@@ -38,7 +38,7 @@ def entry_dir(cache_dir: Path, fingerprint: str) -> Path:
 
 
 def memoized(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame], *, id_col: str,
-             content: list[str], result_id: str, schema: dict[str, pl.DataType], directory: Path,
+             content: list[str], result_id: str, schema: dict[str, pl.DataType], directory: Path | None,
              entry: str) -> tuple[pl.DataFrame, int]:
     """``(compute(frame), computed_now)``, with ``compute`` called only on the rows of
     ``frame`` that ``entry`` (under ``directory``) has no result for. ``compute`` must score
@@ -47,11 +47,13 @@ def memoized(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame
     scored when its id and the hash of its ``content`` columns are in the entry. The result:
     every row's result rows in ``frame``'s order, each row's own in the order ``compute``
     gave them. The entry is replaced by this frame's (results first, then the rows scored,
-    so a run stopped between the two writes scores some rows again, never skips them)."""
-    checked_path, rows_path = directory / f"{entry}.parquet", directory / f"{entry}.rows.parquet"
+    so a run stopped between the two writes scores some rows again, never skips them).
+    Without a ``directory`` every row is scored and nothing is kept, in the same order."""
     keyed = frame.select(pl.col(id_col).cast(pl.Utf8).alias("item"),
                          pl.struct(content).hash(seed=0).alias("content_hash"))
-    if checked_path.exists() and rows_path.exists():
+    checked_path = directory / f"{entry}.parquet" if directory is not None else None
+    rows_path = directory / f"{entry}.rows.parquet" if directory is not None else None
+    if checked_path is not None and rows_path is not None and checked_path.exists() and rows_path.exists():
         checked, known = pl.read_parquet(checked_path), pl.read_parquet(rows_path)
     else:
         checked, known = keyed.clear(), pl.DataFrame(schema=schema)
@@ -64,6 +66,7 @@ def memoized(frame: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame
             .join(keyed.select(pl.col("item").alias(result_id)).with_row_index("__position"), on=result_id,
                   how="left")
             .sort("__position", maintain_order=True).drop("__position"))
-    write_atomic(directory, rows_path.name, rows.write_parquet)
-    write_atomic(directory, checked_path.name, keyed.write_parquet)
+    if directory is not None:
+        write_atomic(directory, rows_path.name, rows.write_parquet)
+        write_atomic(directory, checked_path.name, keyed.write_parquet)
     return rows, int(new.sum())

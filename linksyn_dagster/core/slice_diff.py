@@ -21,11 +21,7 @@ import polars as pl
 @dataclass(frozen=True)
 class SliceEdit:
     delete: np.ndarray  # positions in the stored slice (storage order) to delete
-    append_from: int  # the new frame's rows from here on are appended
-
-    @property
-    def kept(self) -> int:
-        return self.append_from
+    append_from: int  # the new frame's rows from here on are appended (the ones before are kept)
 
 
 def plan_edit(stored: pl.DataFrame, new: pl.DataFrame) -> SliceEdit | None:

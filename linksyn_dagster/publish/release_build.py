@@ -11,13 +11,13 @@ cells' cap (``cell_full``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from linksyn_dagster.core.decontam import HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, find_contamination
+from linksyn_dagster.core.decontam import HIT_SCHEMA, BenchmarkIndex, BenchmarkSet, checked_against_benchmarks
 from linksyn_dagster.core.dedup import exact_dedup
 from linksyn_dagster.core.neardup import near_dedup, source_copies
 from linksyn_dagster.core.quality import flag_counts, quality_flags, seed_languages, unusable_reason
@@ -103,19 +103,6 @@ def _no_duplicate(frame: pl.DataFrame, reason: str | None = None) -> pl.DataFram
                         pl.lit(reason).alias("reason") if reason else "reason")
 
 
-def _per_item(items: pl.DataFrame, compute: Callable[[pl.DataFrame], pl.DataFrame], content: list[str],
-              schema: dict[str, pl.DataType], result_id: str, cache_dir: Path | None, entry: str) -> pl.DataFrame:
-    """``compute(items)`` (a score of each item on its own: rows ``schema`` naming the item by
-    ``result_id``), in item order, each item's rows in ``compute``'s order; with ``cache_dir``,
-    computed only for the items its ``entry`` has not scored (``core/row_memo.py``)."""
-    if cache_dir is not None:
-        return memoized(items, compute, id_col="qa_id", content=content, result_id=result_id, schema=schema,
-                        directory=cache_dir, entry=entry)[0]
-    rows = compute(items).select(list(schema)).cast(schema)
-    position = items.select(pl.col("qa_id").alias(result_id)).with_row_index("__position")
-    return rows.join(position, on=result_id, how="left").sort("__position", maintain_order=True).drop("__position")
-
-
 def build_release(verified: pl.DataFrame, *, seeds: pl.DataFrame | None, seed_language: pl.DataFrame,
                   benchmarks: tuple[BenchmarkSet, BenchmarkIndex] | None, paths: pl.DataFrame,
                   settings: LinkSynSettings, cache_dir: Path | None = None) -> ReleaseBuild:
@@ -146,21 +133,20 @@ def build_release(verified: pl.DataFrame, *, seeds: pl.DataFrame | None, seed_la
         answer_text=pl.col("choices").list.get(
             pl.col("answer").replace_strict(ANSWER_INDEX, default=None, return_dtype=pl.Int64), null_on_oob=True))
     shingles = (1, release.near_dup_shingle_size)
-    copies = _per_item(ordered, lambda fresh: _source_copies(fresh, seeds, release.near_dup_threshold, shingles),
-                       ["question", "choices", "answer", "source_seed_ids"], COPY_SCHEMA, "qa_id", cache_dir,
-                       "source_copies").sort("qa_id")  # at most one row per item
+    copies = memoized(ordered, lambda fresh: _source_copies(fresh, seeds, release.near_dup_threshold, shingles),
+                      id_col="qa_id", content=["question", "choices", "answer", "source_seed_ids"], result_id="qa_id",
+                      schema=COPY_SCHEMA, directory=cache_dir, entry="source_copies")[0].sort("qa_id")  # one per item
     ordered = ordered.join(copies, on="qa_id", how="anti")
     kept, exact = exact_dedup(ordered, ["question", "answer_text"], "qa_id")
     hits = pl.DataFrame(schema=HIT_SCHEMA)
     if benchmarks is not None:  # before near-dedup: a contaminated item never represents a cluster
-        hits = _per_item(kept, lambda fresh: find_contamination(
-            fresh, benchmarks[1], id_col="qa_id", question_col="question", choices_col="choices",
-            answer_col="answer"), ["question", "choices", "answer"], HIT_SCHEMA, "item_id", cache_dir, "benchmarks")
+        hits = checked_against_benchmarks(kept, benchmarks[1], "qa_id", cache_dir, "benchmarks")[0]
         kept = kept.filter(~pl.col("qa_id").is_in(hits.get_column("item_id").unique().implode()))
     kept, near = near_dedup(kept, ["question", "answer_text"], "qa_id", threshold=release.near_dup_threshold,
                             num_perm=release.near_dup_num_perm, ngram_range=shingles)
-    tokens = _per_item(kept, lambda fresh: fresh.select("qa_id", qa_tokens(fresh)),
-                       ["question", "choices", "answer", "explanation"], TOKEN_SCHEMA, "qa_id", cache_dir, "tokens")
+    tokens = memoized(kept, lambda fresh: fresh.select("qa_id", qa_tokens(fresh)), id_col="qa_id",
+                      content=["question", "choices", "answer", "explanation"], result_id="qa_id", schema=TOKEN_SCHEMA,
+                      directory=cache_dir, entry="tokens")[0]
     kept, full, cells = fill_cells(kept.join(tokens, on="qa_id", how="left"), paths, settings)
 
     contaminated = hits.select(pl.col("item_id").alias("qa_id"), pl.col("benchmark_id").alias("duplicate_of"))

@@ -86,7 +86,7 @@ class DuckDBFile:
     def read_slice(self, table: str, column: str | None, keys: list[str],
                    columns: list[str] | None = None) -> pl.DataFrame | None:
         with self.connect() as conn:
-            if not _exists(conn, table):
+            if not has_table(conn, table):
                 return None
             return select_slice(conn, table, column, keys, columns)
 
@@ -171,7 +171,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def table_exists(self, table: str) -> bool:
         with self.backend.connect(table) as conn:
-            return _exists(conn, table)
+            return has_table(conn, table)
 
     def query(self, name: str, frames: dict[str, pl.DataFrame] | None = None, **params: Any) -> pl.DataFrame:
         """Run ``sql/duckdb/<name>.sql`` with named parameters ($name) into a polars frame;
@@ -202,7 +202,8 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.backend.read_slice(table, column, keys, columns)
 
 
-def _exists(conn: Any, table: str) -> bool:
+def has_table(conn: Any, table: str) -> bool:
+    """Whether the warehouse connection ``conn`` sees a table (or view) named ``table``."""
     found = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchone()
     return bool(found and found[0])
 

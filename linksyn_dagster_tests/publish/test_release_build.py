@@ -56,6 +56,7 @@ def test_a_build_with_the_item_cache_equals_one_without_and_scores_only_new_or_c
     drops, hits, cells)."""
     import polars as pl
 
+    from linksyn_dagster.core import decontam
     from linksyn_dagster.core.decontam import build_index, load_benchmarks
     from linksyn_dagster.publish import release_build
     from linksyn_dagster_tests.core.planting import MMLU_DEV
@@ -67,9 +68,10 @@ def test_a_build_with_the_item_cache_equals_one_without_and_scores_only_new_or_c
     planted = {**PLANTED, "from_mmlu": (copied["question"], copied["choices"], "ABCD"[
         copied["choices"].index(copied["answer_text"])], ["s1"])}
     scored: dict[str, list[int]] = {"find_contamination": [], "qa_tokens": [], "_source_copies": []}
-    for name in scored:
-        real = getattr(release_build, name)
-        monkeypatch.setattr(release_build, name, lambda frame, *a, _real=real, _name=name, **k: (
+    for name in scored:  # where each is looked up when the build scores
+        module = decontam if name == "find_contamination" else release_build
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda frame, *a, _real=real, _name=name, **k: (
             scored[_name].append(frame.height), _real(frame, *a, **k))[1])
     seeds = _seeds()
 
