@@ -33,7 +33,7 @@ Two ways an item is contaminated by a benchmark item
    n-gram found in more than ``max_gram_items`` (20) benchmark items is boilerplate (an
    instruction repeated across a subject) and is not indexed.
 2. **near-duplicate** of the whole item: question + answer + canonical choices, MinHash
-   (datasketch, unigram+bigram shingles) estimated Jaccard >= ``near_dup_threshold``
+   (unigram+bigram shingles, ``core/neardup.py``) estimated Jaccard >= ``near_dup_threshold``
    (0.7). This catches lightly edited copies of short items (a changed word can break
    every 13-gram of a 15-word question).
 
@@ -57,7 +57,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-from datasketch import MinHashLSH
 
 from linksyn_dagster.core.dedup import normalized_text_expr
 from linksyn_dagster.core.neardup import (
@@ -65,10 +64,12 @@ from linksyn_dagster.core.neardup import (
     DEFAULT_NGRAM_RANGE,
     DEFAULT_NUM_PERM,
     DEFAULT_SEED,
-    SIGNATURE_DTYPE,
     _flatten,
     _mix,
     _ngrams,
+    band_keys,
+    estimated_similarity,
+    lsh_candidates,
     lsh_params,
     minhash_signatures,
     units_expr,
@@ -246,8 +247,9 @@ class BenchmarkIndex:
     gram_counts: np.ndarray = field(repr=False)  # (benchmarks, 2): indexed grams per text
     presence: np.ndarray = field(repr=False)  # bool per top-bits slot: some key starts so
     presence_bits: int
-    signatures: np.ndarray = field(repr=False)
-    lsh: MinHashLSH = field(repr=False)
+    signatures: np.ndarray = field(repr=False)  # (benchmarks, num_perm) MinHash of each whole item
+    lsh_keys: np.ndarray = field(repr=False)  # (items with text, bands) LSH band keys
+    lsh_rows: np.ndarray = field(repr=False)  # the benchmark row of each lsh_keys row
 
     @property
     def size(self) -> int:
@@ -324,15 +326,9 @@ def build_index(
     presence = np.zeros(1 << presence_bits, dtype=bool)
     presence[key_a >> np.uint64(64 - presence_bits)] = True
 
-    bands, rows = lsh_params(near_dup_threshold, num_perm)
-    lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
-    signatures = np.zeros((bench.height, num_perm), dtype=SIGNATURE_DTYPE)
-    whole = texts.get_column("whole")
-    for i, m in enumerate(minhash_signatures(whole, ngram_range=ngram_range, num_perm=num_perm, seed=DEFAULT_SEED)):
-        if m is None:
-            continue
-        lsh.insert(i, m, check_duplication=False)
-        signatures[i] = m.hashvalues
+    signatures, has = minhash_signatures(texts.get_column("whole"), ngram_range=ngram_range, num_perm=num_perm,
+                                         seed=DEFAULT_SEED)
+    lsh_rows = np.flatnonzero(has)
     return BenchmarkIndex(
         benchmarks=bench.select(list(BENCHMARK_SCHEMA)).cast(BENCHMARK_SCHEMA),
         ngram_words=ngram_words,
@@ -349,7 +345,8 @@ def build_index(
         presence=presence,
         presence_bits=presence_bits,
         signatures=signatures,
-        lsh=lsh,
+        lsh_keys=band_keys(signatures[lsh_rows], *lsh_params(near_dup_threshold, num_perm)),
+        lsh_rows=lsh_rows,
     )
 
 
@@ -432,23 +429,14 @@ _OVERLAP_SCHEMA = {"row": pl.Int64, "bench": pl.Int64, "overlap_count": pl.Int64
 
 def _near_duplicates(whole: pl.Series, index: BenchmarkIndex) -> tuple[pl.DataFrame, np.ndarray]:
     """(row, bench, near) of the benchmark items each row is a MinHash near-duplicate of,
-    and the rows' signatures (zeros for a row without text)."""
-    rows: list[int] = []
-    benches: list[int] = []
-    signatures = np.zeros((whole.len(), index.num_perm), dtype=SIGNATURE_DTYPE)
-    for i, m in enumerate(minhash_signatures(whole, ngram_range=index.ngram_range, num_perm=index.num_perm,
-                                             seed=DEFAULT_SEED)):
-        if m is None:
-            continue
-        signatures[i] = m.hashvalues
-        candidates = index.lsh.query(m)
-        if not candidates:
-            continue
-        bench = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-        bench = bench[(index.signatures[bench] == m.hashvalues).mean(axis=1) >= index.near_dup_threshold]
-        rows.extend([i] * bench.size)
-        benches.extend(bench.tolist())
-    near = pl.DataFrame({"row": rows, "bench": benches, "near": [True] * len(rows)},
+    and the rows' signatures (see ``minhash_signatures``)."""
+    signatures, has = minhash_signatures(whole, ngram_range=index.ngram_range, num_perm=index.num_perm,
+                                         seed=DEFAULT_SEED)
+    rows = np.flatnonzero(has)
+    keys = band_keys(signatures[rows], *lsh_params(index.near_dup_threshold, index.num_perm))
+    row, bench = lsh_candidates(keys, rows, (index.lsh_keys, index.lsh_rows))
+    near = estimated_similarity(signatures, row, bench, index.signatures) >= index.near_dup_threshold
+    near = pl.DataFrame({"row": row[near], "bench": bench[near], "near": np.ones(int(near.sum()), dtype=bool)},
                         schema={"row": pl.Int64, "bench": pl.Int64, "near": pl.Boolean})
     return near, signatures
 
@@ -492,7 +480,7 @@ def find_contamination(
         hits = hits.sort("row", "bench")
         row = hits.get_column("row").to_numpy()
         bench = hits.get_column("bench").to_numpy()
-        similarity = (signatures[row] == index.signatures[bench]).mean(axis=1)
+        similarity = estimated_similarity(signatures, row, bench, index.signatures)
         ids = chunk.get_column(id_col).cast(pl.String)
         # the shared gram as text: a slice of the item's units (n = -1: the whole text)
         grams = pl.DataFrame({

@@ -1,4 +1,4 @@
-"""Near-duplicate removal: MinHash-LSH (datasketch) over shingles of normalized text.
+"""Near-duplicate removal: MinHash-LSH over shingles of normalized text.
 
 Text → units → shingles → MinHash → LSH candidates → confirmed pairs → clusters.
 
@@ -12,12 +12,12 @@ Text → units → shingles → MinHash → LSH candidates → confirmed pairs �
   unigrams and bigrams). On short QA texts this is the measured sweet spot: bigrams alone
   lose too much to one changed word in a 15-word question, unigrams alone ignore word order.
   A text with units but fewer than ``ngram_range[0]`` of them is one shingle, the whole text.
-- **MinHash/LSH**: datasketch ``MinHash`` (``num_perm`` permutations, fixed ``seed``) fed with
-  32-bit shingle hashes computed in bulk (polars + numpy; deterministic for a given polars
-  version, never stored), and ``MinHashLSH`` with band parameters chosen for recall (see
+- **MinHash/LSH**: ``num_perm`` affine permutations of 32-bit values (fixed ``seed``) applied in
+  bulk to the shingle hashes (polars + numpy; deterministic for a given polars version,
+  never stored; see :func:`minhash_signatures`), and LSH bands chosen for recall (see
   :func:`lsh_params`: a pair at exactly the threshold becomes a candidate with probability
-  >= 0.99, where datasketch's default balance gives about 0.44 at 0.7). Each row queries
-  the rows before it, then is inserted, so every pair is seen once.
+  >= 0.99, where datasketch's default balance gives about 0.44 at 0.7). Candidates are the
+  pairs of rows sharing a band key (:func:`lsh_candidates`, a join per band), each once.
 - **Confirmation**: a candidate pair counts only if the estimated Jaccard similarity (share of
   equal MinHash values) is >= ``threshold``.
 - **Clusters**: connected components of confirmed pairs (union-find). The representative is
@@ -26,9 +26,9 @@ Text → units → shingles → MinHash → LSH candidates → confirmed pairs �
 
 Rows whose text is empty (after normalization) have no shingles: they are never clustered
 and always kept (a quality check, not dedup, deals with empty text). A translation is not
-a near-duplicate: different scripts share only numbers and formulas. Cost is linear in rows plus candidate pairs
-(signatures are computed in bulk; LSH insertion/query and the confirmation of a row's
-candidates are one datasketch call and one numpy comparison per row).
+a near-duplicate: different scripts share only numbers and formulas. Cost is linear in rows
+plus candidate pairs, all of it in numpy and polars (no Python loop per row), and memory is
+the signatures (``num_perm`` × 4 bytes a row) plus the band keys and the pairs.
 
 :func:`source_copies` finds the items that copy one of their own source seeds: an item has
 only a few, so their similarity is the exact Jaccard of the same shingles (:func:`pair_jaccard`),
@@ -42,7 +42,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 import polars as pl
-from datasketch import MinHash, MinHashLSH
+from numba import njit, prange
 
 from linksyn_dagster.core.dedup import normalized_text_expr
 
@@ -53,7 +53,9 @@ __all__ = [
     "NEAR_DUP_SCHEMA",
     "SIGNATURE_DTYPE",
     "UNIT_PATTERN",
+    "band_keys",
     "estimated_similarity",
+    "lsh_candidates",
     "lsh_params",
     "minhash_signatures",
     "near_dedup",
@@ -159,24 +161,26 @@ def shingle_hashes(
     units but fewer than ``ngram_range[0]`` of them gets one shingle, its whole text.
     Hashes are deterministic for a given polars version (they are not meant to be stored).
     """
-    low, high = ngram_range
-    if not 1 <= low <= high:
-        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {ngram_range}")
-    hashes, offsets = _flatten(units)
-    rows, values = [], []
-    for n in range(low, high + 1):
-        row, _, value = _ngrams(hashes, offsets, n)
-        rows.append(row)
-        values.append(value)
-    lengths = np.diff(offsets)
-    short = np.flatnonzero((lengths > 0) & (lengths < low))
-    if short.size:
-        rows.append(short)
-        values.append(_whole_text_hashes(units.gather(short)))
+    rows, values = zip(*_shingle_parts(units, ngram_range), strict=True)
     row = np.concatenate(rows)
     value = np.concatenate(values)
     order = np.argsort(row, kind="stable")
     return row[order], value[order]
+
+
+def _shingle_parts(units: pl.Series, ngram_range: tuple[int, int]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The shingles of :func:`shingle_hashes` a part at a time, ``(row, hash)`` each sorted
+    by row: the n-grams of each n, then the whole texts of the rows shorter than the least n."""
+    low, high = ngram_range
+    if not 1 <= low <= high:
+        raise ValueError(f"ngram_range must satisfy 1 <= low <= high, got {ngram_range}")
+    hashes, offsets = _flatten(units)
+    for n in range(low, high + 1):
+        row, _, value = _ngrams(hashes, offsets, n)
+        yield row, value
+    lengths = np.diff(offsets)
+    short = np.flatnonzero((lengths > 0) & (lengths < low))
+    yield short, (_whole_text_hashes(units.gather(short)) if short.size else np.zeros(0, dtype=np.uint64))
 
 
 def pair_jaccard(left: pl.Series, right: pl.Series,
@@ -185,16 +189,43 @@ def pair_jaccard(left: pl.Series, right: pl.Series,
     ``left[i]`` and ``right[i]`` (unit lists), for every i: 0.0 when either has no units."""
     if left.len() != right.len():
         raise ValueError(f"left has {left.len()} rows, right {right.len()}")
-    sides = []
+    bounds, values = [], []
     for units in (left, right):
-        rows, values = shingle_hashes(units, ngram_range)
-        sides.append(pl.DataFrame({"row": rows.astype(np.int64), "h": values}).unique())
-    sizes = [dict(side.group_by("row").len().iter_rows()) for side in sides]
-    shared = dict(sides[0].join(sides[1], on=["row", "h"]).group_by("row").len().iter_rows())
+        rows, hashes = shingle_hashes(units, ngram_range)
+        bounds.append(np.searchsorted(rows, np.arange(units.len() + 1)))
+        values.append(hashes)
     out = np.zeros(left.len(), dtype=np.float64)
-    for row, n in shared.items():
-        out[row] = n / (sizes[0][row] + sizes[1][row] - n)
+    _pair_jaccard(bounds[0], values[0], bounds[1], values[1], out)
     return out
+
+
+@njit(parallel=True, cache=True)
+def _pair_jaccard(bounds_a: np.ndarray, values_a: np.ndarray, bounds_b: np.ndarray, values_b: np.ndarray,
+                  out: np.ndarray) -> None:
+    """``out[i]``: the Jaccard similarity of the sets ``values_a[bounds_a[i]:bounds_a[i+1]]``
+    and ``values_b[bounds_b[i]:bounds_b[i+1]]`` (0 when either is empty)."""
+    for i in prange(out.size):
+        a = np.sort(values_a[bounds_a[i]:bounds_a[i + 1]])
+        b = np.sort(values_b[bounds_b[i]:bounds_b[i + 1]])
+        if a.size == 0 or b.size == 0:
+            continue
+        x, y, shared, union = 0, 0, 0, 0
+        while x < a.size or y < b.size:  # a merge of the two sorted runs, each value once
+            if y == b.size or (x < a.size and a[x] < b[y]):
+                value = a[x]
+            else:
+                value = b[y]
+            in_a, in_b = False, False
+            while x < a.size and a[x] == value:
+                x += 1
+                in_a = True
+            while y < b.size and b[y] == value:
+                y += 1
+                in_b = True
+            union += 1
+            if in_a and in_b:
+                shared += 1
+        out[i] = shared / union
 
 
 PAIR_SLICE = 50_000  # (item, seed) pairs scored at once by source_copies
@@ -250,12 +281,19 @@ def lsh_params(threshold: float, num_perm: int, recall: float = LSH_RECALL) -> t
     return num_perm, 1
 
 
-def _identity(value: int) -> int:
-    return value
+SIGNATURE_DTYPE = np.dtype(np.uint32)
+_SLOT_EMPTY = np.uint32(0xFFFF_FFFF)  # a slot no shingle reached: a row without units
+SIGNATURE_ROWS = 50_000  # rows whose shingles are made at once (a row's signature is its own)
+PAIR_CHUNK = 1 << 16  # candidate pairs compared at once (8 MB of slot comparisons at 128 permutations)
 
 
-# dtype of datasketch's hash values (its default scheme, affine32: uint32)
-SIGNATURE_DTYPE = MinHash(num_perm=1, hashfunc=_identity).hashvalues.dtype
+def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(a, b)`` of ``num_perm`` affine maps ``h -> a*h + b mod 2^32``; ``a`` odd, so each
+    map is a bijection of 32-bit values (the permutation adds no collisions)."""
+    rng = np.random.default_rng(seed)
+    a = rng.integers(0, 1 << 31, num_perm, dtype=np.uint64).astype(np.uint32) * np.uint32(2) + np.uint32(1)
+    b = rng.integers(0, 1 << 32, num_perm, dtype=np.uint64).astype(np.uint32)
+    return a, b
 
 
 def minhash_signatures(
@@ -264,31 +302,95 @@ def minhash_signatures(
     ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE,
     num_perm: int = DEFAULT_NUM_PERM,
     seed: int = DEFAULT_SEED,
-) -> Iterator[MinHash | None]:
-    """One datasketch ``MinHash`` per row of ``units`` (``None`` for a row without units).
+) -> tuple[np.ndarray, np.ndarray]:
+    """The MinHash signature of every row of ``units``: ``(signatures, has_shingles)``.
 
-    Shingles are hashed in bulk (:func:`shingle_hashes`); datasketch applies its
-    permutations to those 32-bit values (``hashfunc`` is the identity).
+    ``signatures[i, k]`` is the least image of row i's shingles (the upper 32 bits of their
+    :func:`shingle_hashes`, already mixed) under the k-th affine permutation; a row without
+    units has no shingles (``has_shingles`` False, every slot 2^32-1). The shingles of
+    :data:`SIGNATURE_ROWS` rows at a time, each part in one compiled pass (rows in parallel),
+    so memory is the signatures and one slice's shingles.
     """
-    rows, values = shingle_hashes(units, ngram_range)
-    values32 = (values >> np.uint64(32)).astype(np.uint32)
-    bounds = np.searchsorted(rows, np.arange(units.len() + 1))
-    template = MinHash(num_perm=num_perm, seed=seed, hashfunc=_identity)
-    for i in range(units.len()):
-        lo, hi = bounds[i], bounds[i + 1]
-        if lo == hi:
-            yield None
-            continue
-        m = template.copy()
-        m.update_batch(values32[lo:hi].tolist())
-        yield m
+    a, b = _permutations(num_perm, seed)
+    signatures = np.full((units.len(), num_perm), _SLOT_EMPTY, dtype=SIGNATURE_DTYPE)
+    for start in range(0, units.len(), SIGNATURE_ROWS):
+        part = units.slice(start, SIGNATURE_ROWS)
+        bounds = np.arange(part.len() + 1)
+        for rows, values in _shingle_parts(part, ngram_range):  # a part at a time: no sort of all shingles
+            _min_images((values >> np.uint64(32)).astype(np.uint32), np.searchsorted(rows, bounds), a, b,
+                        signatures[start:start + part.len()])
+    return signatures, units.list.len().fill_null(0).to_numpy() > 0
 
 
-def estimated_similarity(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard of row pairs: the share of equal MinHash values."""
-    if left.size == 0:
-        return np.zeros(0, dtype=np.float64)
-    return (signatures[left] == signatures[right]).mean(axis=1)
+@njit(parallel=True, cache=True)
+def _min_images(h: np.ndarray, bounds: np.ndarray, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """``out[i, k]``: the least ``a[k]*h + b[k] mod 2^32`` over row i's values
+    ``h[bounds[i]:bounds[i+1]]`` (rows without values keep what ``out`` holds)."""
+    for i in prange(out.shape[0]):
+        for j in range(bounds[i], bounds[i + 1]):
+            value = h[j]
+            for k in range(a.size):
+                image = np.uint32(a[k] * value + b[k])
+                if image < out[i, k]:
+                    out[i, k] = image
+
+
+def estimated_similarity(signatures: np.ndarray, left: np.ndarray, right: np.ndarray,
+                         others: np.ndarray | None = None) -> np.ndarray:
+    """Estimated Jaccard of row pairs: the share of equal MinHash values of
+    ``signatures[left]`` and ``(others if given else signatures)[right]``; a slice of
+    :data:`PAIR_CHUNK` pairs at a time."""
+    others = signatures if others is None else others
+    out = np.zeros(left.size, dtype=np.float64)
+    for start in range(0, left.size, PAIR_CHUNK):
+        stop = start + PAIR_CHUNK
+        out[start:stop] = (signatures[left[start:stop]] == others[right[start:stop]]).mean(axis=1)
+    return out
+
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """LSH band keys, ``(len(signatures), bands)``: band j hashes slots ``j*rows`` to
+    ``(j+1)*rows - 1`` into 64 bits. Two rows share a key when those slots are equal (or,
+    about once in 2^64, by chance: candidates are confirmed on their signatures anyway)."""
+    if bands * rows > signatures.shape[1]:
+        raise ValueError(f"{bands} bands of {rows} rows need {bands * rows} slots, signatures have "
+                         f"{signatures.shape[1]}")
+    keys = np.zeros((signatures.shape[0], bands), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(bands):
+            acc = np.zeros(signatures.shape[0], dtype=np.uint64)
+            for slot in range(j * rows, (j + 1) * rows):
+                acc = _mix(acc * _MULT + signatures[:, slot].astype(np.uint64))
+            keys[:, j] = acc
+    return keys
+
+
+def lsh_candidates(keys: np.ndarray, ids: np.ndarray, others: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """The candidate pairs of LSH: ``(left, right)`` id pairs that share a key in some band
+    (:func:`band_keys`), each pair once, sorted. Without ``others``: pairs within ``ids``
+    with left < right; with ``others = (other_keys, other_ids)``: pairs of an id with an
+    other id."""
+    n_right = int((others[1] if others is not None else ids).max(initial=-1)) + 1
+    codes: list[np.ndarray] = []
+    for j in range(keys.shape[1]):
+        left = pl.DataFrame({"id": ids, "key": keys[:, j]})
+        if others is None:
+            left = left.filter(pl.len().over("key") > 1)
+            right = left
+        else:
+            right = pl.DataFrame({"id": others[1], "key": others[0][:, j]})
+        pairs = left.join(right, on="key", suffix="_r")
+        if others is None:
+            pairs = pairs.filter(pl.col("id") < pl.col("id_r"))
+        if pairs.height:
+            codes.append(pairs.get_column("id").to_numpy().astype(np.int64) * n_right
+                         + pairs.get_column("id_r").to_numpy().astype(np.int64))
+    if not codes:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    unique = np.unique(np.concatenate(codes))
+    return unique // n_right, unique % n_right
 
 
 # --------------------------------------------------------------------------- clustering
@@ -347,33 +449,14 @@ def near_dedup(
 
     text = pl.concat_str([pl.col(c).cast(pl.String) for c in text_cols], separator=" ", ignore_nulls=True)
     units = df.select(text.alias("__text")).select(units_expr("__text")).to_series()
-    bands, rows_per_band = lsh_params(threshold, num_perm)
-    lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows_per_band))
-    signatures: np.ndarray | None = None
-    lefts: list[np.ndarray] = []
-    rights: list[np.ndarray] = []
-    sims: list[np.ndarray] = []
-    for i, m in enumerate(minhash_signatures(units, ngram_range=ngram_range, num_perm=num_perm, seed=seed)):
-        if m is None:
-            continue
-        if signatures is None:
-            signatures = np.zeros((n, num_perm), dtype=SIGNATURE_DTYPE)
-        signatures[i] = m.hashvalues
-        candidates = lsh.query(m)  # only rows before i are in the index
-        lsh.insert(i, m, check_duplication=False)
-        if not candidates:
-            continue
-        # confirm right away: candidate pairs can be many times the confirmed ones
-        earlier = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-        similarity = (signatures[earlier] == signatures[i]).mean(axis=1)
-        confirmed = similarity >= threshold
-        if confirmed.any():
-            lefts.append(earlier[confirmed])
-            rights.append(np.full(int(confirmed.sum()), i, dtype=np.int64))
-            sims.append(similarity[confirmed])
-    if signatures is None or not lefts:
+    signatures, has = minhash_signatures(units, ngram_range=ngram_range, num_perm=num_perm, seed=seed)
+    rows = np.flatnonzero(has)
+    left_a, right_a = lsh_candidates(band_keys(signatures[rows], *lsh_params(threshold, num_perm)), rows)
+    similarity = estimated_similarity(signatures, left_a, right_a)
+    confirmed = similarity >= threshold
+    left_a, right_a, similarity = left_a[confirmed], right_a[confirmed], similarity[confirmed]
+    if not left_a.size:
         return df, empty
-    left_a, right_a, similarity = np.concatenate(lefts), np.concatenate(rights), np.concatenate(sims)
 
     root = _components(n, left_a, right_a)
     dropped_rows = np.flatnonzero(root != np.arange(n))

@@ -12,6 +12,9 @@ import pytest
 
 from linksyn_dagster.core.neardup import (
     NEAR_DUP_SCHEMA,
+    band_keys,
+    estimated_similarity,
+    lsh_candidates,
     lsh_params,
     minhash_signatures,
     near_dedup,
@@ -72,13 +75,64 @@ def test_minhash_estimates_track_the_exact_jaccard():
     vocab = vocabulary(questions)
     edited = [paraphrase_edit(q, rng, vocab, 0.15) for q in questions]
     units = pl.DataFrame({"t": questions + edited}).select(units_expr("t")).to_series()
-    sigs = list(minhash_signatures(units, num_perm=256))
+    sigs, has = minhash_signatures(units, num_perm=256)
+    assert has.all()
     errors = []
     for i in range(len(questions)):
         a, b = _python_shingles(text_units(questions[i]), 1, 2), _python_shingles(text_units(edited[i]), 1, 2)
         exact = len(a & b) / len(a | b)
-        errors.append(abs(sigs[i].jaccard(sigs[len(questions) + i]) - exact))
+        estimate = estimated_similarity(sigs, np.array([i]), np.array([len(questions) + i]))[0]
+        errors.append(abs(estimate - exact))
     assert np.mean(errors) < 0.04 and max(errors) < 0.15
+
+
+def test_signatures_are_the_least_image_of_each_rows_shingles(monkeypatch):
+    """minhash_signatures: slot k of a row is the least a_k*h + b_k mod 2^32 over the row's
+    shingle values (computed here in plain numpy), a row without units has none, and a
+    row's signature does not depend on the other rows."""
+    from linksyn_dagster.core.neardup import _permutations
+
+    texts = mmlu_val().get_column("question").head(40).to_list() + ["", "   ", "one"]
+    units = pl.DataFrame({"t": texts}).select(units_expr("t")).to_series()
+    signatures, has = minhash_signatures(units, num_perm=64, seed=9)
+    assert has.tolist() == [True] * 40 + [False, False, True]
+    assert (signatures[~has] == np.iinfo(np.uint32).max).all()
+    rows, values = shingle_hashes(units)
+    a, b = _permutations(64, 9)
+    for i in np.flatnonzero(has).tolist():
+        h = (values[rows == i] >> np.uint64(32)).astype(np.uint64)
+        expected = ((np.multiply.outer(h, a.astype(np.uint64)) + b) & np.uint64(0xFFFF_FFFF)).min(axis=0)
+        assert np.array_equal(signatures[i], expected.astype(np.uint32)), i
+    alone, _ = minhash_signatures(units.slice(3, 1), num_perm=64, seed=9)
+    assert np.array_equal(alone[0], signatures[3])
+    from linksyn_dagster.core import neardup
+
+    for rows in (1, 7):  # rows made a slice at a time: the same signatures
+        monkeypatch.setattr(neardup, "SIGNATURE_ROWS", rows)
+        sliced, sliced_has = minhash_signatures(units, num_perm=64, seed=9)
+        assert np.array_equal(sliced, signatures) and np.array_equal(sliced_has, has)
+
+
+def test_lsh_candidates_are_the_pairs_sharing_a_band():
+    """lsh_candidates returns exactly the id pairs whose band keys agree in some band, each
+    once (brute force over all pairs), within one set and against another set."""
+    rng = np.random.default_rng(3)
+    # few distinct slot values, so many rows share bands and some share several
+    signatures = rng.integers(0, 3, size=(60, 12), dtype=np.uint32)
+    keys = band_keys(signatures, 4, 3)
+    ids = np.arange(100, 160)
+    left, right = lsh_candidates(keys, ids)
+    expected = sorted((ids[i], ids[j]) for i in range(60) for j in range(i + 1, 60)
+                      if (keys[i] == keys[j]).any())
+    assert expected and list(zip(left.tolist(), right.tolist())) == [(int(a), int(b)) for a, b in expected]
+    other = rng.integers(0, 3, size=(25, 12), dtype=np.uint32)
+    other_keys, other_ids = band_keys(other, 4, 3), np.arange(25) * 2
+    left, right = lsh_candidates(keys, ids, (other_keys, other_ids))
+    expected = sorted((ids[i], other_ids[j]) for i in range(60) for j in range(25)
+                      if (keys[i] == other_keys[j]).any())
+    assert expected and list(zip(left.tolist(), right.tolist())) == [(int(a), int(b)) for a, b in expected]
+    with pytest.raises(ValueError, match="need 15 slots"):
+        band_keys(signatures, 5, 3)
 
 
 @pytest.mark.parametrize(("threshold", "num_perm"), [(0.5, 128), (0.7, 128), (0.8, 64), (0.9, 256), (0.3, 16)])
@@ -251,6 +305,19 @@ def test_pair_jaccard_is_exact_on_the_release_shingles():
     units = frame.select(units_expr("a"), units_expr("b"))
     # x y / y z: shingles {x, y, x_y} and {y, z, y_z} share y: 1 / 5
     assert pair_jaccard(units.get_column("a"), units.get_column("b")).tolist() == [1.0, 0.0, 0.2, 1.0]
+    # real questions against light edits and against other questions (repeated words included),
+    # checked with Python sets
+    questions = [*mmlu_val().get_column("question").head(50), *cmmlu_dev().get_column("question").head(30)]
+    rng = random.Random(11)
+    vocab = vocabulary(questions)
+    others = [paraphrase_edit(q, rng, vocab, 0.2) if k % 2 else questions[(k * 7 + 3) % len(questions)]
+              for k, q in enumerate(questions)]
+    for ngram_range in ((1, 2), (2, 4)):
+        units = pl.DataFrame({"a": questions, "b": others}).select(units_expr("a"), units_expr("b"))
+        got = pair_jaccard(units.get_column("a"), units.get_column("b"), ngram_range)
+        for k, (q, o) in enumerate(zip(questions, others, strict=True)):
+            a, b = _python_shingles(text_units(q), *ngram_range), _python_shingles(text_units(o), *ngram_range)
+            assert got[k] == pytest.approx(len(a & b) / len(a | b)), (q, o)
     with pytest.raises(ValueError, match="rows"):
         pair_jaccard(units.get_column("a"), units.get_column("b").head(2))
 
