@@ -112,10 +112,19 @@ def load_templates(text_version: int | None = None, chat_version: int | None = N
         chat_version=f"chat@v{chat_n}")
 
 
+RENDER_SLICE = 10_000  # rows rendered at once: the Python objects of a slice, not of the release, are alive
+
+
+def _rendered(dataset: pl.DataFrame, render, dtype: pl.DataType) -> pl.Series:
+    """``render(row)`` of every row as a Series, a slice of rows at a time."""
+    parts = [pl.Series([render(row) for row in dataset.slice(start, RENDER_SLICE).iter_rows(named=True)],
+                       dtype=dtype) for start in range(0, dataset.height, RENDER_SLICE)]
+    return pl.concat(parts) if parts else pl.Series([], dtype=dtype)
+
+
 def with_text(dataset: pl.DataFrame, templates: TrainingTemplates) -> pl.DataFrame:
     """``dataset`` with its ``text`` column: each item rendered by the pre-training template."""
-    text = [templates.render_text(row) for row in dataset.iter_rows(named=True)]
-    return dataset.with_columns(pl.Series("text", text, dtype=pl.Utf8))
+    return dataset.with_columns(_rendered(dataset, templates.render_text, pl.Utf8).alias("text"))
 
 
 MESSAGE = pl.Struct({"role": pl.Utf8, "content": pl.Utf8})
@@ -123,9 +132,10 @@ MESSAGE = pl.Struct({"role": pl.Utf8, "content": pl.Utf8})
 
 def messages_frame(dataset: pl.DataFrame, templates: TrainingTemplates) -> pl.DataFrame:
     """One conversation per item (``qa_id``, ``messages``: system, user, assistant turns), in
-    the release's order."""
-    return pl.DataFrame({
-        "qa_id": dataset.get_column("qa_id"),
-        "messages": pl.Series([templates.render_messages(row) for row in dataset.iter_rows(named=True)],
-                              dtype=pl.List(MESSAGE)),
-    })
+    the release's order (each turn rendered as ``render_messages`` does; the turns are put
+    together in polars, so the release's rows never become Python dicts all at once)."""
+    turns = {role: _rendered(dataset, lambda row, role=role: _tidy(templates.chat[role].substitute(
+        templates.fields(row))), pl.Utf8) for role in ROLES}
+    return pl.DataFrame({"qa_id": dataset.get_column("qa_id"), **turns}).select(
+        "qa_id", pl.concat_list([pl.struct(pl.lit(role).alias("role"), pl.col(role).alias("content"))
+                                 for role in ROLES]).alias("messages"))

@@ -530,20 +530,23 @@ def write_release(
     staging.mkdir()
     try:
         ordered = _witness_first(with_text(dataset, templates))
-        table = _arrow_table(ordered)
         parquet, jsonl = staging / DATA_FILES[0], staging / DATA_FILES[1]
         messages, messages_jsonl = staging / MESSAGES_FILES[0], staging / MESSAGES_FILES[1]
+        table = _arrow_table(ordered)
         pq.write_table(table, parquet)
+        features, num_bytes = hf_features(table.schema), table.nbytes
+        del table  # each copy of the release lives only while it is written
         ordered.write_ndjson(jsonl)
         chats = messages_frame(ordered, templates)
         pq.write_table(_arrow_table(chats), messages)
         chats.write_ndjson(messages_jsonl)
+        del chats
         digest = _sha256(jsonl)
         version = version or release_version(digest, now)
         card = staging / CARD_FILE
         card.write_text(
-            dataset_card(ordered, summary, version=version, features=hf_features(table.schema),
-                         num_bytes=table.nbytes, download_size=parquet.stat().st_size, provenance=provenance,
+            dataset_card(ordered, summary, version=version, features=features,
+                         num_bytes=num_bytes, download_size=parquet.stat().st_size, provenance=provenance,
                          templates=templates),
             encoding="utf-8",
         )

@@ -57,6 +57,23 @@ def test_exports_of_a_frame_keep_its_rows_and_order():
     assert chats.get_column("messages")[1].to_list()[2]["content"].startswith("The answer is B. It is denser")
 
 
+def test_exports_render_a_slice_at_a_time_as_one_item_alone(monkeypatch):
+    """The release renders its rows a slice at a time (memory): each row's text and turns are
+    those of the item rendered alone, whatever the slice size."""
+    from linksyn_dagster.publish import exports
+
+    rows = [ITEM, {**ITEM, "qa_id": "q2", "answer": "B", "explanation": None},
+            {**ITEM, "qa_id": "q3", "question": "Which is $odd?", "choices": ["x", "y"], "answer": "C"}]
+    frame = pl.DataFrame(rows)
+    templates = load_templates()
+    for size in (1, 2, 10):
+        monkeypatch.setattr(exports, "RENDER_SLICE", size)
+        assert with_text(frame, templates).get_column("text").to_list() == [templates.render_text(r) for r in rows]
+        chats = messages_frame(frame, templates).get_column("messages").to_list()
+        assert chats == [templates.render_messages(r) for r in rows]
+    assert messages_frame(frame.clear(), templates).height == 0 and with_text(frame.clear(), templates).height == 0
+
+
 def test_unknown_versions_and_placeholders_are_refused():
     with pytest.raises(KeyError, match="no version 99"):
         load_templates(text_version=99)
