@@ -13,6 +13,7 @@ converges instead of appending; each is an asset too, reported by the asset that
 """
 
 # no `from __future__ import annotations`: Dagster reads the ResourceDependency annotation at class creation
+import ctypes
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
@@ -31,6 +32,24 @@ if TYPE_CHECKING:
     from linksyn_dagster.settings import LinkSynSettings
 
 
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def return_freed_memory() -> None:
+    """Give the memory freed to the C allocator back to the system. DuckDB frees its buffers
+    when a connection closes, but glibc keeps the freed pages in the process: at 1M seeds
+    about 500 MB after the release's reads, counted in its peak for the rest of the run."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 class DuckDBFile:
     """The warehouse in one DuckDB file: one writing process at a time."""
 
@@ -46,8 +65,11 @@ class DuckDBFile:
 
     @contextmanager
     def connect(self, statement: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._duckdb.get_connection() as conn:
-            yield conn
+        try:
+            with self._duckdb.get_connection() as conn:
+                yield conn
+        finally:
+            return_freed_memory()
 
     def replace(self, table: str, df: pl.DataFrame, **where: Any) -> None:
         self.replace_each({table: df}, **where)
