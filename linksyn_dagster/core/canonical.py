@@ -495,11 +495,8 @@ def _clean_discipline(col: str) -> pl.Expr:
 def _disciplines_by(df: pl.DataFrame, col: str) -> pl.DataFrame:
     """Distinct (``col``, d): each discipline a ``col`` value is seen with, as the KP's own
     (kp_discipline) or its seed's (seed_discipline)."""
-    return (
-        pl.concat([df.select(col, pl.col(side).alias("d")) for side in ("kp_discipline", "seed_discipline")])
-        .drop_nulls("d")
-        .unique()
-    )
+    return pl.concat([df.select(col, pl.col(side).alias("d")).drop_nulls("d").unique()  # each side small first
+                      for side in ("kp_discipline", "seed_discipline")]).unique()
 
 
 def canonicalize_kps(
@@ -600,38 +597,56 @@ def aggregate_kps(df: pl.DataFrame, name_map: pl.DataFrame, rep_keys: pl.DataFra
     time_dtype = df.schema["extracted_at"]
     surfaces_of = name_map.select("kp_name", "kp_id").with_columns(
         pl.Series("surface", [surface_form(n) for n in name_map.get_column("kp_name").to_list()], dtype=pl.Utf8))
-    df = df.join(surfaces_of, on="kp_name", how="inner").drop("kp_name")
+    # The mention rows (4.5M at 1M seeds) are aggregated on integer codes, not strings (which
+    # held 1.8 GB more at the peak): each code is the string's rank among its sorted distinct
+    # values, so sorting codes sorts the strings, and every result is decoded at the end.
+    kp_ids = surfaces_of.get_column("kp_id").unique().sort()
+    surfaces = surfaces_of.get_column("surface").unique().sort()
+    seed_ids = df.get_column("seed_id").unique().sort()
+    names = surfaces_of.select("kp_name", kp=kp_ids.search_sorted(surfaces_of.get_column("kp_id")),
+                               surface=surfaces.search_sorted(surfaces_of.get_column("surface")))
+    disciplines = pl.concat([df.get_column(c).drop_nulls().unique() for c in ("kp_discipline", "seed_discipline")]
+                            ).unique().sort()
+    code_of = {d: i for i, d in enumerate(disciplines.to_list())}
+    df = (df.select(pl.Series("seed", seed_ids.search_sorted(df.get_column("seed_id"))), "kp_name",
+                    *(pl.col(f"{side}_discipline").replace_strict(code_of, default=None, return_dtype=pl.UInt32)
+                      .alias(f"{side}_d") for side in ("kp", "seed")), "extracted_at")
+          .join(names, on="kp_name", how="inner").drop("kp_name"))
 
-    def seeds_per(kind: str, value: pl.Expr) -> pl.DataFrame:
-        """distinct seeds per (kp_id, value)"""
-        return (
-            df.select("kp_id", value.alias("value"), "seed_id")
-            .drop_nulls()
-            .unique()
-            .group_by("kp_id", "value")
-            .agg(pl.len().cast(pl.Int64).alias("seeds"))
-            .select("kp_id", pl.lit(kind).alias("kind"), "value", "seeds")
-        )
+    def decoded(frame: pl.DataFrame, **columns: pl.Series) -> pl.DataFrame:
+        """``frame`` with each code column named in ``columns`` replaced by its string."""
+        return frame.with_columns(values.gather(frame.get_column(name)).alias(name) for name, values in columns.items())
 
-    base = df.group_by("kp_id").agg(
-        pl.col("seed_id").n_unique().cast(pl.Int64).alias("frequency"),
-        pl.col("surface").unique().sort().alias("aliases"),
+    def seeds_per(kind: str, value: pl.Expr, values: pl.Series) -> pl.DataFrame:
+        """distinct seeds per (kp, value), sorted, the value decoded"""
+        per = (df.lazy().select("kp", value.alias("value"), "seed").drop_nulls().unique()
+               .group_by("kp", "value").agg(pl.len().cast(pl.Int64).alias("seeds")).sort("kp", "value")
+               .collect(engine="streaming"))
+        return decoded(per, value=values).select("kp", pl.lit(kind).alias("kind"), "value", "seeds")
+
+    base = decoded(df.group_by("kp").agg(
+        pl.col("seed").n_unique().cast(pl.Int64).alias("frequency"),
         pl.col("extracted_at").min().alias("first_seen"),
         pl.col("extracted_at").max().alias("last_seen"),
-    )
-    disciplines = _disciplines_by(df, "kp_id").group_by("kp_id").agg(pl.col("d").sort().alias("disciplines"))
-    counts = pl.concat([seeds_per("surface", pl.col("surface")),
-                        seeds_per("discipline", pl.coalesce("kp_discipline", "seed_discipline"))]).sort(
-        "kp_id", "kind", "value")
+    ), kp=kp_ids).rename({"kp": "kp_id"})
+
+    def listed(pairs: pl.DataFrame, values: pl.Series, out: str) -> pl.DataFrame:
+        """kp_id, ``out``: the sorted distinct values of each KP, from (kp, value) code pairs"""
+        return (decoded(pairs.unique().sort("kp", "value"), kp=kp_ids, value=values)
+                .group_by("kp", maintain_order=True).agg(pl.col("value").alias(out)).rename({"kp": "kp_id"}))
+
+    base = base.join(listed(df.select("kp", pl.col("surface").alias("value")), surfaces, "aliases"), on="kp_id",
+                     how="left")
+    kp_disciplines = listed(pl.concat([df.select("kp", pl.col(side).alias("value")).drop_nulls().unique()
+                                       for side in ("kp_d", "seed_d")]), disciplines, "disciplines")
+    # per KP: its discipline rows, then its surface rows (the kinds' order), each by value
+    counts = decoded(pl.concat([seeds_per("discipline", pl.coalesce("kp_d", "seed_d"), disciplines),
+                                seeds_per("surface", pl.col("surface"), surfaces)]).sort("kp", maintain_order=True),
+                     kp=kp_ids).rename({"kp": "kp_id"})
     # sort seeds (fewer) rather than all pairs, then expand
-    links = (
-        df.group_by("seed_id")
-        .agg(pl.col("kp_id").unique().sort())
-        .sort("seed_id")
-        .explode("kp_id")
-        .select("seed_id", "kp_id")
-    )
-    return _assemble(base, disciplines, counts, rep_keys, time_dtype), links, counts
+    links = decoded(df.group_by("seed").agg(pl.col("kp").unique().sort()).sort("seed").explode("kp"),
+                    seed=seed_ids, kp=kp_ids).select(pl.col("seed").alias("seed_id"), pl.col("kp").alias("kp_id"))
+    return _assemble(base, kp_disciplines, counts, rep_keys, time_dtype), links, counts
 
 
 COUNT_SCHEMA = {"kp_id": pl.Utf8, "kind": pl.Utf8, "value": pl.Utf8, "seeds": pl.Int64}
