@@ -41,12 +41,8 @@ def cooccurrence_edges(seed_kp_links: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("kp") < pl.col("kp_b"))
         .group_by("kp", "kp_b")
         .agg(pl.len().cast(pl.Int64).alias("weight"))
-        .collect()
+        .sort("kp", "kp_b")  # the ids' order
+        .collect(engine="streaming")  # the pairs of every seed are never all held at once
     )
-    names = kp_ids.to_frame("id").with_row_index("code")  # code -> id, code is u32
-    return (
-        pairs.join(names.rename({"code": "kp", "id": "kp_a"}), on="kp")
-        .join(names.rename({"code": "kp_b", "id": "kp_b_id"}), on="kp_b")
-        .select(pl.col("kp_a"), pl.col("kp_b_id").alias("kp_b"), "weight")
-        .sort(["kp_a", "kp_b"])
-    )
+    return pl.DataFrame({"kp_a": kp_ids.gather(pairs.get_column("kp")), "kp_b": kp_ids.gather(pairs.get_column("kp_b")),
+                         "weight": pairs.get_column("weight")}, schema=EDGE_SCHEMA)

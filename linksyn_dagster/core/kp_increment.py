@@ -139,9 +139,10 @@ def name_rows(names: pl.DataFrame, disciplines: pl.DataFrame) -> pl.DataFrame:
 def full_run(rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(knowledge_points, seed_kp_links, kp_cooccurrence, kp_names, kp_counts) of all mention rows."""
+    disciplines = name_disciplines(clean_mentions(rows))  # first: small, while no result is held yet
     kps, links, names, counts = canonicalize_with_names(rows, aliases)
     edges = cooccurrence_edges(links)
-    return kps, links, edges, name_rows(names, name_disciplines(clean_mentions(rows))), counts
+    return kps, links, edges, name_rows(names, disciplines), counts
 
 
 def state_is_whole(conn: Any) -> bool:
