@@ -53,24 +53,29 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
     links = (
         seed_kp_links.select(pl.col("seed_id").cast(pl.Utf8), pl.col("kp_id").cast(pl.Utf8))
         .join(steps.select("kp_id").unique(), on="kp_id", how="semi")
-        .unique()
-    )
+    )  # made distinct below, on codes
     # the joins below run on integer codes, not on the id strings (at 1M seeds the pair
     # tables are tens of millions of rows): a seed's code is its row in `seed_ids`, a KP's
     # its rank in sorted order, so comparing codes compares ids
     seed_ids = links.get_column("seed_id").unique().sort()
     kp_codes = pl.DataFrame({"kp_id": links.get_column("kp_id").unique().sort()}).with_row_index("k")
     seed_codes = seed_ids.to_frame().with_row_index("s")
-    coded = links.join(seed_codes, on="seed_id").join(kp_codes, on="kp_id")
+    # codes only from here (the draw of a KP's rotation is made of the ids first)
+    coded = links.select(
+        pl.Series("s", seed_ids.search_sorted(links.get_column("seed_id")), dtype=pl.UInt32),
+        pl.Series("k", kp_codes.get_column("kp_id").search_sorted(links.get_column("kp_id")), dtype=pl.UInt32),
+        _draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw")).unique(["s", "k"])
+    del links
     coded_steps = steps.join(kp_codes, on="kp_id").select("path_id", "k")
 
-    # two or more KPs: pairs of the seed's KPs (on some path) against pairs on each path
+    # two or more KPs: pairs of the seed's KPs (on some path) against pairs on each path, in
+    # polars' streaming engine (at 1M seeds tens of millions of pairs, never all held at once)
     seed_pairs = (
-        coded.select("s", "k").join(coded.select("s", "k"), on="s", suffix="_b")
+        coded.lazy().select("s", "k").join(coded.lazy().select("s", "k"), on="s", suffix="_b")
         .filter(pl.col("k") < pl.col("k_b"))
     )
     path_pairs = (
-        coded_steps.join(coded_steps, on="path_id", suffix="_b")
+        coded_steps.lazy().join(coded_steps.lazy(), on="path_id", suffix="_b")
         .filter(pl.col("k") < pl.col("k_b"))
         .select("path_id", "k", "k_b")
     )
@@ -78,6 +83,7 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
         path_pairs.join(seed_pairs, on=["k", "k_b"])
         .group_by("path_id", "s")
         .agg(pl.len().alias("pairs"))
+        .collect(engine="streaming")
         # c = s(s-1)/2  =>  s = (1 + sqrt(1 + 8c)) / 2
         .select("path_id", "s",
                 ((1 + (1 + 8 * pl.col("pairs").cast(pl.Float64)).sqrt()) / 2).round().cast(pl.Int64).alias("strength"))
@@ -90,19 +96,19 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
     # each KP's rotation: its seeds in a seeded random order of the KP's own, cut to what
     # the paths can ask of it
     # (a path takes at most `limit` seeds of a KP and skips at most `limit` it holds already)
-    asked = steps.group_by("kp_id").agg((pl.len() * 2 * limit).alias("asked"))
+    asked = coded_steps.group_by("k").agg((pl.len() * 2 * limit).alias("asked"))
     rotations = (
-        coded.with_columns(_draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw"))
-        .select("kp_id", "s", "draw")
-        .sort("kp_id", "draw")
-        .join(asked, on="kp_id")
-        .filter(pl.int_range(pl.len()).over("kp_id") < pl.col("asked"))
-        .group_by("kp_id", maintain_order=True)
+        coded.join(asked, on="k")
+        .sort("k", "draw")
+        .filter(pl.int_range(pl.len()).over("k") < pl.col("asked"))
+        .group_by("k", maintain_order=True)
         .agg("s")
+        .join(kp_codes, on="k")
+        .select("kp_id", "s")
     )
     rotation = {kp: seeds for kp, seeds in rotations.iter_rows()}
     strong_of = {path: (seeds, strengths) for path, seeds, strengths in strong.iter_rows()}
-    del links, coded, seed_pairs, path_pairs, strong, rotations
+    del coded, strong, rotations
 
     cursor: dict[str, int] = {}
     uses: dict[int, int] = {}

@@ -132,12 +132,14 @@ def build_release(verified: pl.DataFrame, *, seeds: pl.DataFrame | None, seed_la
     ordered = flagged.filter(reasons.is_null()).sort(["discipline", "rewrite_round", "qa_id"]).with_columns(
         answer_text=pl.col("choices").list.get(
             pl.col("answer").replace_strict(ANSWER_INDEX, default=None, return_dtype=pl.Int64), null_on_oob=True))
+    del confirmed, flagged  # copies of the items: each step below keeps one (memory at 1M seeds)
     shingles = (1, release.near_dup_shingle_size)
     copies = memoized(ordered, lambda fresh: _source_copies(fresh, seeds, release.near_dup_threshold, shingles),
                       id_col="qa_id", content=["question", "choices", "answer", "source_seed_ids"], result_id="qa_id",
                       schema=COPY_SCHEMA, directory=cache_dir, entry="source_copies")[0].sort("qa_id")  # one per item
     ordered = ordered.join(copies, on="qa_id", how="anti")
     kept, exact = exact_dedup(ordered, ["question", "answer_text"], "qa_id")
+    del ordered
     hits = pl.DataFrame(schema=HIT_SCHEMA)
     if benchmarks is not None:  # before near-dedup: a contaminated item never represents a cluster
         hits = checked_against_benchmarks(kept, benchmarks[1], "qa_id", cache_dir, "benchmarks")[0]
