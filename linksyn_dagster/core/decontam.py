@@ -67,11 +67,9 @@ from linksyn_dagster.core.neardup import (
     _flatten,
     _mix,
     _ngrams,
-    band_keys,
     estimated_similarity,
     lsh_candidates,
-    lsh_params,
-    minhash_signatures,
+    lsh_signatures,
     units_expr,
 )
 from linksyn_dagster.core.row_memo import memoized
@@ -326,9 +324,8 @@ def build_index(
     presence = np.zeros(1 << presence_bits, dtype=bool)
     presence[key_a >> np.uint64(64 - presence_bits)] = True
 
-    signatures, has = minhash_signatures(texts.get_column("whole"), ngram_range=ngram_range, num_perm=num_perm,
-                                         seed=DEFAULT_SEED)
-    lsh_rows = np.flatnonzero(has)
+    signatures, lsh_rows, lsh_keys = lsh_signatures(texts.get_column("whole"), threshold=near_dup_threshold,
+                                                    ngram_range=ngram_range, num_perm=num_perm, seed=DEFAULT_SEED)
     return BenchmarkIndex(
         benchmarks=bench.select(list(BENCHMARK_SCHEMA)).cast(BENCHMARK_SCHEMA),
         ngram_words=ngram_words,
@@ -345,7 +342,7 @@ def build_index(
         presence=presence,
         presence_bits=presence_bits,
         signatures=signatures,
-        lsh_keys=band_keys(signatures[lsh_rows], *lsh_params(near_dup_threshold, num_perm)),
+        lsh_keys=lsh_keys,
         lsh_rows=lsh_rows,
     )
 
@@ -430,10 +427,8 @@ _OVERLAP_SCHEMA = {"row": pl.Int64, "bench": pl.Int64, "overlap_count": pl.Int64
 def _near_duplicates(whole: pl.Series, index: BenchmarkIndex) -> tuple[pl.DataFrame, np.ndarray]:
     """(row, bench, near) of the benchmark items each row is a MinHash near-duplicate of,
     and the rows' signatures (see ``minhash_signatures``)."""
-    signatures, has = minhash_signatures(whole, ngram_range=index.ngram_range, num_perm=index.num_perm,
-                                         seed=DEFAULT_SEED)
-    rows = np.flatnonzero(has)
-    keys = band_keys(signatures[rows], *lsh_params(index.near_dup_threshold, index.num_perm))
+    signatures, rows, keys = lsh_signatures(whole, threshold=index.near_dup_threshold, ngram_range=index.ngram_range,
+                                            num_perm=index.num_perm, seed=DEFAULT_SEED)
     row, bench = lsh_candidates(keys, rows, (index.lsh_keys, index.lsh_rows))
     near = estimated_similarity(signatures, row, bench, index.signatures) >= index.near_dup_threshold
     near = pl.DataFrame({"row": row[near], "bench": bench[near], "near": np.ones(int(near.sum()), dtype=bool)},

@@ -57,6 +57,7 @@ __all__ = [
     "estimated_similarity",
     "lsh_candidates",
     "lsh_params",
+    "lsh_signatures",
     "minhash_signatures",
     "near_dedup",
     "pair_jaccard",
@@ -365,6 +366,17 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
+def lsh_signatures(units: pl.Series, *, threshold: float, ngram_range: tuple[int, int] = DEFAULT_NGRAM_RANGE,
+                   num_perm: int = DEFAULT_NUM_PERM, seed: int = DEFAULT_SEED
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(signatures, rows, keys)``: the :func:`minhash_signatures` of ``units``, the rows
+    that have shingles, and their band keys (:func:`band_keys`, bands of :func:`lsh_params`
+    for ``threshold``): what :func:`lsh_candidates` pairs."""
+    signatures, has = minhash_signatures(units, ngram_range=ngram_range, num_perm=num_perm, seed=seed)
+    rows = np.flatnonzero(has)
+    return signatures, rows, band_keys(signatures[rows], *lsh_params(threshold, num_perm))
+
+
 def lsh_candidates(keys: np.ndarray, ids: np.ndarray, others: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
     """The candidate pairs of LSH: ``(left, right)`` id pairs that share a key in some band
@@ -449,9 +461,9 @@ def near_dedup(
 
     text = pl.concat_str([pl.col(c).cast(pl.String) for c in text_cols], separator=" ", ignore_nulls=True)
     units = df.select(text.alias("__text")).select(units_expr("__text")).to_series()
-    signatures, has = minhash_signatures(units, ngram_range=ngram_range, num_perm=num_perm, seed=seed)
-    rows = np.flatnonzero(has)
-    left_a, right_a = lsh_candidates(band_keys(signatures[rows], *lsh_params(threshold, num_perm)), rows)
+    signatures, rows, keys = lsh_signatures(units, threshold=threshold, ngram_range=ngram_range, num_perm=num_perm,
+                                            seed=seed)
+    left_a, right_a = lsh_candidates(keys, rows)
     similarity = estimated_similarity(signatures, left_a, right_a)
     confirmed = similarity >= threshold
     left_a, right_a, similarity = left_a[confirmed], right_a[confirmed], similarity[confirmed]
