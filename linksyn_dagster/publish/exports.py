@@ -62,7 +62,11 @@ class TrainingTemplates:
         """The item as a conversation: system, user (question and choices), assistant (the
         answer and its explanation)."""
         values = self.fields(item)
-        return [{"role": role, "content": _tidy(self.chat[role].substitute(values))} for role in ROLES]
+        return [{"role": role, "content": self.render_turn(role, values)} for role in ROLES]
+
+    def render_turn(self, role: str, values: Mapping[str, str]) -> str:
+        """One turn's content from an item's placeholder values (``fields``)."""
+        return _tidy(self.chat[role].substitute(values))
 
 
 def _tidy(text: str) -> str:
@@ -134,8 +138,8 @@ def messages_frame(dataset: pl.DataFrame, templates: TrainingTemplates) -> pl.Da
     """One conversation per item (``qa_id``, ``messages``: system, user, assistant turns), in
     the release's order (each turn rendered as ``render_messages`` does; the turns are put
     together in polars, so the release's rows never become Python dicts all at once)."""
-    turns = {role: _rendered(dataset, lambda row, role=role: _tidy(templates.chat[role].substitute(
-        templates.fields(row))), pl.Utf8) for role in ROLES}
+    turns = {role: _rendered(dataset, lambda row, role=role: templates.render_turn(role, templates.fields(row)),
+                             pl.Utf8) for role in ROLES}
     return pl.DataFrame({"qa_id": dataset.get_column("qa_id"), **turns}).select(
         "qa_id", pl.concat_list([pl.struct(pl.lit(role).alias("role"), pl.col(role).alias("content"))
                                  for role in ROLES]).alias("messages"))

@@ -184,8 +184,7 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
                            strict=True))
         del tables
         heads, heights = {}, {}
-        while pending:  # in this order: kp_changes, which kp_graph reads, last
-            table = next(iter(pending))
+        for table in list(pending):  # in this order: kp_changes, which kp_graph reads, last
             frame = pending.pop(table)
             warehouse.replace(table, frame)
             heads[table], heights[table] = frame.head(PREVIEW_ROWS), frame.height
