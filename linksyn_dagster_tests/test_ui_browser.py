@@ -12,6 +12,7 @@ import datetime
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -112,7 +113,10 @@ def dagster_ui(pipeline_settings, tmp_path) -> Iterator[str]:
                             cwd=PROJECT_ROOT, env={**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True",
                                                      # the automation sensor every 5 s, not 30: each of
                                                      # the automation step's three waits for a tick is short
-                                                     "LINKSYN_AUTOMATION_INTERVAL_S": "5"},
+                                                     "LINKSYN_AUTOMATION_INTERVAL_S": "5",
+                                                     # a process killed by SIGABRT prints every thread's
+                                                     # stack to the log (_daemon_stacks)
+                                                     "PYTHONFAULTHANDLER": "1"},
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -283,8 +287,9 @@ def _partition_counts(page) -> dict[str, int]:
 
 
 def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, chromium, llm_server,
-                                                        pipeline_settings):
+                                                        pipeline_settings, tmp_path):
     page, base = browser_page, dagster_ui
+    ui_log = tmp_path / "dagster_ui.log"  # the dagster_ui fixture's
     lineage = _lineage()
     assert len(lineage) == 29  # 11 stages and 18 side tables
 
@@ -367,7 +372,7 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
     #    once the graph run is under way (the path stages of every discipline would follow).
     started = time.time()
     _toggle_sensor(page, base, "linksyn_automation", on=True)
-    _wait_for_tick(base, "linksyn_automation", started)  # its first tick marks what was before as seen
+    _wait_for_tick(base, "linksyn_automation", started, ui_log)  # its first tick marks what was before as seen
     _launch_one_partition(page, base, "seed_qa", "physics")
     with dg.DagsterInstance.from_config(str(pipeline_settings.dagster_home)) as instance:
         extraction = _automation_run(instance, {"seed_kps"}, started)
@@ -399,19 +404,49 @@ def _toggle_sensor(page, base: str, name: str, on: bool) -> None:
     playwright_api.expect(switch).to_be_checked(checked=on)
 
 
-def _wait_for_tick(base: str, sensor: str, after: float) -> None:
-    """Until the daemon has evaluated ``sensor`` once since ``after`` (through the GraphQL API)."""
+def _wait_for_tick(base: str, sensor: str, after: float, ui_log: Path) -> None:
+    """Until the daemon has evaluated ``sensor`` once since ``after`` (through the GraphQL API).
+    If it has not within 120 s, the failure says what the UI knows (the sensor's state, its
+    last ticks, the daemons' health) and the log of `linksyn ui` gets the daemon's threads."""
     query = ('{ sensorOrError(sensorSelector: {repositoryName: "__repository__", repositoryLocationName: '
-             f'"linksyn", sensorName: "{sensor}"}}) {{ ... on Sensor {{ sensorState {{ ticks(limit: 1) '
-             '{ status timestamp } } } } }')
+             f'"linksyn", sensorName: "{sensor}"}}) {{ ... on Sensor {{ sensorState {{ status ticks(limit: 3) '
+             '{ status timestamp error { message } } } } } '
+             'instance { daemonHealth { allDaemonStatuses { daemonType healthy lastHeartbeatTime '
+             'lastHeartbeatErrors { message } } } } }')
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ticks = httpx.post(f"{base}/graphql", json={"query": query}, timeout=10).json()[
-            "data"]["sensorOrError"]["sensorState"]["ticks"]
+    while True:
+        reply = httpx.post(f"{base}/graphql", json={"query": query}, timeout=10).json()["data"]
+        ticks = reply["sensorOrError"]["sensorState"]["ticks"]
         if ticks and ticks[0]["timestamp"] > after and ticks[0]["status"] in ("SUCCESS", "SKIPPED"):
             return
+        if time.monotonic() > deadline:
+            break
         time.sleep(1)
-    raise AssertionError(f"{sensor} did not tick within 120 s of being turned on")
+    stacks = _daemon_stacks(ui_log)
+    raise AssertionError(f"{sensor} did not tick within 120 s of being turned on (at {after:.1f}): "
+                         f"sensor state {reply['sensorOrError']['sensorState']}; daemons "
+                         f"{reply['instance']['daemonHealth']['allDaemonStatuses']}; the daemon's threads: {stacks}")
+
+
+def _daemon_stacks(ui_log: Path) -> str:
+    """SIGABRT to the daemon process of `linksyn ui` (the ``dagster._daemon run`` child of
+    `dagster dev` whose output goes to ``ui_log``): with PYTHONFAULTHANDLER set, it prints
+    every thread's Python stack to ``ui_log`` as it dies. What the stacks say, or why none."""
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            writes_the_log = os.readlink(proc / "fd" / "1") == str(ui_log)
+        except (OSError, ValueError):
+            continue
+        if writes_the_log and b"dagster._daemon" in argv:
+            os.kill(int(proc.name), signal.SIGABRT)
+            break
+    else:
+        return "(no daemon process of this UI)"
+    time.sleep(5)
+    text = ui_log.read_text(errors="replace")
+    start = text.rfind("Fatal Python error")
+    return text[start:start + 30_000] if start >= 0 else "(no stacks in the log)"
 
 
 def _automation_run(instance: dg.DagsterInstance, assets: set[str], after: float) -> dg.DagsterRun:
