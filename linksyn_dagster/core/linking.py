@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 _EMPTY = {"path_id": pl.Utf8, "seed_ids": pl.List(pl.Utf8), "seed_link_strength": pl.List(pl.Int64)}
@@ -43,9 +44,10 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
         return paths.select("path_id").with_columns(
             pl.lit([], dtype=pl.List(pl.Utf8)).alias("seed_ids"),
             pl.lit([], dtype=pl.List(pl.Int64)).alias("seed_link_strength"))
-    # each (path, KP) pair once (the order on the path matters only in the loop below)
+    # each (path, KP) pair once (the order on the path matters only in the loop below); a
+    # path's code is its row in `paths`
     steps = (
-        paths.select("path_id", pl.col("kp_ids").alias("kp_id"))
+        paths.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("p"), pl.col("kp_ids").alias("kp_id"))
         .explode("kp_id")
         .drop_nulls("kp_id")
         .unique()
@@ -60,13 +62,16 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
     seed_ids = links.get_column("seed_id").unique().sort()
     kp_codes = pl.DataFrame({"kp_id": links.get_column("kp_id").unique().sort()}).with_row_index("k")
     seed_codes = seed_ids.to_frame().with_row_index("s")
-    # codes only from here (the draw of a KP's rotation is made of the ids first)
-    coded = links.select(
-        pl.Series("s", seed_ids.search_sorted(links.get_column("seed_id")), dtype=pl.UInt32),
-        pl.Series("k", kp_codes.get_column("kp_id").search_sorted(links.get_column("kp_id")), dtype=pl.UInt32),
-        _draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw")).unique(["s", "k"])
+    # codes only from here (the draw of a KP's rotation is made of the ids first, a slice
+    # of rows at a time)
+    coded = _distinct_pairs(
+        seed_ids.search_sorted(links.get_column("seed_id")).cast(pl.UInt32).rename("s"),
+        kp_codes.get_column("kp_id").search_sorted(links.get_column("kp_id")).cast(pl.UInt32).rename("k"),
+        links.lazy().select(_draw(pl.concat_str("kp_id", pl.lit("\0"), "seed_id"), random_seed).alias("draw"))
+        .collect(engine="streaming").to_series())
     del links
-    coded_steps = steps.join(kp_codes, on="kp_id").select("path_id", "k")
+    coded_steps = steps.join(kp_codes, on="kp_id").select("p", "k")
+    del steps
 
     # two or more KPs: pairs of the seed's KPs (on some path) against pairs on each path, in
     # polars' streaming engine (at 1M seeds tens of millions of pairs, never all held at once)
@@ -75,22 +80,22 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
         .filter(pl.col("k") < pl.col("k_b"))
     )
     path_pairs = (
-        coded_steps.lazy().join(coded_steps.lazy(), on="path_id", suffix="_b")
+        coded_steps.lazy().join(coded_steps.lazy(), on="p", suffix="_b")
         .filter(pl.col("k") < pl.col("k_b"))
-        .select("path_id", "k", "k_b")
+        .select("p", "k", "k_b")
     )
     strong = (
         path_pairs.join(seed_pairs, on=["k", "k_b"])
-        .group_by("path_id", "s")
+        .group_by("p", "s")
         .agg(pl.len().alias("pairs"))
         .collect(engine="streaming")
         # c = s(s-1)/2  =>  s = (1 + sqrt(1 + 8c)) / 2
-        .select("path_id", "s",
+        .select("p", "s",
                 ((1 + (1 + 8 * pl.col("pairs").cast(pl.Float64)).sqrt()) / 2).round().cast(pl.Int64).alias("strength"))
         .join(seed_codes, on="s")
         .with_columns(_draw(pl.col("seed_id"), random_seed).alias("draw"))
-        .sort(["path_id", "strength", "draw"], descending=[False, True, False])
-        .group_by("path_id", maintain_order=True)
+        .sort(["p", "strength", "draw"], descending=[False, True, False])
+        .group_by("p", maintain_order=True)
         .agg("s", "strength")
     )
     # each KP's rotation: its seeds in a seeded random order of the KP's own, cut to what
@@ -114,8 +119,8 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
     uses: dict[int, int] = {}
     chosen_ids: list[list[int]] = []
     chosen_strengths: list[list[int]] = []
-    for path_id, kp_ids in paths.select("path_id", "kp_ids").iter_rows():
-        seeds_strong, strengths = strong_of.get(path_id, ([], []))
+    for path, (kp_ids,) in enumerate(paths.select("kp_ids").iter_rows()):
+        seeds_strong, strengths = strong_of.get(path, ([], []))
         # most KPs first, then least pulled so far, then the seeded order (a stable sort)
         order = sorted(range(len(seeds_strong)), key=lambda i: (-strengths[i], uses.get(seeds_strong[i], 0)))[:limit]
         picked = [seeds_strong[i] for i in order]
@@ -150,6 +155,15 @@ def linked_seeds(paths: pl.DataFrame, seed_kp_links: pl.DataFrame, limit: int, r
         if seed_ids.len() else pl.Series(chosen_ids, dtype=pl.List(pl.Utf8)),
         "seed_link_strength": pl.Series(chosen_strengths, dtype=pl.List(pl.Int64)),
     })
+
+
+def _distinct_pairs(s: pl.Series, k: pl.Series, draw: pl.Series) -> pl.DataFrame:
+    """The rows (``s``, ``k``, ``draw``) with each (``s``, ``k``) pair once, in the order of the
+    pairs: unique on one 64-bit key in numpy (a polars unique on the two columns took five
+    times the memory of the rows at 4.4M links)."""
+    key = (s.to_numpy().astype(np.uint64) << np.uint64(32)) | k.to_numpy().astype(np.uint64)
+    _, first = np.unique(key, return_index=True)
+    return pl.DataFrame([s, k, draw])[first]
 
 
 def _draw(key: pl.Expr, random_seed: int) -> pl.Expr:
