@@ -306,12 +306,14 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
         visits, walk_seconds, batch_size = result.visits, walk_seconds + result.stats["walk_s"], result.batch_size
         frames.append(_path_rows(result, csr, names, version, params_json, number, first_index))
     paths = pl.concat(frames) if frames else _path_rows(None, csr, names, version, params_json)
+    del frames, names
     # only the links of the KPs on these paths, not the whole link table
     path_kps = paths.select(pl.col("kp_ids").explode().alias("kp_id")).unique()
     links = warehouse.query("seed_kp_links_of", frames={"wanted_kps": path_kps})
     # in walk order, so seed use is spread over the whole plan (see core/linking.py)
     paths = paths.join(linked_seeds(paths, links, settings.synthesis.max_seeds_per_path, random_seed=walk.random_seed),
                        on="path_id", how="left")
+    del links
     if kept.height:  # a kept path keeps the seeds its item was written from
         stored = kept.select("path_id", pl.col("seed_ids").alias("kept_seeds"),
                              pl.col("seed_link_strength").alias("kept_strength"), pl.lit(True).alias("is_kept"))
@@ -319,8 +321,11 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
             pl.when(pl.col("is_kept")).then(pl.col("kept_seeds")).otherwise(pl.col("seed_ids")).alias("seed_ids"),
             pl.when(pl.col("is_kept")).then(pl.col("kept_strength")).otherwise(pl.col("seed_link_strength"))
             .alias("seed_link_strength")).drop("kept_seeds", "kept_strength", "is_kept")
+        del stored
     paths = paths.join(_target_levels(paths, settings.synthesis, config.rounds, kept), on="path_id",
                        how="left").select(list(PATHS_SCHEMA))
+    kept_versions = sorted(set(kept.get_column("graph_version").to_list()))
+    del kept  # the plan's copies let go before its rows are written (at 1M seeds 250k paths each)
     seed_use = paths.select(pl.col("seed_ids").explode().drop_nulls()).get_column("seed_ids").value_counts()
 
     # coverage counters on the KP nodes: the visits of this plan. Only KPs on its paths or on
@@ -344,8 +349,8 @@ def walk_plan(context: dg.AssetExecutionContext, config: WalkPlanConfig, knowled
         "peak_rss_mb": round(transfer.peak_rss_bytes / 2**20, 1),
         "walk_seconds": round(walk_seconds, 4), "walk_batch_size": batch_size,
         "rounds": len(config.rounds),
-        "kept_paths": kept.height,  # from the plan on an earlier graph version (see _kept_paths)
-        "kept_from_graph_versions": dg.MetadataValue.json(sorted(set(kept.get_column("graph_version").to_list()))),
+        "kept_paths": sum(base.values()),  # from the plan on an earlier graph version (see _kept_paths)
+        "kept_from_graph_versions": dg.MetadataValue.json(kept_versions),
         "paths_per_round": dg.MetadataValue.json(dict(paths.group_by("round").len().sort("round")
                                                       .select(pl.col("round").cast(pl.Utf8), "len").iter_rows())),
         "crossing_paths": int(paths.get_column("crosses_disciplines").sum() or 0),
