@@ -33,7 +33,7 @@ the computing in between is polars.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -136,13 +136,32 @@ def name_rows(names: pl.DataFrame, disciplines: pl.DataFrame) -> pl.DataFrame:
             .select(list(KP_NAMES_SCHEMA)).cast(KP_NAMES_SCHEMA).sort("kp_name"))
 
 
+def full_run_tables(rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
+                    ) -> Iterator[tuple[str, pl.DataFrame]]:
+    """The tables of all mention rows, as (table, rows), each made once the one before has
+    been taken: knowledge_points, kp_names, kp_counts, kp_cooccurrence, seed_kp_links. A
+    caller that writes each and lets go of it (and of ``rows``) before asking for the next
+    never holds them all: at 1M seeds the 7M edges are made after the names are written,
+    and the names' signatures while no edge exists."""
+    disciplines = name_disciplines(clean_mentions(rows))  # first: small, while no result is held yet
+    kps, links, names, counts = canonicalize_with_names(rows, aliases)
+    del rows
+    yield "knowledge_points", kps
+    del kps
+    yield "kp_names", name_rows(names, disciplines)
+    del names, disciplines
+    yield "kp_counts", counts
+    del counts
+    yield "kp_cooccurrence", cooccurrence_edges(links)
+    yield "seed_kp_links", links
+
+
 def full_run(rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
              ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(knowledge_points, seed_kp_links, kp_cooccurrence, kp_names, kp_counts) of all mention rows."""
-    disciplines = name_disciplines(clean_mentions(rows))  # first: small, while no result is held yet
-    kps, links, names, counts = canonicalize_with_names(rows, aliases)
-    edges = cooccurrence_edges(links)
-    return kps, links, edges, name_rows(names, disciplines), counts
+    tables = dict(full_run_tables(rows, aliases))
+    return tuple(tables[name] for name in (
+        "knowledge_points", "seed_kp_links", "kp_cooccurrence", "kp_names", "kp_counts"))
 
 
 def state_is_whole(conn: Any) -> bool:

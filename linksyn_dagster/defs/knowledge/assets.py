@@ -3,6 +3,7 @@ knowledge_points (global): the canonical KPs, their popularity, links and co-occ
 
 
 import datetime as dt
+import itertools
 from typing import Iterator
 
 import dagster as dg
@@ -10,7 +11,8 @@ import polars as pl
 
 from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA
 from linksyn_dagster.core.kp_increment import (
-    CHANGE_SCHEMA, COUNT_SCHEMA, KP_NAMES_SCHEMA, MENTIONS, NeedsFullRun, apply_delta, full_run, increment, state_is_whole)
+    CHANGE_SCHEMA, COUNT_SCHEMA, KP_NAMES_SCHEMA, MENTIONS, NeedsFullRun, apply_delta, full_run_tables, increment,
+    state_is_whole)
 from linksyn_dagster.core.prompting import format_choices, schema_text
 from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
@@ -175,17 +177,15 @@ def knowledge_points(context: dg.AssetExecutionContext, warehouse: WarehouseReso
         changes = {f"increment/{k}": v for k, v in delta.counts().items()}
         changes["increment/new_seeds"] = delta.new_seeds
     else:
-        kps, *tables = full_run(rows)
         changes = {"raw_kp_mentions": rows.height}
-        # each table is let go once written, and the mentions before (at 1M seeds: 4.5M
-        # mentions, 4.5M links and 7M edges would otherwise all be held while DuckDB writes)
+        # each table is made once the one before is written and let go, and the mentions
+        # go once canonicalized (at 1M seeds: 4.5M mentions, 4.5M links and 7M edges would
+        # otherwise all be held at once); kp_changes, which kp_graph reads, last
+        tables = full_run_tables(rows)
         del rows
-        pending = dict(zip((SEED_KP_LINKS, KP_COOCCURRENCE, KP_NAMES, KP_COUNTS, KP_CHANGES), [*tables, record],
-                           strict=True))
-        del tables
+        _, kps = next(tables)
         heads, heights = {}, {}
-        for table in list(pending):  # in this order: kp_changes, which kp_graph reads, last
-            frame = pending.pop(table)
+        for table, frame in itertools.chain(tables, [(KP_CHANGES, record)]):
             warehouse.replace(table, frame)
             heads[table], heights[table] = frame.head(PREVIEW_ROWS), frame.height
             del frame
