@@ -52,6 +52,7 @@ __all__ = [
     "build_alias_map",
     "canonical_key",
     "canonicalize_kps",
+    "canonicalize_mentions",
     "canonicalize_with_names",
     "clean_mentions",
     "deletion_entries",
@@ -557,8 +558,15 @@ def canonicalize_with_names(
     """``canonicalize_kps``, the name map it used (kp_name, key, kp_id; names with an empty
     key left out) and the KPs' seed counts (``aggregate_kps``), which an increment
     (``core/kp_increment.py``) starts from."""
+    return canonicalize_mentions(clean_mentions(rows), aliases)
+
+
+def canonicalize_mentions(
+    df: pl.DataFrame, aliases: Mapping[str, str] | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """``canonicalize_with_names`` of mention rows cleaned already (``clean_mentions``): a
+    caller that holds only the cleaned rows lets go of the raw ones first."""
     alias_map = alias_map_for(aliases)
-    df = clean_mentions(rows)
     # Python string work happens once per distinct name, not per row; the row table is
     # joined once (name -> surface form, kp_id) and then only aggregated.
     names = df.get_column("kp_name").unique().sort().to_list()

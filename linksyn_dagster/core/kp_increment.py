@@ -49,7 +49,7 @@ from linksyn_dagster.core.canonical import (
     aggregate_kps,
     alias_map_for,
     canonical_key,
-    canonicalize_with_names,
+    canonicalize_mentions,
     clean_mentions,
     deletion_entries,
     kp_id_for,
@@ -59,8 +59,8 @@ from linksyn_dagster.core.canonical import (
 from linksyn_dagster.core.cooccurrence import EDGE_SCHEMA, cooccurrence_edges
 from linksyn_dagster.queries import transaction
 
-__all__ = ["CHANGE_SCHEMA", "KP_NAMES_SCHEMA", "KnowledgeDelta", "NeedsFullRun", "apply_delta", "full_run", "increment",
-           "name_rows", "state_is_whole"]
+__all__ = ["CHANGE_SCHEMA", "KP_NAMES_SCHEMA", "KnowledgeDelta", "NeedsFullRun", "apply_delta", "full_run",
+           "full_run_tables", "increment", "name_rows", "state_is_whole"]
 
 KP_NAMES_SCHEMA = {
     "kp_name": pl.Utf8, "key": pl.Utf8, "kp_id": pl.Utf8, "disciplines": pl.List(pl.Utf8),
@@ -143,9 +143,11 @@ def full_run_tables(rows: pl.DataFrame, aliases: Mapping[str, str] | None = None
     caller that writes each and lets go of it (and of ``rows``) before asking for the next
     never holds them all: at 1M seeds the 7M edges are made after the names are written,
     and the names' signatures while no edge exists."""
-    disciplines = name_disciplines(clean_mentions(rows))  # first: small, while no result is held yet
-    kps, links, names, counts = canonicalize_with_names(rows, aliases)
-    del rows
+    mentions = clean_mentions(rows)
+    del rows  # the raw rows go here when the caller has let go of them (the asset does)
+    disciplines = name_disciplines(mentions)  # first: small, while no result is held yet
+    kps, links, names, counts = canonicalize_mentions(mentions, aliases)
+    del mentions
     yield "knowledge_points", kps
     del kps
     yield "kp_names", name_rows(names, disciplines)
