@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import dagster as dg
 import httpx
@@ -31,7 +32,7 @@ from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.queries import cypher
 from linksyn_dagster.resources.graph_loader import GraphLoader
 from linksyn_dagster.services.neo4j_server import LocalNeo4j
-from linksyn_dagster.services.process import free_port, stop_process_group
+from linksyn_dagster.services.process import descendants, free_port, stop_process_group
 from linksyn_dagster_tests.conftest import PROJECT_ROOT
 from linksyn_dagster_tests.fixtures_neo4j import make_local_neo4j
 
@@ -102,8 +103,14 @@ def browser_page(chromium):
     page.context.close()
 
 
+class DagsterUI(NamedTuple):
+    base: str  # the UI's address
+    pid: int  # the `linksyn ui` process (`dagster dev` and its daemon below it)
+    log: Path  # what its processes print
+
+
 @pytest.fixture()
-def dagster_ui(pipeline_settings, tmp_path) -> Iterator[str]:
+def dagster_ui(pipeline_settings, tmp_path) -> Iterator[DagsterUI]:
     """`linksyn ui` on a free loopback port, with the pipeline's environment (temp data dir
     and Dagster instance, the session's Neo4j, the scripted LLM)."""
     port = free_port()
@@ -131,7 +138,7 @@ def dagster_ui(pipeline_settings, tmp_path) -> Iterator[str]:
                 pass
             assert time.monotonic() < deadline, f"the UI did not answer within 180 s: {_tail(log.name)}"
             time.sleep(1)
-        yield base
+        yield DagsterUI(base, proc.pid, Path(log.name))
     finally:
         stop_process_group(proc)
         log.close()
@@ -287,9 +294,8 @@ def _partition_counts(page) -> dict[str, int]:
 
 
 def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page, chromium, llm_server,
-                                                        pipeline_settings, tmp_path):
-    page, base = browser_page, dagster_ui
-    ui_log = tmp_path / "dagster_ui.log"  # the dagster_ui fixture's
+                                                        pipeline_settings):
+    page, base = browser_page, dagster_ui.base
     lineage = _lineage()
     assert len(lineage) == 29  # 11 stages and 18 side tables
 
@@ -372,7 +378,7 @@ def test_dagster_ui_lineage_partition_runs_and_backfill(dagster_ui, browser_page
     #    once the graph run is under way (the path stages of every discipline would follow).
     started = time.time()
     _toggle_sensor(page, base, "linksyn_automation", on=True)
-    _wait_for_tick(base, "linksyn_automation", started, ui_log)  # its first tick marks what was before as seen
+    _wait_for_tick(dagster_ui, "linksyn_automation", started)  # its first tick marks what was before as seen
     _launch_one_partition(page, base, "seed_qa", "physics")
     with dg.DagsterInstance.from_config(str(pipeline_settings.dagster_home)) as instance:
         extraction = _automation_run(instance, {"seed_kps"}, started)
@@ -404,10 +410,10 @@ def _toggle_sensor(page, base: str, name: str, on: bool) -> None:
     playwright_api.expect(switch).to_be_checked(checked=on)
 
 
-def _wait_for_tick(base: str, sensor: str, after: float, ui_log: Path) -> None:
+def _wait_for_tick(ui: DagsterUI, sensor: str, after: float) -> None:
     """Until the daemon has evaluated ``sensor`` once since ``after`` (through the GraphQL API).
     If it has not within 120 s, the failure says what the UI knows (the sensor's state, its
-    last ticks, the daemons' health) and the log of `linksyn ui` gets the daemon's threads."""
+    last ticks, the daemons' health) and the daemon's threads."""
     query = ('{ sensorOrError(sensorSelector: {repositoryName: "__repository__", repositoryLocationName: '
              f'"linksyn", sensorName: "{sensor}"}}) {{ ... on Sensor {{ sensorState {{ status ticks(limit: 3) '
              '{ status timestamp error { message } } } } } '
@@ -415,36 +421,35 @@ def _wait_for_tick(base: str, sensor: str, after: float, ui_log: Path) -> None:
              'lastHeartbeatErrors { message } } } } }')
     deadline = time.monotonic() + 120
     while True:
-        reply = httpx.post(f"{base}/graphql", json={"query": query}, timeout=10).json()["data"]
+        reply = httpx.post(f"{ui.base}/graphql", json={"query": query}, timeout=10).json()["data"]
         ticks = reply["sensorOrError"]["sensorState"]["ticks"]
         if ticks and ticks[0]["timestamp"] > after and ticks[0]["status"] in ("SUCCESS", "SKIPPED"):
             return
         if time.monotonic() > deadline:
             break
         time.sleep(1)
-    stacks = _daemon_stacks(ui_log)
+    stacks = _daemon_stacks(ui)
     raise AssertionError(f"{sensor} did not tick within 120 s of being turned on (at {after:.1f}): "
                          f"sensor state {reply['sensorOrError']['sensorState']}; daemons "
                          f"{reply['instance']['daemonHealth']['allDaemonStatuses']}; the daemon's threads: {stacks}")
 
 
-def _daemon_stacks(ui_log: Path) -> str:
-    """SIGABRT to the daemon process of `linksyn ui` (the ``dagster._daemon run`` child of
-    `dagster dev` whose output goes to ``ui_log``): with PYTHONFAULTHANDLER set, it prints
-    every thread's Python stack to ``ui_log`` as it dies. What the stacks say, or why none."""
-    for proc in Path("/proc").iterdir():
+def _daemon_stacks(ui: DagsterUI) -> str:
+    """SIGABRT to the UI's daemon process (the ``dagster._daemon run`` below `dagster dev`):
+    with PYTHONFAULTHANDLER set, it prints every thread's Python stack to the UI's log as it
+    dies. What the stacks say, or why none."""
+    for pid in descendants(ui.pid):
         try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
-            writes_the_log = os.readlink(proc / "fd" / "1") == str(ui_log)
-        except (OSError, ValueError):
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
             continue
-        if writes_the_log and b"dagster._daemon" in argv:
-            os.kill(int(proc.name), signal.SIGABRT)
+        if b"dagster._daemon" in argv:
+            os.kill(pid, signal.SIGABRT)
             break
     else:
         return "(no daemon process of this UI)"
     time.sleep(5)
-    text = ui_log.read_text(errors="replace")
+    text = ui.log.read_text(errors="replace")
     start = text.rfind("Fatal Python error")
     return text[start:start + 30_000] if start >= 0 else "(no stacks in the log)"
 
@@ -485,7 +490,7 @@ def pipeline_run(pipeline_settings) -> None:
 def test_dagster_ui_asset_pages_and_report_after_a_run(pipeline_run, pipeline_settings, dagster_ui, browser_page):
     """After a run of the whole pipeline, the pages users read: row counts, column schemas
     and previews of every table asset, kp_graph's Cypher, the report and its charts."""
-    page, base = browser_page, dagster_ui
+    page, base = browser_page, dagster_ui.base
     for name in sorted(TABLE_ASSETS):
         page.goto(f"{base}/assets/{name}", wait_until="networkidle")
         page.get_by_text("Columns", exact=True).first.wait_for()
