@@ -33,13 +33,17 @@ Figures (the same keys for both runs):
   answer and explanation;
 * ``calls_per_released_item``: LLM calls answered for synthesis, judging, rewriting and
   verification (distinct requests in ``llm_usage``: a retry is not a second call, a call
-  answered from the result store in a later round is not paid again), over released items;
+  answered from the result store in a later round is not paid again; a judge call reading
+  several questions, or a synthesis call writing several versions, is one call), over
+  released items; ``llm_tokens_per_released_item``: their prompt and completion tokens, over
+  released items;
 * ``rounds``: further rounds walked; ``kp_coverage``, ``kp_gini``: share of KPs on a path
   and the Gini of KP usage over the plan; ``items_released``; ``seconds``.
 
 Usage: python benchmarks/control.py [--seeds DIR] [--follow-p 0.5] [--skew-level 2]
 [--wrong-key-rate 0.15] [--judge-noise 0.3] [--verifier-accuracy 0.85]
-[--target-tokens 60000] [--rounds 3] [--work-dir DIR] [--keep]
+[--versions-correlation 0] [--candidates 2] [--judge-batch 8] [--target-tokens 60000] [--rounds 3]
+[--work-dir DIR] [--keep]
 Default seeds: the bundled demo seeds; ``--seeds ../shared/data`` for MMLU + CMMLU.
 """
 
@@ -90,7 +94,8 @@ def _settings(data_dir: Path, seeds: Path, server: ScriptedLLMServer, closed: bo
         llm={"model": server.litellm_model, "api_base": server.api_base, "api_key": "scripted", "concurrency": 8},
         seeds={"source_dir": seeds},
         synthesis={"steer_difficulty": closed, "verifier_samples": 3 if closed else 0, "max_rewrites": 1,
-                   "judge_samples": args.judge_samples if closed else 1, "level_confidence": args.level_confidence},
+                   "judge_samples": args.judge_samples if closed else 1, "level_confidence": args.level_confidence,
+                   "candidates": args.candidates, "judge_batch": args.judge_batch},
         release={"fill_cells": closed, "max_rounds": args.rounds if closed else 0,
                  "target_tokens": args.target_tokens},
     )
@@ -104,8 +109,9 @@ def measure(settings: LinkSynSettings, rounds: int, seconds: float) -> dict[str,
     with duckdb.connect(str(settings.duckdb_path), read_only=True) as conn:
         release = conn.execute("SELECT discipline, difficulty, question, answer, tokens FROM linkqa_dataset").pl()
         generated = conn.execute("SELECT question, answer FROM enhanced_qa").pl()
-        calls = conn.execute("SELECT count(DISTINCT request_key) FROM llm_usage WHERE stage IN "
-                             f"({', '.join(repr(s) for s in CONTROL_STAGES)})").fetchone()[0]
+        calls, tokens = conn.execute(
+            "SELECT count(DISTINCT request_key), sum(prompt_tokens + completion_tokens) FROM llm_usage "
+            f"WHERE stage IN ({', '.join(repr(s) for s in CONTROL_STAGES)})").fetchone()
         params = json.loads(conn.execute("SELECT walk_params FROM walk_plan LIMIT 1").fetchone()[0])
     report = json.loads((settings.data_dir / "reports" / "distribution_report.json").read_text(encoding="utf-8"))
 
@@ -144,6 +150,7 @@ def measure(settings: LinkSynSettings, rounds: int, seconds: float) -> dict[str,
         "tokens_target": settings.release.target_tokens,
         "tokens_released": int(release.get_column("tokens").sum() or 0),
         "calls_per_released_item": round(calls / release.height, 3) if release.height else None,
+        "llm_tokens_per_released_item": round((tokens or 0) / release.height, 1) if release.height else None,
         "rounds": rounds,
         "kp_coverage": report["kp_coverage"],
         "kp_gini": report["kp_usage_gini"],
@@ -176,6 +183,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--level-confidence", type=float, default=SynthesisSettings().level_confidence,
                         help="closed loop: probability the learned drift/noise model must give a version's target "
                              "level before the version is taken for it")
+    parser.add_argument("--versions-correlation", type=float, default=0.0,
+                        help="share of the generator's calls whose versions honour the level or drift together")
+    parser.add_argument("--candidates", type=int, default=SynthesisSettings().candidates,
+                        help="versions a synthesis or rewrite call writes (closed loop)")
+    parser.add_argument("--judge-batch", type=int, default=SynthesisSettings().judge_batch,
+                        help="questions a judge call reads")
     parser.add_argument("--target-tokens", type=int, default=60_000)
     parser.add_argument("--rounds", type=int, default=3, help="further rounds the closed loop may walk")
     parser.add_argument("--work-dir", type=Path, default=None)
@@ -185,7 +198,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # a terminated benchmark still stops the Neo4j servers it started (the finally blocks run)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     simulate = {"follow_p": args.follow_p, "skew_level": args.skew_level, "wrong_key_rate": args.wrong_key_rate,
-                "judge_noise": args.judge_noise, "verifier_accuracy": args.verifier_accuracy}
+                "judge_noise": args.judge_noise, "verifier_accuracy": args.verifier_accuracy,
+                "versions_correlation": args.versions_correlation}
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="linksyn-control-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
@@ -198,7 +212,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result = {**closed, "open_loop": opened,
               "settings": {**simulate, "seeds": str(args.seeds), "target_tokens": args.target_tokens,
                            "max_rounds": args.rounds, "judge_samples": args.judge_samples,
-                           "level_confidence": args.level_confidence}}
+                           "level_confidence": args.level_confidence, "candidates": args.candidates,
+                           "judge_batch": args.judge_batch}}
     print(json.dumps(result, indent=2))
     return result
 

@@ -196,8 +196,9 @@ def demo_settings(settings):
     llm = settings.llm
     if "low_yield_blocks" not in llm.model_fields_set:
         llm = llm.model_copy(update={"low_yield_blocks": False})
-    # one judge reading and one verifier solve per item: three of each cost the demo 5 minutes
-    synthesis = synthesis.model_copy(update={name: 1 for name in ("judge_samples", "verifier_samples")
+    # one judge reading and one verifier solve per item: three of each cost the demo 5 minutes;
+    # one version per synthesis or rewrite call: more pay only where the release holds its cells
+    synthesis = synthesis.model_copy(update={name: 1 for name in ("judge_samples", "verifier_samples", "candidates")
                                              if name not in synthesis.model_fields_set})
     return settings.model_copy(update={"seeds": settings.seeds.model_copy(update={"source_dir": None}),
                                        "walk": walk, "release": release, "synthesis": synthesis, "llm": llm})

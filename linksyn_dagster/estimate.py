@@ -16,12 +16,15 @@ from typing import Any
 
 import polars as pl
 
+from linksyn_dagster.core.taxonomy import DISCIPLINES
 from linksyn_dagster.settings import LinkSynSettings
 
 STAGES = ("kp_extraction", "qa_synthesis", "difficulty_judge", "difficulty_rewrite", "answer_verification")
 
 # tokens per call (prompt, completion) when the data dir has no history: measured on the
-# demo (SmolLM2-135M on the bundled seeds, 2026-12-04); a reasoning model writes far more
+# demo (SmolLM2-135M on the bundled seeds, 2026-12-04); a reasoning model writes far more.
+# The judge's are per reading (a call reads up to LINKSYN_SYNTHESIS__JUDGE_BATCH questions), the
+# synthesis's and rewrite's completions per version (a call writes LINKSYN_SYNTHESIS__CANDIDATES)
 DEFAULT_TOKENS = {"kp_extraction": (470, 50), "qa_synthesis": (940, 285), "difficulty_judge": (335, 30),
                   "difficulty_rewrite": (525, 115), "answer_verification": (195, 15)}
 # when difficulty is steered, the share of paths whose item is rewritten (the demo's tiny
@@ -57,18 +60,35 @@ class RunEstimate:
         return sum(s.calls for s in self.stages)
 
 
-def calls_per_path(settings: LinkSynSettings, measured: dict[str, float] | None = None) -> dict[str, float]:
+def _judge_calls(versions: float, readings: float, batch: int) -> float:
+    """Judge calls for ``versions`` of one discipline read ``readings`` times each: a first wave
+    reading every version, then the further readings of the versions still open, each wave
+    cut into calls of at most ``batch`` questions (a wave of fewer than one version on average
+    is a call that often)."""
+    if versions <= 0:
+        return 0.0
+    waves = [versions] + ([versions * (readings - 1)] if readings > 1 else [])
+    return sum(max(wave / batch, min(wave, 1.0)) for wave in waves)
+
+
+def calls_per_path(settings: LinkSynSettings, measured: dict[str, float] | None = None,
+                   paths: int | None = None) -> dict[str, float]:
     """Calls each path costs in each path stage: measured ratios where given, else from the
-    settings and the defaults above."""
+    settings and the defaults above. ``paths``: the plan's paths (the judge's calls read a
+    discipline's versions together, so they depend on how many a discipline has)."""
     synthesis = settings.synthesis
     rewrites = DEFAULT_REWRITE_SHARE if synthesis.steer_difficulty and synthesis.max_rewrites else 0.0
     # the judge reads a version until its level is settled: one reading when k = 1, about two
     # otherwise (two agreeing readings settle a median of three)
     readings = 1.0 if synthesis.judge_samples == 1 else 2.0
+    # an empty target is uniform over the disciplines with KPs: most of the taxonomy's
+    disciplines = sum(share > 0 for share in settings.walk.target_distribution.values()) or len(DISCIPLINES)
+    per_discipline = (paths or settings.walk.paths_total) / disciplines
+    judge = sum(_judge_calls(per_discipline * share, readings, synthesis.judge_batch) for share in (1.0, rewrites))
     same_model = synthesis.verifier_model in (None, settings.llm.model)
     solves = DEFAULT_EXTRA_SOLVES if same_model else float(synthesis.verifier_samples)
-    ratios = {"qa_synthesis": 1.0, "difficulty_judge": readings * (1 + rewrites), "difficulty_rewrite": rewrites,
-              "answer_verification": solves if synthesis.verifier_samples else 0.0}
+    ratios = {"qa_synthesis": 1.0, "difficulty_judge": judge / per_discipline if per_discipline else 0.0,
+              "difficulty_rewrite": rewrites, "answer_verification": solves if synthesis.verifier_samples else 0.0}
     return {**ratios, **(measured or {})}
 
 
@@ -103,12 +123,16 @@ def estimate_run(settings: LinkSynSettings, seeds: int, seed_tokens_per_item: fl
         paths, basis = settings.walk.paths_total, "LINKSYN_WALK__PATHS_TOTAL"
     measured = {stage: n / measured_paths for stage, n in (history or {}).get("calls", {}).items()
                 if stage != "kp_extraction"} if measured_paths else None
-    ratios = calls_per_path(settings, measured)
+    ratios = calls_per_path(settings, measured, paths)
     stages = []
     for stage in STAGES:
         calls = seeds if stage == "kp_extraction" else round(paths * ratios.get(stage, 0.0))
         tokens = (history or {}).get("tokens", {}).get(stage)
         prompt, completion = tokens or DEFAULT_TOKENS[stage]
+        if not tokens and stage == "difficulty_judge":  # the defaults are a reading's: a call reads a batch
+            prompt, completion = prompt * settings.synthesis.judge_batch, completion * settings.synthesis.judge_batch
+        elif not tokens and stage in ("qa_synthesis", "difficulty_rewrite") and settings.synthesis.steer_difficulty:
+            completion *= settings.synthesis.candidates  # the defaults write one version: a call writes them all
         prompt_total, completion_total = round(calls * prompt), round(calls * completion)
         stages.append(StageEstimate(
             stage, calls, prompt_total, completion_total,

@@ -165,6 +165,14 @@ class SynthesisSettings(BaseModel):
         "without its key, then grades it); its level is their median. Readings are asked one at a time until they "
         "settle whether that median is the target level: a noisy judge misplaces fewer items, at the cost of more "
         "calls")
+    candidates: int = Field(
+        2, ge=1, le=5, description="when difficulty is steered: versions one synthesis or rewrite call writes, "
+        "different questions at the level asked; each is judged, and the surest taken for its level goes on, so "
+        "fewer calls are spent on a level the generator often misses; 1 = one version per call")
+    judge_batch: int = Field(
+        8, ge=1, le=32, description="questions one judge call reads (of one discipline, each on its own reading; "
+        "a question's further readings go to other calls): fewer calls and prompt tokens per reading; 1 = a call "
+        "per reading")
     level_confidence: float = Field(
         0.85, gt=0.5, lt=1.0, description="closed loop: a version whose median reading is its target level is "
         "taken for it only when a model of the generator's drift and the judge's noise, learned from the "

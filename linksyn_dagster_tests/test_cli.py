@@ -333,8 +333,9 @@ def test_the_demo_walks_fewer_paths_and_no_rounds_unless_told_and_always_the_bun
     assert settings.walk.paths_total == DEMO_PATHS_TOTAL < LinkSynSettings().walk.paths_total
     assert settings.walk.alpha == 0.25 and settings.seeds.source_dir is None
     assert not settings.release.fill_cells and settings.release.max_rounds == 0
-    assert settings.synthesis.judge_samples == settings.synthesis.verifier_samples == 1
+    assert settings.synthesis.judge_samples == settings.synthesis.verifier_samples == settings.synthesis.candidates == 1
     assert LinkSynSettings().synthesis.judge_samples == LinkSynSettings().synthesis.verifier_samples == 3
+    assert LinkSynSettings().synthesis.candidates > 1
     assert LinkSynSettings().release.fill_cells and LinkSynSettings().release.max_rounds > 0
     assert not settings.llm.low_yield_blocks and LinkSynSettings().llm.low_yield_blocks  # the demo warns
     monkeypatch.setenv("LINKSYN_WALK__PATHS_TOTAL", "30")

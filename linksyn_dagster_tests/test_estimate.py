@@ -20,7 +20,7 @@ def _settings(tmp_path, **sections) -> LinkSynSettings:
 
 def test_without_history_the_counts_follow_the_settings(tmp_path):
     settings = _settings(tmp_path, walk={"paths_total": 40}, release={"fill_cells": False},
-                         synthesis={"judge_samples": 3, "verifier_samples": 3, "max_rewrites": 1})
+                         synthesis={"judge_samples": 3, "verifier_samples": 3, "max_rewrites": 1, "judge_batch": 1})
     stages = {s.stage: s for s in estimate_run(settings, seeds=250, seed_tokens_per_item=None).stages}
     assert stages["kp_extraction"].calls == 250 and stages["qa_synthesis"].calls == 40
     assert stages["difficulty_rewrite"].calls == 20  # half the paths, by default
@@ -31,6 +31,19 @@ def test_without_history_the_counts_follow_the_settings(tmp_path):
     open_loop = _settings(tmp_path, walk={"paths_total": 40}, release={"fill_cells": False},
                           synthesis={"steer_difficulty": False})
     assert {s.stage: s.calls for s in estimate_run(open_loop, 250, None).stages}["difficulty_rewrite"] == 0
+    # a judge call reads up to judge_batch questions of a discipline: per discipline, a wave of
+    # first readings and one of second readings, of the originals and of the rewrites
+    batched = _settings(tmp_path, walk={"paths_total": 40, "target_distribution": {"physics": 1, "law": 1}},
+                        release={"fill_cells": False},
+                        synthesis={"judge_samples": 3, "max_rewrites": 1, "judge_batch": 4})
+    judge = {s.stage: s for s in estimate_run(batched, 250, None).stages}["difficulty_judge"]
+    # 20 originals a discipline: 5 + 5 calls; 10 rewrites: 2.5 + 2.5; two disciplines
+    assert judge.calls == 30 and judge.prompt_tokens == 30 * 4 * DEFAULT_TOKENS["difficulty_judge"][0]
+    # a synthesis call writes `candidates` versions: its completion is theirs
+    written = _settings(tmp_path, walk={"paths_total": 40}, release={"fill_cells": False},
+                        synthesis={"candidates": 3})
+    synthesis = {s.stage: s for s in estimate_run(written, 250, None).stages}["qa_synthesis"]
+    assert synthesis.calls == 40 and synthesis.completion_tokens == 40 * 3 * DEFAULT_TOKENS["qa_synthesis"][1]
 
 
 def test_measured_ratios_and_tokens_replace_the_defaults_and_rounds_grow_the_plan(tmp_path):
@@ -57,7 +70,7 @@ def test_a_token_budget_sizes_the_paths(tmp_path):
 
 def test_the_estimate_against_actual_per_stage_and_in_all(tmp_path):
     settings = _settings(tmp_path, walk={"paths_total": 10}, release={"fill_cells": False},
-                         synthesis={"verifier_samples": 0})
+                         synthesis={"verifier_samples": 0, "candidates": 1})
     estimated = estimate_frame(estimate_run(settings, seeds=20, seed_tokens_per_item=None,
                                             price=lambda stage, prompt, completion: (prompt + completion) * 1e-6))
     assert estimated.get_column("stage").to_list()[:2] == ["kp_extraction", "qa_synthesis"]

@@ -266,9 +266,12 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     kills: list[str] = []
     lost_in_flight = 0
 
-    def run_with_kill(select: list[str], partition: str | None, stage: str, stage_items: int | None) -> None:
+    def run_with_kill(select: list[str], partition: str | None, stage: str, stage_items: int | None,
+                      may_not_ask: bool = False) -> bool:
         """Launch, kill once ``stage`` has stored a random number of its items (or, for the
-        graph, once the load is under way), then run the same selection to the end."""
+        graph, once the load is under way), then run the same selection to the end. With
+        ``may_not_ask``, a run that ends, successfully, without asking ``stage`` anything
+        (a partition none of whose items needs a rewrite) is no kill: returns False."""
         nonlocal lost_in_flight
         before = _stored(settings, stage) if stage != "graph" else 0
         target = rng.randint(1, max(1, (stage_items or 2) - 1))
@@ -279,6 +282,10 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
             progress = _kps_in_graph(neo4j_driver) if stage == "graph" else _stored(settings, stage) - before
             if progress >= (20 if stage == "graph" else target):
                 break
+            if proc.poll() is not None and may_not_ask and progress == 0:
+                assert proc.returncode == 0, f"{select} [{partition}] failed:\n{log.read_text()[-3000:]}"
+                llm_server.configure(latency_s=0.0)
+                return False
             assert proc.poll() is None, f"{select} [{partition}] ended before the kill:\n{log.read_text()[-3000:]}"
             assert time.monotonic() < deadline, f"{select} [{partition}] made no progress"
             time.sleep(0.01)
@@ -289,6 +296,7 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
         kills.append(f"{stage} [{partition}]")
         llm_server.configure(latency_s=0.0)
         _run_to_end(select, partition)
+        return True
 
     def _run_to_end(select: list[str], partition: str | None, ops: dict | None = None) -> None:
         """The materialization, in this process, to its end."""
@@ -308,11 +316,18 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     quotas = dict(_sql(settings, "SELECT start_discipline, count(*) FROM walk_plan GROUP BY 1"))
     path_disciplines = [d for d in DISCIPLINES if quotas.get(d, 0) > 0]
     # every LLM stage of the path partitions gets killed: synthesis twice, judging twice, rewriting once
-    plan = ["qa_synthesis", "qa_synthesis", "difficulty_judge", "difficulty_judge", "difficulty_rewrite"]
+    # (the rewrite kill before the judge's: it may take several partitions to find one that rewrites)
+    plan = ["qa_synthesis", "qa_synthesis", "difficulty_rewrite", "difficulty_judge", "difficulty_judge"]
     for discipline in path_disciplines:
-        if quotas[discipline] >= 2 and plan:
-            stage = plan.pop(0)  # a rewrite kill waits for the first one (not every QA needs rewriting)
-            run_with_kill(path_stages, discipline, stage, 2 if stage == "difficulty_rewrite" else quotas[discipline])
+        if plan and (quotas[discipline] >= 2 or plan[0] != "qa_synthesis"):
+            # a synthesis call per path (a kill among two or more); the judge's calls read
+            # several paths' items, and a rewrite waits for its judging: those two are killed
+            # after their first stored answer. A rewrite kill waits for a partition that
+            # rewrites (not every path needs one)
+            stage = plan[0]
+            if run_with_kill(path_stages, discipline, stage, quotas[discipline] if stage == "qa_synthesis" else 2,
+                             may_not_ask=stage == "difficulty_rewrite"):
+                plan.pop(0)
         else:
             _run_to_end(path_stages, discipline)
     assert not plan, f"kill points left over: {plan}"
@@ -326,7 +341,7 @@ def test_ten_kills_across_every_llm_stage_and_the_graph_load_change_nothing(
     killed_in_round = False
     for discipline in [d for d in DISCIPLINES if d in request]:
         if not killed_in_round and new_paths.get(discipline, 0) >= 2:
-            run_with_kill(path_stages, discipline, "difficulty_judge", new_paths[discipline])
+            run_with_kill(path_stages, discipline, "difficulty_judge", 2)
             killed_in_round = True
         else:
             _run_to_end(path_stages, discipline)

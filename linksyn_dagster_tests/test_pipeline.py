@@ -170,8 +170,11 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
     seeds = _sql(settings, "SELECT count(*) FROM seed_qa")[0][0]
     extracted = _sql(settings, "SELECT count(DISTINCT seed_id) FROM seed_kps")[0][0]
     assert extracted == seeds
-    assert _sql(settings, "SELECT count(*) FROM synthesized_qa")[0][0] == _sql(
+    # (a synthesis call writes LINKSYN_SYNTHESIS__CANDIDATES versions of a path's item)
+    assert _sql(settings, "SELECT count(DISTINCT path_id) FROM synthesized_qa")[0][0] == _sql(
         settings, "SELECT count(*) FROM kp_paths")[0][0]
+    assert _sql(settings, "SELECT max(n), min(n) FROM (SELECT path_id, count(*) AS n FROM synthesized_qa "
+                          "GROUP BY path_id)")[0] == (settings.synthesis.candidates,) * 2
     # every item was asked for its path's level; only items judged off their level were rewritten
     assert _sql(settings, "SELECT count(*) FROM synthesized_qa q JOIN kp_paths p USING (path_id) "
                           "WHERE q.target_difficulty IS DISTINCT FROM p.target_difficulty "
@@ -182,14 +185,17 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
                           "WHERE (s.difficulty = s.target_difficulty AND s.difficulty_confidence >= ?) "
                           "OR s.difficulty IS NULL", confidence)[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE difficulty NOT BETWEEN 1 AND 5")[0][0] == 0
-    # at most one version per path goes on to verification: the first judged on its level;
-    # every verified item is one of those
+    # at most one version per path goes on to verification: the surest judged on its level
+    # (no version of its path judged on its level more surely); every verified item is one of those
     assert _sql(settings, "SELECT count(*) FROM (SELECT path_id FROM enhanced_qa GROUP BY path_id "
                           "HAVING sum(selected::INT) > 1)")[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected AND "
                           "(difficulty IS DISTINCT FROM target_difficulty OR difficulty_confidence < ?)",
                 confidence)[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0] > 0
+    assert _sql(settings, "SELECT count(*) FROM enhanced_qa s JOIN enhanced_qa o USING (path_id) "
+                          "WHERE s.selected AND NOT o.selected AND o.difficulty = o.target_difficulty "
+                          "AND o.difficulty_confidence > s.difficulty_confidence")[0][0] == 0
     assert _sql(settings, "SELECT count(*) FROM verified_qa")[0][0] == \
         _sql(settings, "SELECT count(*) FROM enhanced_qa WHERE selected")[0][0]
     assert _sql(settings, "SELECT count(*) FROM linkqa_dataset WHERE verdict <> 'agrees'")[0][0] == 0
@@ -251,7 +257,8 @@ def test_demo_pipeline_end_to_end(pipeline_settings, llm_server, neo4j_driver, m
 
     # the side tables are assets: their materializations count the rows they hold
     reported = side_tables_match_their_materializations(settings)
-    assert reported["llm_usage/synthesized_qa"] == _sql(settings, "SELECT count(*) FROM synthesized_qa")[0][0]
+    assert reported["llm_usage/synthesized_qa"] == _sql(settings, "SELECT count(DISTINCT path_id) "
+                                                                  "FROM synthesized_qa")[0][0]
     assert reported["decontamination_hits/seed_qa"] == 1 and reported["seed_kp_links"] > 0
 
     # re-running without changes asks the model nothing and changes no count

@@ -52,12 +52,13 @@ def test_demo_run_with_20_percent_mixed_faults_loses_nothing(pipeline_settings, 
     extracted = _one(settings, "SELECT count(DISTINCT seed_id) FROM seed_kps")
     assert extracted + _failures(settings, "kp_extraction") == seeds
     paths = _one(settings, "SELECT count(*) FROM kp_paths")
-    qa = _one(settings, "SELECT count(*) FROM synthesized_qa")
+    qa = _one(settings, "SELECT count(DISTINCT path_id) FROM synthesized_qa")
     assert qa + _failures(settings, "qa_synthesis") == paths
     # a version is judged when any of its readings came back; one without a level failed every one
+    # (a judge call's id: the qa_ids it read, joined by '+', then '#' and the reading's number)
     assert _one(settings, "SELECT count(*) FROM enhanced_qa e WHERE difficulty IS NULL AND NOT EXISTS (SELECT 1 "
                           "FROM llm_failures f WHERE f.stage = 'difficulty_judge' "
-                          "AND split_part(f.item_id, '#', 1) = e.qa_id)") == 0
+                          "AND list_contains(string_split(split_part(f.item_id, '#', 1), '+'), e.qa_id))") == 0
     items = _one(settings, "SELECT count(*) FROM enhanced_qa")
     assert _failures(settings, "kp_extraction") + _failures(settings, "qa_synthesis") >= 1  # faults did bite
     # every failure says what went wrong

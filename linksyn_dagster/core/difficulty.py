@@ -51,13 +51,19 @@ def assign_levels(n: int, mix: Mapping[int, float], start: Mapping[int, int] | N
     return levels
 
 
-def on_level_version(levels: Sequence[int | None], target: int) -> int | None:
+def surest_version(taken: Sequence[bool], confidence: Sequence[float | None]) -> int | None:
     """Index of the version to release among an item's versions (in the order they were
-    written) with these judged levels: the first judged on its target level. None when no
-    version is: the item fills no cell it was asked for, and a later round asks for that
-    cell again (a version judged elsewhere would fill another cell with an item whose level
-    the judge and the generator disagree on, which is where a noisy judge is wrong most)."""
-    return next((index for index, level in enumerate(levels) if level == target), None)
+    written): of those taken for their target level, the one whose level is surest
+    (``confidence``: the level's probability under the learned model; the first on a tie).
+    Choosing among several versions taken, the surest misplaces fewest. None when no version
+    is taken: the item fills no cell it was asked for, and a later round asks for that cell
+    again (a version judged elsewhere would fill another cell with an item whose level the
+    judge and the generator disagree on, which is where a noisy judge is wrong most)."""
+    best = None
+    for index, (is_taken, p) in enumerate(zip(taken, confidence)):
+        if is_taken and (best is None or (p or 0.0) > (confidence[best] or 0.0)):
+            best = index
+    return best
 
 
 def closest_version(levels: Sequence[int | None], target: int) -> int:

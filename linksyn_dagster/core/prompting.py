@@ -20,6 +20,27 @@ def format_choices(choices: Sequence[str]) -> str:
     return "\n".join(f"{LETTERS[i]}. {choice}" for i, choice in enumerate(choices))
 
 
+def format_questions(items: Sequence[dict[str, Any]]) -> str:
+    """Several items for one call, numbered from 1: each question with its choices (no key)."""
+    return "\n\n".join(f"Question {number}:\n{item['question']}\nChoices:\n{format_choices(item['choices'])}"
+                         for number, item in enumerate(items, start=1))
+
+
+def batches(count: int, size: int) -> list[range]:
+    """``count`` items cut into the fewest batches of at most ``size``, their sizes within one
+    of each other (in order: the larger first)."""
+    if count <= 0:
+        return []
+    n = -(-count // size)
+    small, extra = divmod(count, n)
+    bounds, start = [], 0
+    for index in range(n):
+        end = start + small + (1 if index < extra else 0)
+        bounds.append(range(start, end))
+        start = end
+    return bounds
+
+
 def schema_text(schema: dict[str, Any]) -> str:
     return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
 

@@ -73,6 +73,7 @@ QA = {
     "kps_used": "the KPs the model says the question combines",
     "path_kp_ids": "the KPs of the path",
     "target_difficulty": "difficulty level the item was asked for (null when difficulty is not steered)",
+    "round": "the walk round of the item's path (kp_paths.round): 0 for the plan's first walks",
     "source_seed_ids": "the seeds shown to the model (seed_qa.seed_id)",
     "language": "language asked for: the majority language of the source seeds",
     "reasoning": "the reasoning model's trace, when it returns one (kept in DuckDB, not released)",
@@ -99,8 +100,8 @@ ENHANCED = {
     "judge_answers": "the letters the judge chose, one per reading: it solves the item without its key "
                      "before grading it (the verifier's first answers when the verifier is the same model)",
     "selected": "the version of the path's item that goes on to verification and release: when the release "
-                "holds its cells, the first taken for its target level (none: the path goes no further); else the "
-                "closest to the target (every original when difficulty is not steered)",
+                "holds its cells, the surest of those taken for their target level (none: the path goes no "
+                "further); else the closest to the target (every original when difficulty is not steered)",
 }
 
 VERIFIED = {
@@ -114,7 +115,7 @@ VERIFIED = {
 
 RELEASE = {
     **{k: v for k, v in VERIFIED.items()
-       if k not in ("reasoning", "selected", "judge_answers", "judge_levels", "difficulty_confidence")},
+       if k not in ("reasoning", "selected", "judge_answers", "judge_levels", "difficulty_confidence", "round")},
     "quality_flags": "soft quality signals (question_too_short, too_few_choices, language_mismatch)",
     "tokens": "tokens of question, choices, answer and explanation (tiktoken cl100k_base)",
 }
@@ -192,7 +193,8 @@ LLM_USAGE = {
     **_LLM_ITEM,
     "discipline": "discipline the cost is counted to: the seed's for KP extraction, the path's start "
                   "discipline for synthesis, judging, rewrites and verification",
-    "path_id": "the path the item belongs to (null for KP extraction)",
+    "path_id": "the path the item belongs to (null for KP extraction, and for a judge call that read the items "
+               "of several paths: its item_id lists their qa_ids)",
     "model": "litellm model id that answered",
     "prompt_tokens": "prompt tokens of the answer",
     "completion_tokens": "completion tokens of the answer",

@@ -58,8 +58,29 @@ class DifficultyJudgement(BaseModel):
     rationale: str = Field(max_length=400)
 
 
+class DifficultyReadings(BaseModel):
+    """One judge call: a reading of each question it was shown, in their order."""
+
+    readings: list[DifficultyJudgement]
+
+
+@cache
+def difficulty_readings_model(n: int) -> type[DifficultyReadings]:
+    """DifficultyReadings holding exactly ``n`` readings (a judge call shows ``n`` questions),
+    so a constrained decoder writes one per question and a reply short of one is repaired."""
+    return create_model("DifficultyReadings", __base__=DifficultyReadings,
+                        readings=(list[DifficultyJudgement], Field(min_length=n, max_length=n)))
+
+
 class RewrittenQA(MultipleChoiceQA):
     pass
+
+
+@cache
+def versions_model(item: type[BaseModel], n: int) -> type[BaseModel]:
+    """A reply of exactly ``n`` items (``item``: SynthesizedQA or RewrittenQA): the versions
+    one synthesis or rewrite call writes."""
+    return create_model(f"{item.__name__}Versions", items=(list[item], Field(min_length=n, max_length=n)))
 
 
 class VerifierAnswer(BaseModel):

@@ -67,8 +67,8 @@ def fill_cells(kept: pl.DataFrame, paths: pl.DataFrame,
     release, synthesis = settings.release, settings.synthesis
     # tokens first (unless counted already): a row's count must not depend on the order the
     # join leaves the rows in
-    kept = (kept if "tokens" in kept.columns else kept.with_columns(qa_tokens(kept))).join(
-        paths.select("path_id", "round"), on="path_id", how="left")
+    kept = (kept if "tokens" in kept.columns else kept.with_columns(qa_tokens(kept))).drop(
+        "round", strict=False).join(paths.select("path_id", "round"), on="path_id", how="left")
     kept = kept.sort(pl.col("round").fill_null(0), "qa_id")
     plan = plan_params(paths)
     quotas = plan_quotas(plan)

@@ -273,7 +273,8 @@ control: **{(total_tokens / tokens_released) if tokens_released else 0:.2f}** LL
 
 ## Tokens and cost per path
 
-Each path's synthesis call plus the judging and rewrites of its QA.
+Each path's synthesis call plus the rewrites and verification of its QA, and the judge calls that read
+its items alone (a judge call reading several paths' items is counted by discipline only).
 
 {_md_table(path_stats, ["paths", "mean_tokens", "max_tokens", "mean_cost_usd", "median_cost_usd", "max_cost_usd"])}
 

@@ -10,10 +10,14 @@ benchmark recovers the truth of every released item from the tag.
 * generator (synthesis, and rewrites toward a level): honours the level it is asked for with
   probability ``follow_p``, otherwise writes an item of ``skew_level``. Asked for no level
   (the open loop's prompt), it is "asked" a uniformly drawn one. The key it gives is wrong
-  (another letter than the correct one) with probability ``wrong_key_rate``.
+  (another letter than the correct one) with probability ``wrong_key_rate``. Asked for
+  several versions in one call, it draws each on its own, except that with probability
+  ``versions_correlation`` they all honour the level or all drift, together (a real model's
+  versions of one call may share its drift).
 * judge: reads the true level, off by one (up or down, at random; inward at the scale's
   ends) with probability ``judge_noise``; it solves the item as it reads it (the judge's
-  prompt shows no key), as the verifier does.
+  prompt shows no key), as the verifier does. A call showing several questions gets a
+  reading of each, each drawn as if it had been asked alone.
 * verifier: answers the correct letter with probability ``verifier_accuracy``, otherwise one
   of the other three at random.
 
@@ -42,6 +46,7 @@ REWRITE = r"rewrite it so that its difficulty becomes level"
 JUDGE = r"You grade the difficulty of exam questions"
 VERIFY = r"You solve multiple-choice exam questions"
 
+QUESTION = re.compile(r"(?m)^Question \d+:\n")
 _WORD = re.compile(r"[^\W\d_]{4,}")
 
 
@@ -67,10 +72,11 @@ class SimulatedModel:
     wrong_key_rate: float = 0.15
     judge_noise: float = 0.3
     verifier_accuracy: float = 0.85
+    versions_correlation: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("follow_p", "wrong_key_rate", "judge_noise", "verifier_accuracy"):
+        for name in ("follow_p", "wrong_key_rate", "judge_noise", "verifier_accuracy", "versions_correlation"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be within [0, 1], not {getattr(self, name)!r}")
         if self.skew_level not in LEVELS:
@@ -92,23 +98,48 @@ class SimulatedModel:
 
     def synthesize(self, body: dict[str, Any]) -> dict[str, Any]:
         system, user = _texts(body)
-        rng = self._rng("synthesize", system, user)
         asked = re.search(r"Target difficulty: level ([1-5])", user)
-        level = self._written_level(int(asked[1]) if asked else rng.choice(LEVELS), rng)
         chain = re.search(r"Knowledge point chain: (.*)", user)
         kps = [k.strip() for k in chain[1].split("→") if k.strip()][:3] if chain else []
-        return {**self._item(level, user, rng), "knowledge_points_used": kps or ["unnamed"]}
+
+        def one(rng: random.Random, follows: bool | None = None) -> dict[str, Any]:
+            level = self._written_level(int(asked[1]) if asked else rng.choice(LEVELS), rng, follows)
+            return {**self._item(level, user, rng), "knowledge_points_used": kps or ["unnamed"]}
+
+        return self._versions("synthesize", system, user, one)
 
     def rewrite(self, body: dict[str, Any]) -> dict[str, Any]:
         system, user = _texts(body)
-        rng = self._rng("rewrite", system, user)
         asked = re.search(r"to level ([1-5])", user)
-        return self._item(self._written_level(int(asked[1]) if asked else rng.choice(LEVELS), rng), user, rng)
+        return self._versions("rewrite", system, user, lambda rng, follows=None: self._item(
+            self._written_level(int(asked[1]) if asked else rng.choice(LEVELS), rng, follows), user, rng))
+
+    def _versions(self, role: str, system: str, user: str, one) -> dict[str, Any]:
+        """One item, or ``{"items": [...]}`` when the prompt asks for ``Versions wanted: n``:
+        each version drawn on its own (its level, key and text), except that with probability
+        ``versions_correlation`` the versions of the call all honour the level asked, or all
+        drift to the skew level, together."""
+        wanted = re.search(r"Versions wanted: (\d+)", user)
+        if not wanted:
+            return one(self._rng(role, system, user))
+        call = self._rng(role, system, f"{user}|call")
+        together, follows = call.random() < self.versions_correlation, call.random() < self.follow_p
+        return {"items": [one(self._rng(role, system, f"{user}|version {index}"), follows if together else None)
+                          for index in range(int(wanted[1]))]}
 
     def judge(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A reading of each question of the call (``Question n:`` blocks, as
+        ``format_questions`` writes them), or of the one question of a single-question prompt.
+        A question's reading depends on its own text and the reading's number only, not on
+        the other questions of the call."""
         system, user = _texts(body)
-        rng = self._rng("judge", system, user)
-        truth = truth_of(user)
+        header, *blocks = QUESTION.split(user)
+        if not blocks:
+            return self._reading(truth_of(user), self._rng("judge", system, user))
+        return {"readings": [self._reading(truth_of(block), self._rng("judge", header.strip(), block.strip()))
+                             for block in blocks]}
+
+    def _reading(self, truth: Truth | None, rng: random.Random) -> dict[str, Any]:
         level = truth.level if truth else rng.choice(LEVELS)
         if rng.random() < self.judge_noise:
             step = rng.choice((-1, 1))
@@ -131,8 +162,10 @@ class SimulatedModel:
         return correct if rng.random() < self.verifier_accuracy else rng.choice(
             [letter for letter in LETTERS if letter != correct])
 
-    def _written_level(self, asked: int, rng: random.Random) -> int:
-        return asked if rng.random() < self.follow_p else self.skew_level
+    def _written_level(self, asked: int, rng: random.Random, follows: bool | None = None) -> int:
+        """The level asked with probability ``follow_p`` (or as ``follows`` decides), else the skew."""
+        drawn = rng.random() < self.follow_p
+        return asked if (drawn if follows is None else follows) else self.skew_level
 
     def _item(self, level: int, user: str, rng: random.Random) -> dict[str, Any]:
         """A multiple-choice item of true difficulty ``level``, in the words of the prompt."""

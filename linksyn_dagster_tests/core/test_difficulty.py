@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from linksyn_dagster.core.difficulty import (
-    assign_levels, closest_version, median_level, mix_for, normalize_mix, on_level_version, settled_level,
+    assign_levels, closest_version, median_level, mix_for, normalize_mix, settled_level, surest_version,
 )
 
 MIX = {1: 0.1, 2: 0.2, 3: 0.3, 4: 0.25, 5: 0.15}
@@ -41,12 +41,13 @@ def test_a_level_with_no_share_is_never_asked_for():
     assert set(assign_levels(50, normalize_mix({"2": 1, "4": 1}))) == {2, 4}
 
 
-def test_the_version_released_is_the_first_on_its_level_or_none():
-    assert on_level_version([3, 4, 4], 4) == 1
-    assert on_level_version([4, 4], 4) == 0
-    assert on_level_version([2, 5], 4) is None  # never on its level: no version goes on
-    assert on_level_version([None, 4], 4) == 1
-    assert on_level_version([], 4) is None
+def test_the_version_released_is_the_surest_taken_or_none():
+    assert surest_version([False, True, True], [0.3, 0.9, 0.9]) == 1  # a tie: the first
+    assert surest_version([True, True], [0.86, 0.97]) == 1
+    assert surest_version([True, False], [0.86, 0.99]) == 0  # not taken: not released, however sure
+    assert surest_version([False, False], [0.2, 0.5]) is None  # never on its level: no version goes on
+    assert surest_version([False, True], [None, None]) == 1
+    assert surest_version([], []) is None
 
 
 def test_a_level_read_several_times_is_their_median_and_agreeing_first_readings_settle_it():

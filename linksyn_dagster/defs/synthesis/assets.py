@@ -4,23 +4,27 @@ level of those judged off it; verified_qa: the chosen version of each path's ite
 times by an independent verifier."""
 
 
+import itertools
 from typing import Any, Callable, Iterator
 
 import dagster as dg
 import polars as pl
 
 from linksyn_dagster.core import calibration
-from linksyn_dagster.core.difficulty import closest_version, median_level, on_level_version, settled_level
+from linksyn_dagster.core.difficulty import closest_version, median_level, settled_level, surest_version
 from linksyn_dagster.core.verification import NOT_VERIFIED, first_wave, settled, verdict
 from linksyn_dagster.core.prompting import (
-    format_chain, format_choices, format_seed_block, language_name, majority_language, schema_text, stable_id,
+    batches, format_chain, format_choices, format_questions, format_seed_block, language_name, majority_language,
+    schema_text, stable_id,
 )
 from linksyn_dagster.defs.llm_stage import LLMTables, llm_writer_asset, usage_metadata
 from linksyn_dagster.defs import columns
 from linksyn_dagster.defs.metadata import table_metadata
 from linksyn_dagster.llm.types import LLMOutcome, LLMRequest
 from linksyn_dagster.llm.prompts import load_prompt
-from linksyn_dagster.llm.schemas import DifficultyJudgement, RewrittenQA, SynthesizedQA, VerifierAnswer
+from linksyn_dagster.llm.schemas import (
+    RewrittenQA, SynthesizedQA, VerifierAnswer, difficulty_readings_model, versions_model,
+)
 from linksyn_dagster.resources.llm import LLMResource
 from linksyn_dagster.resources.warehouse import WarehouseResource
 from linksyn_dagster.resources.settings import SettingsResource
@@ -38,7 +42,7 @@ CHECK_EVERY_ITEM_VERIFIED = "every_item_has_a_verdict"
 QA_SCHEMA = {
     "qa_id": pl.Utf8, "discipline": pl.Utf8, "path_id": pl.Utf8, "question": pl.Utf8,
     "choices": pl.List(pl.Utf8), "answer": pl.Utf8, "explanation": pl.Utf8,
-    "kps_used": pl.List(pl.Utf8), "path_kp_ids": pl.List(pl.Utf8), "target_difficulty": pl.Int32,
+    "kps_used": pl.List(pl.Utf8), "path_kp_ids": pl.List(pl.Utf8), "target_difficulty": pl.Int32, "round": pl.Int32,
     "source_seed_ids": pl.List(pl.Utf8),
     "language": pl.Utf8, "reasoning": pl.Utf8, "model": pl.Utf8, "prompt_version": pl.Utf8,
     "request_key": pl.Utf8, "prompt_tokens": pl.Int64, "completion_tokens": pl.Int64,
@@ -55,12 +59,28 @@ VERIFIED_SCHEMA = {
 }
 
 
-def _usage(outcome: LLMOutcome) -> dict[str, Any]:
+def _usage(outcome: LLMOutcome, index: int = 0, of: int = 1) -> dict[str, Any]:
+    """The call's model, prompt, request and usage, for version ``index`` of the ``of`` it
+    wrote: each carries its share of the call's tokens and cost (the first the remainder of
+    the tokens), so a table's sums are the calls'; the reasoning trace goes with the first."""
     r = outcome.result
     assert r is not None
+
+    def share(tokens: int) -> int:
+        return tokens // of + (tokens % of if index == 0 else 0)
+
     return {"model": r.model, "prompt_version": r.prompt_version, "request_key": r.request_key,
-            "prompt_tokens": r.prompt_tokens, "completion_tokens": r.completion_tokens,
-            "reasoning_tokens": r.reasoning_tokens, "cost_usd": r.cost_usd, "reasoning": r.reasoning}
+            "prompt_tokens": share(r.prompt_tokens), "completion_tokens": share(r.completion_tokens),
+            "reasoning_tokens": share(r.reasoning_tokens),
+            "cost_usd": r.cost_usd / of,
+            "reasoning": r.reasoning if index == 0 else None}
+
+
+def _versions(outcome: LLMOutcome) -> list[dict[str, Any]]:
+    """The items an answered synthesis or rewrite call wrote (a reply of ``versions_model``,
+    or of one item)."""
+    parsed = outcome.result.parsed
+    return parsed["items"] if "items" in parsed else [parsed]
 
 
 @llm_writer_asset(checks={
@@ -69,14 +89,19 @@ def _usage(outcome: LLMOutcome) -> dict[str, Any]:
 })
 def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, llm: LLMResource,
                    warehouse: WarehouseResource, settings: SettingsResource) -> Iterator:
-    """New multiple-choice QA, one per path: the model sees the path's KP chain and the seeds
-    linked along it (strongest links first, bounded), must combine several KPs, and is asked
-    for the path's target difficulty level (unless difficulty is not steered: prompt v1).
+    """New multiple-choice QA, one call per path: the model sees the path's KP chain and the
+    seeds linked along it (strongest links first, bounded), must combine several KPs, and is
+    asked for the path's target difficulty level and LINKSYN_SYNTHESIS__CANDIDATES different
+    versions (prompt v3; unless difficulty is not steered: one item, no level, prompt v1).
     Keeps question, answer, explanation, KPs used, source seeds, path, model, prompt
-    version, tokens, cost, and any reasoning trace (e.g. DeepSeek-R1) in its own column."""
+    version, tokens and cost (each version its share of the call's), and any reasoning trace
+    (e.g. DeepSeek-R1) in its own column."""
     steer = settings.value.synthesis.steer_difficulty
+    # steered: the path's level asked, `candidates` versions a call (prompt v3); else one item, no level (v1)
+    count = settings.value.synthesis.candidates if steer else 1
     prompt = load_prompt(STAGE_SYNTHESIS) if steer else load_prompt(STAGE_SYNTHESIS, 1)
-    schema = schema_text(SynthesizedQA.model_json_schema())
+    reply_model = versions_model(SynthesizedQA, count) if steer else SynthesizedQA
+    schema = schema_text(reply_model.model_json_schema())
     wanted = kp_paths.select(pl.col("seed_ids").explode().drop_nulls().unique().alias("seed_id"))
     seeds = warehouse.query("seeds_by_ids", frames={"wanted_seeds": wanted}) if wanted.height else pl.DataFrame()
     seed_rows = {row["seed_id"]: row for row in seeds.iter_rows(named=True)}
@@ -88,9 +113,9 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
         languages[path["path_id"]] = language
         requests.append(LLMRequest(path["path_id"], prompt.render(
             schema=schema, language=language_name(language), chain=format_chain(path["kp_names"]),
-            seeds=format_seed_block(linked), level=path["target_difficulty"] if steer else "")))
+            seeds=format_seed_block(linked), level=path["target_difficulty"] if steer else "", count=count)))
     client = llm.client(context.log)
-    outcomes = client.run(STAGE_SYNTHESIS, prompt.version_id, requests, SynthesizedQA)
+    outcomes = client.run(STAGE_SYNTHESIS, prompt.version_id, requests, reply_model)
     llm_tables = LLMTables(warehouse, context)
     failed = llm_tables.record(STAGE_SYNTHESIS, outcomes, {o.item_id: o.item_id for o in outcomes})
 
@@ -99,15 +124,16 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
     for outcome in outcomes:
         if outcome.result is None:
             continue
-        qa, path = outcome.result.parsed, paths[outcome.item_id]
-        rows.append({
-            "qa_id": stable_id("synth", path["path_id"], outcome.request_key), "discipline": context.partition_key,
-            "path_id": path["path_id"], "question": qa["question"], "choices": qa["choices"],
-            "answer": qa["answer"], "explanation": qa["explanation"], "kps_used": qa["knowledge_points_used"],
-            "path_kp_ids": path["kp_ids"], "source_seed_ids": path["seed_ids"],
-            "target_difficulty": path["target_difficulty"] if steer else None,
-            "language": languages[path["path_id"]], **_usage(outcome),
-        })
+        path, written = paths[outcome.item_id], _versions(outcome)
+        for index, qa in enumerate(written):
+            rows.append({
+                "qa_id": stable_id("synth", path["path_id"], outcome.request_key, *([index] if steer else [])),
+                "discipline": context.partition_key, "path_id": path["path_id"], "question": qa["question"],
+                "choices": qa["choices"], "answer": qa["answer"], "explanation": qa["explanation"],
+                "kps_used": qa["knowledge_points_used"], "path_kp_ids": path["kp_ids"],
+                "source_seed_ids": path["seed_ids"], "target_difficulty": path["target_difficulty"] if steer else None,
+                "round": path["round"], "language": languages[path["path_id"]], **_usage(outcome, index, len(written)),
+            })
     synthesized = pl.DataFrame(rows, schema=QA_SCHEMA)
     missing_seeds = len({s for ids in synthesized.get_column("source_seed_ids").to_list() for s in ids}
                         - set(seed_rows))
@@ -118,65 +144,168 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
     })
     yield from llm_tables.materializations()
     yield llm_tables.yield_check(llm.max_failure_share, llm.low_yield_blocks)
+    answered = synthesized.get_column("path_id").n_unique()
     yield dg.AssetCheckResult(check_name=CHECK_EVERY_PATH_ACCOUNTED,
-                              passed=synthesized.height + failed == kp_paths.height,
-                              metadata={"paths": kp_paths.height, "qa": synthesized.height, "failed": failed})
+                              passed=answered + failed == kp_paths.height,
+                              metadata={"paths": kp_paths.height, "paths_answered": answered,
+                                        "qa": synthesized.height, "failed": failed})
     yield dg.AssetCheckResult(check_name=CHECK_SOURCE_SEEDS_EXIST, passed=missing_seeds == 0,
                               metadata={"missing_seed_ids": missing_seeds})
 
 
-def _in_waves(client, stage: str, prompt_version: str, schema_model, items: list[dict[str, Any]], k: int,
-              request: Callable[[dict[str, Any], int], LLMRequest],
+Ask = Callable[[list[tuple[dict[str, Any], int]]], tuple[list[dict | None], list[LLMOutcome]]]
+
+
+def _in_waves(items: list[dict[str, Any]], k: int, ask: Ask,
               is_settled: Callable[[dict[str, Any], list[dict | None]], bool], first: int,
               given: dict[str, list[dict]] | None = None,
               before_wave: Callable[[dict[str, list[dict | None]]], None] | None = None,
               ) -> tuple[dict[str, list[dict | None]], list[LLMOutcome]]:
     """Up to k independent replies for each item (a judge's readings, a verifier's solves),
     asked in waves: ``first`` of every item, then one more at a time for the items whose
-    replies so far do not settle them (``is_settled``). ``given``: replies an item already
-    has (the judge's solves, for the verifier); they count toward k, and its requests are
-    numbered after them (``request(item, attempt)``, attempt from 1). ``before_wave`` sees
-    every item's replies so far before each wave is decided (to learn from them), the last
-    time with the replies returned. Returns
-    each item's replies in order (None for a failed call) and every outcome."""
+    replies so far do not settle them (``is_settled``). ``ask`` gets a wave's (item, attempt)
+    pairs and returns a reply for each, in order (None: the call failed), and the outcomes of
+    the calls it made (see ``_call_each``, ``_judge_calls``). ``given``: replies an item
+    already has (the judge's solves, for the verifier); they count toward k, and its attempts
+    are numbered after them (from 1). ``before_wave`` sees every item's replies so far before
+    each wave is decided (to learn from them), the last time with the replies returned.
+    Returns each item's replies in order (None for a failed call) and every outcome."""
     replies = {item["qa_id"]: list((given or {}).get(item["qa_id"], []))[:k] for item in items}
     outcomes: list[LLMOutcome] = []
     while True:
         if before_wave is not None:
             before_wave(replies)
-        asked: dict[str, str] = {}  # request id -> qa_id
-        requests = []
+        wanted = []
         for item in items:
             so_far = replies[item["qa_id"]]
             if len(so_far) >= k or is_settled(item, so_far):
                 continue
-            for attempt in range(len(so_far) + 1, min(k, max(first, len(so_far) + 1)) + 1):
-                requests.append(request(item, attempt))
-                asked[requests[-1].item_id] = item["qa_id"]
-        if not requests:
+            wanted.extend((item, attempt) for attempt in range(len(so_far) + 1,
+                                                                 min(k, max(first, len(so_far) + 1)) + 1))
+        if not wanted:
             return replies, outcomes
-        batch = client.run(stage, prompt_version, requests, schema_model)
-        outcomes.extend(batch)
-        by_id = {outcome.item_id: outcome for outcome in batch}
-        for sent in requests:  # in the order asked: attempt 1, 2, ...
-            outcome = by_id.get(sent.item_id)
-            parsed = outcome.result.parsed if outcome is not None and outcome.result is not None else None
-            replies[asked[sent.item_id]].append(parsed)
+        found, made = ask(wanted)
+        outcomes.extend(made)
+        for (item, _), parsed in zip(wanted, found):  # in the order asked: attempt 1, 2, ...
+            replies[item["qa_id"]].append(parsed)
 
 
-def _judge_request(prompt, schema: str, item: dict[str, Any], attempt: int, k: int) -> LLMRequest:
-    """One reading: with k = 1 its id is the qa_id, else ``qa_id#attempt``."""
-    return LLMRequest(item["qa_id"] if k == 1 else f"{item['qa_id']}#{attempt}", prompt.render(
-        schema=schema, discipline=item["discipline"], question=item["question"], attempt=attempt,
-        choices=format_choices(item["choices"])))
+def _call_each(client, stage: str, prompt_version: str, schema_model,
+               request: Callable[[dict[str, Any], int], LLMRequest]) -> Ask:
+    """``_in_waves``' asking with a call per (item, attempt)."""
+
+    def ask(wanted: list[tuple[dict[str, Any], int]]) -> tuple[list[dict | None], list[LLMOutcome]]:
+        requests = [request(item, attempt) for item, attempt in wanted]
+        outcomes = client.run(stage, prompt_version, requests, schema_model)
+        by_id = {outcome.item_id: outcome for outcome in outcomes}
+        return [by_id[r.item_id].result.parsed if r.item_id in by_id and by_id[r.item_id].result else None
+                for r in requests], outcomes
+
+    return ask
 
 
-def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]]) -> list[LLMRequest]:
+def _judge_calls(client, prompt, size: int, path_of: dict[str, str | None]) -> Ask:
+    """``_in_waves``' asking for the judge: a wave's readings of the same attempt number, cut
+    into calls of at most ``size`` questions (``batches``), each call one request whose reply
+    holds a reading per question in order (``difficulty_readings_model``). A question's
+    further readings are asked in later waves, so never in the same call. Calls of the same
+    wave run concurrently, one ``client.run`` per number of questions. A call of several
+    questions that fails (after the client's retries and repair) is asked again one question
+    a call: its failure is not the items' (only a question that fails alone is). A call's id
+    is its questions' qa_ids joined by ``+`` and ``#attempt``; ``path_of`` learns its path
+    (None for a call reading several paths' items)."""
+
+    def calls(shown_by_attempt: list[tuple[int, list[dict[str, Any]]]]) -> dict[int, list[tuple]]:
+        by_size: dict[int, list[tuple[LLMRequest, list[dict[str, Any]], int]]] = {}
+        for attempt, shown in shown_by_attempt:
+            schema = schema_text(difficulty_readings_model(len(shown)).model_json_schema())
+            call_id = "+".join(item["qa_id"] for item in shown) + f"#{attempt}"
+            path_of[call_id] = shown[0]["path_id"] if len({i["path_id"] for i in shown}) == 1 else None
+            by_size.setdefault(len(shown), []).append((LLMRequest(call_id, prompt.render(
+                schema=schema, count=len(shown), attempt=attempt, discipline=shown[0]["discipline"],
+                questions=format_questions(shown))), shown, attempt))
+        return by_size
+
+    def run(by_size: dict[int, list[tuple]], readings: dict[tuple[str, int], dict | None],
+            outcomes: list[LLMOutcome]) -> list[tuple[int, list[dict[str, Any]]]]:
+        """Asks the calls, fills ``readings``; returns the failed calls of several questions."""
+        failed = []
+        for n, sent in by_size.items():
+            made = client.run(STAGE_JUDGE, prompt.version_id, [request for request, _, _ in sent],
+                              difficulty_readings_model(n))
+            by_id = {outcome.item_id: outcome for outcome in made}
+            for request, shown, attempt in sent:
+                outcome = by_id.get(request.item_id)
+                if outcome is not None and outcome.result is not None:
+                    readings.update(((item["qa_id"], attempt), reading)
+                                    for item, reading in zip(shown, outcome.result.parsed["readings"]))
+                elif n > 1:
+                    failed.extend((attempt, [item]) for item in shown)
+                    continue
+                if outcome is not None:
+                    outcomes.append(outcome)
+        return failed
+
+    def ask(wanted: list[tuple[dict[str, Any], int]]) -> tuple[list[dict | None], list[LLMOutcome]]:
+        by_attempt: dict[int, list[dict[str, Any]]] = {}
+        for item, attempt in wanted:
+            by_attempt.setdefault(attempt, []).append(item)
+        readings: dict[tuple[str, int], dict | None] = {}
+        outcomes: list[LLMOutcome] = []
+        alone = run(calls([(attempt, [items[i] for i in part]) for attempt, items in by_attempt.items()
+                           for part in batches(len(items), size)]), readings, outcomes)
+        if alone:
+            run(calls(alone), readings, outcomes)
+        return [readings.get((item["qa_id"], attempt)) for item, attempt in wanted], outcomes
+
+    return ask
+
+
+def _rewrite_requests(prompt, schema: str, items: list[dict[str, Any]], count: int) -> list[LLMRequest]:
     return [LLMRequest(item["qa_id"], prompt.render(
         schema=schema, current_level=item["difficulty"], target_level=item["target_difficulty"],
         direction="harder" if item["target_difficulty"] > item["difficulty"] else "easier",
         discipline=item["discipline"], kps=", ".join(item["kps_used"]), question=item["question"],
-        choices=format_choices(item["choices"]), answer=item["answer"])) for item in items]
+        choices=format_choices(item["choices"]), answer=item["answer"], count=count)) for item in items]
+
+
+def _to_rewrite(latest: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Of the versions just judged (a path's candidates, or its last rewrites), for each path
+    none of whose is taken for its level: the one to rewrite, the judged version closest to
+    the target (the first on a tie)."""
+    by_path: dict[str, list[dict[str, Any]]] = {}
+    for item in latest:
+        by_path.setdefault(item["path_id"], []).append(item)
+    off = []
+    for versions in by_path.values():
+        judged = [v for v in versions if v["difficulty"] is not None]
+        if versions[0]["target_difficulty"] is None or not judged or any(v["taken"] for v in versions):
+            continue
+        off.append(min(judged, key=lambda v: abs(v["difficulty"] - v["target_difficulty"])))
+    return off
+
+
+def _rewritten(client, prompt, off: list[dict[str, Any]], count: int, rewrite_round: int,
+               outcomes: list[LLMOutcome]) -> list[dict[str, Any]]:
+    """The versions judged off their level, rewritten toward it, ``count`` versions a call (the
+    calls' outcomes are added to ``outcomes``); a failed rewrite gives no version."""
+    model = versions_model(RewrittenQA, count)
+    made = client.run(STAGE_REWRITE, prompt.version_id,
+                      _rewrite_requests(prompt, schema_text(model.model_json_schema()), off, count), model)
+    outcomes.extend(made)
+    by_id = {item["qa_id"]: item for item in off}
+    written = []
+    for outcome in made:
+        if outcome.result is None:
+            continue
+        source, versions = by_id[outcome.item_id], _versions(outcome)
+        for index, qa in enumerate(versions):
+            written.append({
+                **source, "qa_id": stable_id("rewrite", source["qa_id"], outcome.request_key, index),
+                "question": qa["question"], "choices": qa["choices"], "answer": qa["answer"],
+                "explanation": qa["explanation"], **_usage(outcome, index, len(versions)), "variant": "rewrite",
+                "enhanced_from": source["qa_id"], "rewrite_round": rewrite_round})
+    return written
 
 
 @llm_writer_asset(checks={
@@ -193,17 +322,19 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
     is the target and a model of the generator's drift and the judge's noise, learned by EM
     from every reading of the partition (core/calibration.py), gives the target at least
     LINKSYN_SYNTHESIS__LEVEL_CONFIDENCE (`difficulty_confidence`); readings go on while it
-    doubts. A version not taken is rewritten toward its level, harder or easier (at most
-    LINKSYN_SYNTHESIS__MAX_REWRITES times, each rewrite judged again). Every version is kept;
-    `selected` marks the one that goes on: the first taken for its level; a path with none
-    goes no further (the release's next round asks for its cell again). In the open loop the
-    version closest to its target goes on. The judge's letters (`judge_answers`) are solves
-    the verifier can count."""
+    doubts. A judge call reads up to LINKSYN_SYNTHESIS__JUDGE_BATCH questions of the
+    partition, each on its own reading. When none of a path's versions is taken, the one
+    judged closest to its level is rewritten toward it, harder or easier, in
+    LINKSYN_SYNTHESIS__CANDIDATES versions (at most LINKSYN_SYNTHESIS__MAX_REWRITES times,
+    each rewrite judged again). A walk round's items are done before the next round's, so a
+    further round asks nothing again of the items before it. Every version is kept;
+    `selected` marks the one that goes on: of those taken for their level, the surest
+    (`difficulty_confidence`); a path with none goes no further (the release's next round
+    asks for its cell again). In the open loop the version closest to its target goes on.
+    The judge's letters (`judge_answers`) are solves the verifier can count."""
     synthesis = settings.value.synthesis
     k, confidence = synthesis.judge_samples, synthesis.level_confidence
     judge, rewrite = load_prompt(STAGE_JUDGE), load_prompt(STAGE_REWRITE)
-    judge_schema = schema_text(DifficultyJudgement.model_json_schema())
-    rewrite_schema = schema_text(RewrittenQA.model_json_schema())
     client = llm.client(context.log)
     held = settings.value.release.fill_cells and synthesis.steer_difficulty
     observed: list[calibration.Observation] = []  # (asked, readings) of the versions judged so far
@@ -216,20 +347,20 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         model[0] = calibration.fit([*observed, *((item["target_difficulty"], levels_of(readings[item["qa_id"]]))
                                                  for item in items)])
 
+    path_of: dict[str, str | None] = {}  # call id -> its path (None: a judge call reading several paths)
+    ask_judge = _judge_calls(client, judge, synthesis.judge_batch, path_of)
+
     def judged(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Each item with its judge's readings and solves (level: see `placed`)."""
         if held:
             readings, outcomes = _in_waves(
-                client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
-                lambda item, attempt: _judge_request(judge, judge_schema, item, attempt, k),
+                items, k, ask_judge,
                 lambda item, replies: calibration.settled(model[0], item["target_difficulty"], levels_of(replies),
                                                           k, confidence),
                 first=1, before_wave=lambda replies: learn(replies, items))
         else:
             readings, outcomes = _in_waves(
-                client, STAGE_JUDGE, judge.version_id, DifficultyJudgement, items, k,
-                lambda item, attempt: _judge_request(judge, judge_schema, item, attempt, k),
-                lambda item, replies: settled_level(levels_of(replies), k), first=first_wave(k))
+                items, k, ask_judge, lambda item, replies: settled_level(levels_of(replies), k), first=first_wave(k))
         judge_outcomes.extend(outcomes)
         rows = []
         for item in items:
@@ -256,32 +387,22 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
 
     judge_outcomes: list[LLMOutcome] = []
     rewrite_outcomes: list[LLMOutcome] = []
-    latest = judged([{**o, "variant": "original", "enhanced_from": None, "rewrite_round": 0}
-                     for o in synthesized_qa.to_dicts()])
-    versions = {item["path_id"]: [item] for item in latest}
-    rounds = synthesis.max_rewrites if synthesis.steer_difficulty else 0
-    for round_number in range(1, rounds + 1):
-        off = [item for item in latest if item["target_difficulty"] is not None and item["difficulty"] is not None
-               and not item["taken"]]
-        if not off:
-            break
-        outcomes = client.run(STAGE_REWRITE, rewrite.version_id, _rewrite_requests(rewrite, rewrite_schema, off),
-                              RewrittenQA)
-        rewrite_outcomes.extend(outcomes)
-        by_id = {item["qa_id"]: item for item in off}
-        written = []
-        for outcome in outcomes:
-            if outcome.result is None:
-                continue
-            source, qa = by_id[outcome.item_id], outcome.result.parsed
-            written.append({
-                **source, "qa_id": stable_id("rewrite", source["qa_id"], outcome.request_key),
-                "question": qa["question"], "choices": qa["choices"], "answer": qa["answer"],
-                "explanation": qa["explanation"], **_usage(outcome), "variant": "rewrite",
-                "enhanced_from": source["qa_id"], "rewrite_round": round_number})
-        latest = judged(written)
-        for item in latest:
-            versions[item["path_id"]].append(item)
+    versions: dict[str, list[dict[str, Any]]] = {}
+    rewrites = synthesis.max_rewrites if synthesis.steer_difficulty else 0
+    # a path's versions in a fixed order (its candidates are alike: by id)
+    originals = synthesized_qa.sort("round", "path_id", "qa_id", nulls_last=False).to_dicts()
+    # a walk round's items are judged and rewritten before the next round's, under the model
+    # learned from the rounds before and their own: a further round asks nothing new of them
+    for _, group in itertools.groupby(originals, key=lambda o: o["round"]):
+        latest = judged([{**o, "variant": "original", "enhanced_from": None, "rewrite_round": 0} for o in group])
+        for rewrite_round in range(rewrites + 1):
+            for item in latest:
+                versions.setdefault(item["path_id"], []).append(item)
+            off = _to_rewrite(latest) if rewrite_round < rewrites else []
+            if not off:
+                break
+            latest = judged(_rewritten(client, rewrite, off, synthesis.candidates, rewrite_round + 1,
+                                       rewrite_outcomes))
 
     rows = []
     for path_versions in versions.values():
@@ -290,14 +411,14 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         if target is None:
             chosen = 0
         elif held:
-            chosen = on_level_version([target if v["taken"] else None for v in path_versions], target)
+            chosen = surest_version([v["taken"] for v in path_versions],
+                                    [v["difficulty_confidence"] for v in path_versions])
         else:
             chosen = closest_version(levels, target)
         rows.extend({**{key: value for key, value in v.items() if key not in ("readings", "taken")},
                      "selected": index == chosen}
                     for index, v in enumerate(path_versions))
-    path_of = {row["qa_id"]: row["path_id"] for row in rows}
-    path_of.update({f"{qa_id}#{n}": path for qa_id, path in list(path_of.items()) for n in range(1, k + 1)})
+    path_of.update({row["qa_id"]: row["path_id"] for row in rows})  # a rewrite's id is its source's
     llm_tables = LLMTables(warehouse, context)
     failed = sum(llm_tables.record(stage, outcomes, path_of)
                  for stage, outcomes in ((STAGE_JUDGE, judge_outcomes), (STAGE_REWRITE, rewrite_outcomes)))
@@ -363,8 +484,8 @@ def verified_qa(context: dg.AssetExecutionContext, enhanced_qa: pl.DataFrame, ll
             return [r["answer"] if r else None for r in replies]
 
         replies, outcomes = _in_waves(
-            client, STAGE_VERIFY, prompt.version_id, VerifierAnswer, items, k,
-            lambda item, attempt: _verify_request(prompt, schema, item, attempt),
+            items, k, _call_each(client, STAGE_VERIFY, prompt.version_id, VerifierAnswer,
+                                 lambda item, attempt: _verify_request(prompt, schema, item, attempt)),
             lambda item, so_far: settled(letters(so_far), item["answer"], k), first=first_wave(k), given=given)
         answers = {qa_id: letters(found) for qa_id, found in replies.items()}
     path_of = {f"{item['qa_id']}#{n}": item["path_id"] for item in items for n in range(1, k + 1)}
