@@ -244,7 +244,8 @@ def test_every_column_of_every_table_asset_is_described():
                               (ENHANCED_SCHEMA, columns.ENHANCED), (VERIFIED_SCHEMA, columns.VERIFIED)):
         assert set(schema) == set(described)
     assert set(columns.RELEASE) == (set(VERIFIED_SCHEMA) - {"reasoning", "selected", "judge_answers", "judge_levels",
-                                                            "difficulty_confidence"}) | {"quality_flags", "tokens"}
+                                                            "difficulty_confidence", "round"}) | {"quality_flags",
+                                                                                                  "tokens"}
     assert all(text and len(text) > 8 for table in (columns.SEED_QA, columns.KNOWLEDGE_POINTS, columns.RELEASE)
                for text in table.values())
     frame = pl.DataFrame({"seed_id": ["s"], "mystery": [1]})

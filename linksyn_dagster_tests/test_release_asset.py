@@ -152,7 +152,7 @@ def test_unusable_items_and_copies_of_their_seeds_are_dropped_with_reasons(tmp_p
     release_files = [p for p in latest.iterdir()]
     assert not [p.name for p in release_files if "sk-planted-SECRET" in p.read_bytes().decode("utf-8", "replace")]
     assert "`graph-v7` (2 items)" in made and metadata["graph_versions"].value == {"graph-v7": 2}
-    assert "items written by `m`; answers verified by `m`" in made and "`qa_synthesis@v2`" in made
+    assert "items written by `m`; answers verified by `m`" in made and "`qa_synthesis@v3`" in made
 
 
 def test_each_cell_keeps_its_target_and_the_next_round_asks_for_the_shortfall(tmp_path):
