@@ -433,7 +433,9 @@ def enhanced_qa(context: dg.AssetExecutionContext, synthesized_qa: pl.DataFrame,
         "rewrites": enhanced.filter(pl.col("variant") == "rewrite").height,
         "selected": chosen.height, "paths_never_on_level": selected_per_path.height - chosen.height,
         "unjudged": enhanced.filter(pl.col("difficulty").is_null()).height, "llm_failures": failed,
-        "steer_difficulty": synthesis.steer_difficulty,
+        "steer_difficulty": synthesis.steer_difficulty, "judge_calls": len(judge_outcomes),
+        "readings_per_judge_call": round(sum(len(r["judge_levels"]) for r in rows) / len(judge_outcomes), 2)
+        if judge_outcomes else 0.0,
         **({"level_model": dg.MetadataValue.json(model[0].summary())} if held else {}),
     })
     yield from llm_tables.materializations()
