@@ -228,7 +228,8 @@ def _judge_calls(client, prompt, size: int, path_of: dict[str, str | None]) -> A
 
     def run(by_size: dict[int, list[tuple]], readings: dict[tuple[str, int], dict | None],
             outcomes: list[LLMOutcome]) -> list[tuple[int, list[dict[str, Any]]]]:
-        """Asks the calls, fills ``readings``; returns the failed calls of several questions."""
+        """Asks the calls, fills ``readings``, adds the calls' outcomes to ``outcomes`` (but a
+        failed call of several questions: its questions come back, one per call, to be asked again)."""
         failed = []
         for n, sent in by_size.items():
             made = client.run(STAGE_JUDGE, prompt.version_id, [request for request, _, _ in sent],
