@@ -76,11 +76,18 @@ def _usage(outcome: LLMOutcome, index: int = 0, of: int = 1) -> dict[str, Any]:
             "reasoning": r.reasoning if index == 0 else None}
 
 
-def _versions(outcome: LLMOutcome) -> list[dict[str, Any]]:
-    """The items an answered synthesis or rewrite call wrote (a reply of ``versions_model``,
-    or of one item)."""
-    parsed = outcome.result.parsed
-    return parsed["items"] if "items" in parsed else [parsed]
+def _versions(outcomes: list[LLMOutcome]) -> Iterator[tuple[LLMOutcome, int, dict[str, Any], dict[str, Any]]]:
+    """Each item the answered synthesis or rewrite calls wrote (a reply of ``versions_model``,
+    or of one item): its call, its index in the call, the item as written, and its question,
+    choices, answer and explanation with its share of the call's usage (``_usage``)."""
+    for outcome in outcomes:
+        if outcome.result is None:
+            continue
+        parsed = outcome.result.parsed
+        written = parsed["items"] if "items" in parsed else [parsed]
+        for index, qa in enumerate(written):
+            yield outcome, index, qa, {**{key: qa[key] for key in ("question", "choices", "answer", "explanation")},
+                                       **_usage(outcome, index, len(written))}
 
 
 @llm_writer_asset(checks={
@@ -121,19 +128,15 @@ def synthesized_qa(context: dg.AssetExecutionContext, kp_paths: pl.DataFrame, ll
 
     paths = {p["path_id"]: p for p in kp_paths.iter_rows(named=True)}
     rows = []
-    for outcome in outcomes:
-        if outcome.result is None:
-            continue
-        path, written = paths[outcome.item_id], _versions(outcome)
-        for index, qa in enumerate(written):
-            rows.append({
-                "qa_id": stable_id("synth", path["path_id"], outcome.request_key, *([index] if steer else [])),
-                "discipline": context.partition_key, "path_id": path["path_id"], "question": qa["question"],
-                "choices": qa["choices"], "answer": qa["answer"], "explanation": qa["explanation"],
-                "kps_used": qa["knowledge_points_used"], "path_kp_ids": path["kp_ids"],
-                "source_seed_ids": path["seed_ids"], "target_difficulty": path["target_difficulty"] if steer else None,
-                "round": path["round"], "language": languages[path["path_id"]], **_usage(outcome, index, len(written)),
-            })
+    for outcome, index, qa, fields in _versions(outcomes):
+        path = paths[outcome.item_id]
+        rows.append({
+            "qa_id": stable_id("synth", path["path_id"], outcome.request_key, *([index] if steer else [])),
+            "discipline": context.partition_key, "path_id": path["path_id"], **fields,
+            "kps_used": qa["knowledge_points_used"], "path_kp_ids": path["kp_ids"],
+            "source_seed_ids": path["seed_ids"], "target_difficulty": path["target_difficulty"] if steer else None,
+            "round": path["round"], "language": languages[path["path_id"]],
+        })
     synthesized = pl.DataFrame(rows, schema=QA_SCHEMA)
     missing_seeds = len({s for ids in synthesized.get_column("source_seed_ids").to_list() for s in ids}
                         - set(seed_rows))
@@ -295,18 +298,10 @@ def _rewritten(client, prompt, off: list[dict[str, Any]], count: int, rewrite_ro
                       _rewrite_requests(prompt, schema_text(model.model_json_schema()), off, count), model)
     outcomes.extend(made)
     by_id = {item["qa_id"]: item for item in off}
-    written = []
-    for outcome in made:
-        if outcome.result is None:
-            continue
-        source, versions = by_id[outcome.item_id], _versions(outcome)
-        for index, qa in enumerate(versions):
-            written.append({
-                **source, "qa_id": stable_id("rewrite", source["qa_id"], outcome.request_key, index),
-                "question": qa["question"], "choices": qa["choices"], "answer": qa["answer"],
-                "explanation": qa["explanation"], **_usage(outcome, index, len(versions)), "variant": "rewrite",
-                "enhanced_from": source["qa_id"], "rewrite_round": rewrite_round})
-    return written
+    return [{**by_id[outcome.item_id], **fields, "variant": "rewrite", "rewrite_round": rewrite_round,
+             "qa_id": stable_id("rewrite", outcome.item_id, outcome.request_key, index),
+             "enhanced_from": outcome.item_id}
+            for outcome, index, _, fields in _versions(made)]
 
 
 @llm_writer_asset(checks={
